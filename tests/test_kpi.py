@@ -1,0 +1,154 @@
+"""Period KPIs: identities on hand-made data, statelessness, and the summary's words."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib import kpi
+from crmlib.errors import DataError
+
+
+def _tx(rows):
+    """rows: (customer_id or None, invoice_id, date, amount)."""
+    f = pd.DataFrame(rows, columns=["customer_id", "invoice_id", "invoice_date", "amount"])
+    f["invoice_date"] = pd.to_datetime(f["invoice_date"])
+    return f
+
+
+@pytest.fixture
+def hand_made():
+    # Churn window 40 days (longer than a month), months Jan..Apr 2011.
+    return _tx([
+        ("A", "1", "2011-01-05", 100.0),   # A: Jan, Feb (retained), gone after Feb -> lost in Mar/Apr
+        ("A", "2", "2011-02-10", 50.0),
+        ("B", "3", "2011-01-10", 10.0),    # B: Jan, then back in Apr -> reactivated in Apr
+        ("B", "4", "2011-04-15", 30.0),
+        ("B", "5", "2011-04-16", 30.0),    # two orders in Apr -> repeat purchaser
+        ("C", "6", "2011-03-01", 200.0),   # C: new in Mar
+        (None, "7", "2011-03-02", 1000.0), # anonymous sale: revenue only
+        ("", "8", "2011-04-02", 5.0),      # blank id counts as anonymous
+    ])
+
+
+def test_hand_made_counts_and_identities(hand_made):
+    k = kpi.period_kpis(hand_made, "2011-04-30", n_periods=4, churn_window_days=40)
+    assert list(k.index) == ["2011-01", "2011-02", "2011-03", "2011-04"]
+    assert k["active_customers"].tolist() == [2, 1, 1, 1]
+    assert k["new_customers"].tolist() == [2, 0, 1, 0]
+    assert k["reactivated_customers"].tolist() == [0, 0, 0, 1]
+    # Live on 31 Jan: A, B; 28 Feb: A (B lost); 31 Mar: C (A lost); 30 Apr: B (C lost).
+    assert k["customers_at_start"].tolist() == [0, 2, 1, 1]
+    assert k["lost_customers"].tolist() == [0, 1, 1, 1]
+    assert k.loc["2011-02", "retention_rate"] == pytest.approx(0.5)
+    assert k.loc["2011-03", "revenue"] == 1200.0          # anonymous line included
+    assert k.loc["2011-03", "identified_revenue"] == 200.0
+    assert k.loc["2011-04", "revenue"] == 65.0
+    assert k.loc["2011-04", "orders"] == 3
+    assert k.loc["2011-04", "repeat_purchase_rate"] == 1.0
+    assert k.loc["2011-04", "purchase_frequency"] == 2.0
+    # Identities (module docstring, assumptions 5, 7, 8).
+    assert (k["new_customers"] + k["returning_customers"] == k["active_customers"]).all()
+    assert (k["reactivated_customers"] <= k["returning_customers"]).all()
+    rated = k["customers_at_start"] > 0
+    assert np.allclose(k.loc[rated, "retention_rate"],
+                       1 - k.loc[rated, "lost_customers"] / k.loc[rated, "customers_at_start"])
+    flow = k["customers_at_start"] - k["lost_customers"] + k["new_customers"] + k["reactivated_customers"]
+    assert (flow == k["live_customers"]).all()
+
+
+def _random_log(seed=0, customers=300, days=500):
+    rng = np.random.default_rng(seed)
+    n = 4000
+    cust = rng.integers(0, customers, n).astype(str).astype(object)
+    cust[rng.random(n) < 0.1] = None
+    return _tx(list(zip(
+        cust, rng.integers(0, 2500, n).astype(str),
+        pd.Timestamp("2010-01-01") + pd.to_timedelta(rng.integers(0, days, n), unit="D"),
+        rng.gamma(2, 20, n),
+    )))
+
+
+def test_identities_on_random_log():
+    k = kpi.period_kpis(_random_log(), "2011-05-14", churn_window_days=60).dropna(how="all")
+    assert (k["new_customers"] + k["returning_customers"] == k["active_customers"]).all()
+    assert (k["reactivated_customers"] <= k["returning_customers"]).all()
+    ok = k["customers_at_start"] > 0
+    assert np.allclose(k.loc[ok, "retention_rate"], 1 - k.loc[ok, "lost_customers"] / k.loc[ok, "customers_at_start"])
+    flow = k["customers_at_start"] - k["lost_customers"] + k["new_customers"] + k["reactivated_customers"]
+    assert (flow == k["live_customers"]).all()
+    assert ((k["top20_revenue_share"] >= 0.2) & (k["top20_revenue_share"] <= 1)).all()
+
+
+def test_backfill_equals_single_period_run():
+    log = _random_log(seed=1)
+    trend = kpi.period_kpis(log, "2011-05-14", n_periods=13)
+    for period in ["2010-08", "2011-01", "2011-04"]:
+        end = pd.Period(period, "M").end_time.normalize()
+        # run "live" at the end of that month, with only the data known then
+        live = kpi.period_kpis(log[log["invoice_date"] <= end + pd.Timedelta(hours=23)], end, n_periods=1)
+        # and with the whole log but as_of = end of the month
+        later = kpi.period_kpis(log, end, n_periods=3)
+        pd.testing.assert_series_equal(live.loc[period], trend.loc[period])
+        pd.testing.assert_series_equal(later.loc[period], trend.loc[period])
+
+
+def test_partial_last_month_and_empty_early_periods(hand_made):
+    k = kpi.period_kpis(hand_made, "2011-04-15", n_periods=5, churn_window_days=40)
+    assert k.loc["2011-04", "orders"] == 2            # 16 Apr is after as_of
+    assert k.loc["2010-12"].isna().all()              # before the data begin
+    c = kpi.compare_periods(k)
+    assert np.isnan(c.loc["revenue", "change_vs_year"])
+    assert c.loc["revenue", "change_vs_previous"] == pytest.approx((35 - 1200) / 1200)
+    assert c.loc["retention_rate", "change_vs_previous"] == pytest.approx(0.0)  # points, not relative
+
+
+def test_missing_column_is_a_data_error():
+    with pytest.raises(DataError, match="amount"):
+        kpi.period_kpis(pd.DataFrame({"customer_id": [], "invoice_id": [], "invoice_date": []}), "2011-01-31")
+
+
+def test_long_form_and_metrics(hand_made):
+    k = kpi.set_customer_equity(kpi.period_kpis(hand_made, "2011-04-30", n_periods=4, churn_window_days=40),
+                                {"customer_equity": 1234.5, "period": "2011-04"})
+    long = kpi.kpis_long(k)
+    assert list(long.columns) == ["period", "kpi", "value"]
+    assert len(long) == 4 * len(kpi.KPI_KINDS)
+    assert long.query("kpi == 'customer_equity' and period == '2011-04'")["value"].item() == 1234.5
+    m = kpi.summary_metrics(kpi.compare_periods(k))
+    for key in ("revenue", "active_customers", "new_customers", "retention_rate", "aov"):
+        assert key in m
+    assert m["customer_equity"] == 1234.5
+    # equity from another period is not put into this one
+    other = kpi.set_customer_equity(k.assign(customer_equity=np.nan), {"customer_equity": 9.0, "period": "2011-03"})
+    assert other["customer_equity"].isna().all()
+
+
+def test_findings_handle_missing_metrics():
+    text = kpi.findings_markdown({})
+    assert text.count("not run") == 5
+    partial = {
+        "03_clv": {"customer_equity": 1_234_567, "chosen_model": "bgnbd", "warnings": ["a, b at bounds"]},
+        "04_churn": {"churn_rate": 0.31, "top_drivers": ["days_since_last_purchase"], "warnings": []},
+        "05_basket": {"unexpected": {"shape": 1}},   # keys we do not know: no crash
+        "01_data_cleaning": {"rows_in": 1000, "rows_kept": 900, "warnings": ["10 % of rows dropped"]},
+    }
+    text = kpi.findings_markdown(partial, "GBP")
+    assert "[Customer lifetime value](03_clv.html)" in text and "£1.2m" in text
+    assert "top driver: days since last purchase" in text
+    assert "[Cross-sell](05_basket.html)**: ran; see the page" in text
+    assert "Segments**: not run" in text
+    notes = kpi.caveats(partial, extra=["history is short"])
+    assert notes[0].startswith("10 % of rows dropped") and "a, b at bounds" in notes[1]
+    assert notes[-1] == "history is short"
+    assert kpi.caveats_markdown({}).startswith("No data-quality warnings")
+
+
+def test_formatting():
+    assert kpi.format_money(1503866.78, "GBP") == "£1,503,867"
+    assert kpi.format_money(58_300, "GBP", compact=True) == "£58k"
+    assert kpi.format_money(None) == "–"
+    assert kpi.format_date("2011-11-30") == "30 Nov 2011"
+    assert kpi.format_period("2011-11") == "Nov 2011"
+    assert kpi.format_change("retention_rate", 0.034) == "+3.4 pts"
+    assert kpi.format_change("revenue", -0.038) == "-3.8 %"
