@@ -1,0 +1,75 @@
+"""The real notebooks, end to end through ``crm report``, on a small synthetic log.
+
+One report run is shared by the checks (a run costs tens of seconds); a second run with
+a broken input file checks that a failure leaves the published report alone.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crmlib import cli, datasets, report
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("e2e")
+    data = datasets.make_synthetic(n_customers=400, start="2010-01-01", end="2011-12-31", dirt=True, seed=7)
+    raw = folder / "sales.csv"
+    datasets.write_synthetic_csv(data, raw)
+    config = folder / "workbook.yml"
+    shutil.copy(ROOT / "workbook.yml", config)  # the shipped settings, with --data replacing the sample
+    result = report.run_report(
+        config_path=config, data_paths=[raw], period="2011-11", output_dir=folder / "reports", progress=False
+    )
+    return {"folder": folder, "raw": raw, "config": config, "result": result}
+
+
+def _body(page: Path) -> str:
+    return page.read_text(encoding="utf-8").split("<body", 1)[1]
+
+
+def test_one_page_per_notebook(published: dict) -> None:
+    period_dir = published["folder"] / "reports" / "2011-11"
+    assert sorted(p.stem for p in period_dir.glob("[0-9][0-9]_*.html")) == NOTEBOOKS
+    assert len(NOTEBOOKS) >= 2
+
+
+def test_pages_carry_no_code_and_no_errors(published: dict) -> None:
+    period_dir = published["folder"] / "reports" / "2011-11"
+    for page in period_dir.glob("*.html"):
+        body = _body(page)
+        assert "jp-InputArea" not in body, f"{page.name} shows code"
+        assert "RunContext.create" not in body and "from crmlib" not in body, f"{page.name} shows code"
+        assert "Traceback" not in body and "application/vnd.jupyter.stderr" not in body, f"{page.name} shows an error"
+        assert not re.search(r"\b\w+Error\b:", body), f"{page.name} shows an exception"
+
+
+def test_period_listed_in_both_indexes(published: dict) -> None:
+    reports = published["folder"] / "reports"
+    assert 'href="2011-11/index.html"' in (reports / "index.html").read_text(encoding="utf-8")
+    period_index = (reports / "2011-11" / "index.html").read_text(encoding="utf-8")
+    for name in NOTEBOOKS:
+        assert f'href="{name}.html"' in period_index
+
+
+def test_failure_keeps_previous_report_and_exits_1(published: dict, capsys: pytest.CaptureFixture) -> None:
+    folder = published["folder"]
+    summary = folder / "reports" / "2011-11" / f"{NOTEBOOKS[0]}.html"
+    before = summary.read_text(encoding="utf-8")
+    broken = folder / "broken.csv"
+    broken.write_text("InvoiceNo,StockCode,Quantity\n536365,85123A,6\n")  # no dates, no prices, no customers
+    code = cli.main(["report", "--period", "2011-11", "--config", str(published["config"]), "--data", str(broken),
+                     "--output", str(folder / "reports"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "01_data_cleaning" in err and "broken.csv" in err
+    assert summary.read_text(encoding="utf-8") == before
+    kept = Path(err.split("executed notebook kept at ")[1].split()[0])
+    assert kept.is_file()
