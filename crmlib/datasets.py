@@ -1,0 +1,604 @@
+"""Data the workbook ships with or can make: the bundled sample, CDNOW, a synthetic log.
+
+* :func:`load_sample` – the UCI "Online Retail" export in ``data/sample/``, raw as received.
+* :func:`load_cdnow_transactions`, :func:`load_cdnow_summary` – the CDNOW sample that ships
+  with ``lifetimes`` (2,357 customers, weeks, calibration end 1997-09-30), the published
+  oracle for the BTYD models.
+* :func:`make_synthetic` – a seeded purchase log with KNOWN ground truth: a BG/NBD purchase
+  process, Gamma-Gamma spend, a product catalogue with planted co-purchase pairs, a planted
+  churn driver, optional planted customer groups and optional dirt. Tests and benchmarks use it
+  to check that each analysis recovers what was planted.
+* :func:`make_subscription_table` – a telecom-style customer table for contractual churn.
+* :func:`write_synthetic_csv` – write a synthetic log as a UCI Online Retail style export.
+
+Everything random is drawn from one ``numpy.random.Generator`` seeded by ``seed``:
+same arguments, same data.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+SAMPLE_PATH = Path(__file__).resolve().parents[1] / "data" / "sample" / "online_retail.csv.gz"
+
+#: End of the calibration period used by Fader, Hardie & Lee (2005) on the CDNOW sample.
+CDNOW_CALIBRATION_END = "1997-09-30"
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype
+
+
+# --------------------------------------------------------------------------------------
+# Bundled sample and CDNOW
+# --------------------------------------------------------------------------------------
+def load_sample_path() -> Path:
+    """Path of the bundled UCI Online Retail export (``data/sample/online_retail.csv.gz``)."""
+    return SAMPLE_PATH
+
+
+def load_sample(nrows: int | None = None) -> pd.DataFrame:
+    """Read the bundled UCI Online Retail export RAW, as received (no cleaning).
+
+    Columns: ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice,
+    CustomerID, Country``. ``InvoiceNo``, ``StockCode`` and ``CustomerID`` are strings
+    (``CustomerID`` without a trailing ``.0``, missing stays missing); ``InvoiceDate`` is a
+    datetime. Cancellations, negative quantities, missing ids, duplicates and non-product
+    codes are all still there; see ``data/sample/README.md``.
+    """
+    frame = pd.read_csv(
+        SAMPLE_PATH,
+        nrows=nrows,
+        dtype={"InvoiceNo": "str", "StockCode": "str", "Description": "str",
+               "CustomerID": "str", "Country": "str"},
+        parse_dates=["InvoiceDate"],
+    )
+    frame["CustomerID"] = frame["CustomerID"].str.removesuffix(".0")
+    return frame
+
+
+def _cdnow_sample_file() -> Path:
+    import lifetimes
+
+    return Path(lifetimes.__file__).resolve().parent / "datasets" / "CDNOW_sample.txt"
+
+
+def load_cdnow_transactions() -> pd.DataFrame:
+    """CDNOW sample transactions (``lifetimes/datasets/CDNOW_sample.txt``) in canonical columns.
+
+    The file has one row per customer-day: master customer index, sample customer id
+    (1..2357), date ``YYYYMMDD``, number of CDs, dollar value. Returned columns:
+    ``customer_id`` (str, the sample id ``"1"``..``"2357"`` – the index of
+    :func:`load_cdnow_summary`), ``invoice_id`` (str, one per row, synthesised),
+    ``invoice_date``, ``quantity`` (CDs), ``unit_price`` (= value / CDs), ``amount``
+    (dollars), ``source`` = ``"cdnow"``. There is no product column. 6,919 rows,
+    1997-01-01 .. 1998-06-30.
+    """
+    raw = pd.read_csv(
+        _cdnow_sample_file(), sep=r"\s+", header=None,
+        names=["master_id", "customer_id", "date", "quantity", "amount"],
+        dtype={"master_id": "str", "customer_id": "int64", "date": "str",
+               "quantity": "float64", "amount": "float64"},
+    )
+    out = pd.DataFrame({
+        "customer_id": raw["customer_id"].astype("str"),
+        "invoice_id": pd.Series([f"CD{i:05d}" for i in range(1, len(raw) + 1)], dtype=_STR),
+        "invoice_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+        "quantity": raw["quantity"],
+    })
+    # A handful of rows have 0 CDs with a value; keep quantity as recorded and price per CD
+    # only where there are CDs (amount stays the recorded dollar value).
+    out["unit_price"] = raw["amount"] / raw["quantity"].where(raw["quantity"] > 0)
+    out["amount"] = raw["amount"]
+    out["source"] = "cdnow"
+    return out
+
+
+def load_cdnow_summary() -> pd.DataFrame:
+    """The published CDNOW BTYD summary (calibration end 1997-09-30, time unit weeks).
+
+    Wraps ``lifetimes.datasets.load_cdnow_summary_data_with_monetary_value()``: columns
+    ``frequency, recency, T, monetary_value``, one row per customer. The index is renamed
+    ``customer_id`` and turned into strings (``"1"``..``"2357"``) so it joins with
+    :func:`load_cdnow_transactions`. Oracle values (Fader, Hardie & Lee 2005; Fader &
+    Hardie 2013): BG/NBD r=0.243, alpha=4.414, a=0.793, b=2.426; Gamma-Gamma p=6.25,
+    q=3.74, gamma=15.44.
+    """
+    from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+    summary = load_cdnow_summary_data_with_monetary_value()
+    summary.index = summary.index.astype("str")
+    summary.index.name = "customer_id"
+    return summary
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic purchase log with known truth
+# --------------------------------------------------------------------------------------
+_CATEGORY_NAMES = [
+    "Candles", "Kitchen", "Bags", "Cards", "Garden", "Toys", "Lighting", "Storage",
+    "Party", "Stationery", "Home decor", "Christmas", "Jewellery", "Tableware",
+    "Textiles", "Clocks",
+]
+_COUNTRIES = np.array(["United Kingdom", "Germany", "France", "EIRE", "Spain",
+                       "Netherlands", "Belgium", "Switzerland"])
+_COUNTRY_P = np.array([0.86, 0.03, 0.03, 0.02, 0.015, 0.015, 0.015, 0.015])
+_AGE_BANDS = np.array(["18-24", "25-34", "35-44", "45-54", "55-64", "65+"])
+_AGE_P = np.array([0.12, 0.24, 0.22, 0.18, 0.14, 0.10])
+_REGIONS = np.array(["London", "South East", "South West", "Midlands", "North", "Scotland",
+                     "Wales", "Northern Ireland"])
+_REGION_P = np.array([0.22, 0.18, 0.1, 0.17, 0.18, 0.08, 0.05, 0.02])
+
+#: Planted behavioural groups (``make_synthetic(groups=k)`` uses the first k).
+#: Rates are purchases per week; ``p_dropout`` is the per-purchase drop-out probability;
+#: ``spend`` the mean value of one purchase; ``acquired`` the share of the window in which
+#: the group's first purchases fall.
+GROUP_PROFILES: list[dict[str, Any]] = [
+    {"name": "champions", "rate": 0.6, "p_dropout": 0.01, "spend": 150.0, "acquired": (0.0, 0.3)},
+    {"name": "regulars", "rate": 0.12, "p_dropout": 0.02, "spend": 25.0, "acquired": (0.0, 0.3)},
+    {"name": "lapsed", "rate": 0.15, "p_dropout": 0.6, "spend": 45.0, "acquired": (0.0, 0.3)},
+    {"name": "newcomers", "rate": 0.2, "p_dropout": 0.05, "spend": 70.0, "acquired": (0.92, 1.0)},
+]
+_GROUP_RATE_SHAPE = 20.0    # Gamma shape of the purchase rate within a group (CV 22 %)
+_GROUP_P_CONCENTRATION = 200.0  # Beta a+b of the drop-out probability within a group
+_GROUP_SPEND_Q = 40.0        # Gamma-Gamma q within a group (spend CV across customers ~16 %)
+
+#: Rates of the dirt added by ``make_synthetic(dirt=True)`` (all rows are ADDED; the clean
+#: log stays inside the dirty one, so removing the dirt gives back the clean log).
+DIRT_RATES: dict[str, float] = {
+    "cancellation_lines": 0.015,  # share of purchase lines later cancelled ("C" invoice, -quantity)
+    "anonymous_invoices": 0.02,   # share of invoices copied as guest checkouts (no customer id)
+    "duplicate_lines": 0.01,      # share of lines written twice (exact duplicates)
+    "postage_invoices": 0.03,     # share of invoices with an extra "POST" line
+    "zero_price_lines": 0.002,    # share of lines with an extra free (unit_price 0) line
+}
+POSTAGE_PRICE = 18.0
+
+
+@dataclass
+class SyntheticTruth:
+    """What :func:`make_synthetic` planted.
+
+    Attributes
+    ----------
+    params:
+        The generating parameters (``r, alpha, a, b`` of BG/NBD with time unit weeks,
+        ``p, q, gamma`` of Gamma-Gamma – lifetimes' ``GammaGammaFitter`` calls gamma ``v`` –,
+        window, seed, ...).
+    customers:
+        One row per customer: ``customer_id``, ``group`` (planted group, 0 when no groups),
+        ``group_name``, ``driver`` (the churn driver, = customer table ``service_issues``),
+        ``lam`` (purchases per week), ``p_base`` (drop-out probability before the driver),
+        ``p`` (effective per-purchase drop-out probability), ``nu`` (Gamma-Gamma scale
+        parameter), ``mean_spend`` (= p_gg / nu, expected value of one purchase),
+        ``first_purchase``, ``T_weeks`` (first purchase to window end), ``n_purchases``
+        (in the window, first included), ``frequency`` (repeat purchases = n_purchases - 1),
+        ``dropout_weeks`` (weeks from first purchase to drop-out, may lie after the window),
+        ``dropout_date`` (NaT when later than 2200), ``alive_at_end``.
+    planted_pairs:
+        ``(product_a, product_b, strength)`` strongest first: when A is in a basket, B is
+        added with probability ``strength``.
+    dirt:
+        Number of rows of each kind of dirt added (all zero when ``dirt=False``).
+    invoices:
+        One row per purchase occasion: ``invoice_id, customer_id, invoice_date, value``
+        (the drawn Gamma-Gamma value; the invoice's lines sum to it).
+    """
+
+    params: dict[str, Any]
+    customers: pd.DataFrame
+    planted_pairs: list[tuple[str, str, float]]
+    dirt: dict[str, int]
+    invoices: pd.DataFrame
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+    def alive_at(self, date: Any) -> pd.Series:
+        """True where the customer had been acquired and had not dropped out by ``date``."""
+        when = pd.Timestamp(date)
+        c = self.customers
+        alive = (c["first_purchase"] <= when) & ~(c["dropout_date"] < when)
+        return pd.Series(alive.to_numpy(), index=c["customer_id"], name="alive")
+
+    def churned_between(self, start: Any, end: Any) -> pd.Series:
+        """True where a customer alive at ``start`` dropped out before ``end`` (true churn label)."""
+        c = self.customers
+        s, e = pd.Timestamp(start), pd.Timestamp(end)
+        alive_start = (c["first_purchase"] <= s) & ~(c["dropout_date"] < s)
+        churned = alive_start & (c["dropout_date"] < e)
+        return pd.Series(churned.to_numpy(), index=c["customer_id"], name="churned")[alive_start.to_numpy()]
+
+
+@dataclass
+class SyntheticData:
+    """Output of :func:`make_synthetic`: the log, the customer table, and the truth."""
+
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    truth: SyntheticTruth
+
+
+def _take_str(labels: np.ndarray | list[str], codes: np.ndarray) -> pd.Series:
+    """Fast ``labels[codes]`` as a pandas ``str`` Series (codes < 0 become missing)."""
+    codes = np.asarray(codes)
+    mask = codes < 0
+    arr = pa.array(np.asarray(labels, dtype=object), type=pa.string())
+    taken = arr.take(pa.array(np.where(mask, 0, codes), mask=mask if mask.any() else None))
+    return pd.Series(taken, dtype=_STR)
+
+
+def _segment_positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For segments of the given lengths: owner of each slot, position in segment, offsets."""
+    offsets = np.cumsum(counts) - counts
+    owner = np.repeat(np.arange(len(counts)), counts)
+    pos = np.arange(int(counts.sum())) - np.repeat(offsets, counts)
+    return owner, pos, offsets
+
+
+def make_synthetic(
+    n_customers: int = 5000,
+    start: str = "2010-01-01",
+    end: str = "2011-12-31",
+    *,
+    r: float = 0.243,
+    alpha: float = 4.414,
+    a: float = 0.793,
+    b: float = 2.426,
+    p: float = 6.25,
+    q: float = 3.74,
+    gamma: float = 15.44,
+    n_products: int = 300,
+    n_categories: int = 12,
+    planted_pairs: int = 3,
+    pair_strength: tuple[float, ...] | None = None,
+    churn_driver_effect: float = 1.0,
+    driver_share: float = 0.3,
+    groups: int | None = None,
+    dirt: bool = False,
+    acquisition_share: float = 0.5,
+    lines_per_invoice: float = 3.0,
+    seed: int = 0,
+) -> SyntheticData:
+    """Draw a purchase log from known BTYD processes, with the truth kept.
+
+    Model (time unit: WEEKS; window = ``start`` 00:00 to the end of ``end``):
+
+    1. Customer i makes a first purchase at a time drawn uniformly over the first
+       ``acquisition_share`` of the window (default: first half).
+    2. While alive, customer i buys as a Poisson process with rate ``lam_i`` per week,
+       ``lam_i ~ Gamma(shape r, rate alpha)`` (BG/NBD, Fader, Hardie & Lee 2005).
+    3. After each REPEAT purchase customer i drops out for good with probability ``p_i``,
+       ``p_i ~ Beta(a, b)`` (BG/NBD: nobody drops out at the first purchase, so a customer
+       with no repeat purchase is alive). The true drop-out time is recorded.
+    4. The value of each purchase is ``z ~ Gamma(shape p, rate nu_i)`` with
+       ``nu_i ~ Gamma(shape q, rate gamma)`` (Gamma-Gamma, Fader & Hardie 2013; lifetimes'
+       ``GammaGammaFitter(p, q, v)`` with ``v = gamma``). A customer's expected spend per
+       purchase is ``p / nu_i``; over customers its mean is ``p * gamma / (q - 1)``.
+    5. Churn driver: a share ``driver_share`` of customers has ``service_issues = 1``
+       (independent of everything else). Their drop-out probability becomes
+       ``1 - (1 - p_i) ** churn_driver_effect``. With the default effect 1.0 the process is
+       exactly BG/NBD + Gamma-Gamma.
+    6. Baskets: each purchase becomes one invoice with ``1 + Poisson(lines_per_invoice - 1)``
+       products drawn from a Zipf-like popularity (weight 1/rank), duplicates merged. For
+       planted pair k (A_k, B_k), whenever A_k is in a basket, B_k is added with probability
+       ``pair_strength[k]`` (default 0.9, 0.7, 0.5, ... decreasing). All A products share one
+       popularity and all B products another, so lift and confidence both rank the pairs by
+       strength.
+    7. Line amounts: the purchase value is split over the lines with Dirichlet(2, ..., 2)
+       shares; quantity = max(1, round(share / list price)); unit_price = share / quantity
+       (not rounded to pence), so each invoice's amounts sum to the drawn value up to float
+       rounding (relative error ~1e-15).
+    8. ``groups=k`` (2..4): customers are split evenly into the first k of
+       :data:`GROUP_PROFILES` (champions, regulars, lapsed, newcomers), each with its own
+       purchase rate (Gamma, CV 22 %), drop-out probability (Beta, a+b = 200), spend
+       (Gamma-Gamma with q = 40) and acquisition window. The groups differ by 5x in rate,
+       6x in spend or by more than a year in recency, so k-means on log-scaled RFM recovers
+       them (adjusted Rand ~0.9; tested >= 0.8). ``r, alpha, a, b, q, gamma`` are then unused.
+    9. ``dirt=True`` ADDS rows at the rates of :data:`DIRT_RATES`: cancellations (invoice
+       ``"C<no>"`` mirroring an earlier line with negative quantity, up to 30 days later),
+       guest checkouts (copies of invoices without customer id), exact duplicate lines,
+       postage lines (product ``"POST"``, 18.00), free lines (unit_price 0). The counts are in
+       ``truth.dirt``; dropping them gives back the clean log.
+
+    Returns
+    -------
+    SyntheticData
+        ``transactions`` (canonical columns: customer_id, invoice_id, invoice_date, product_id,
+        product_name, category, quantity, unit_price, amount, country, source), ``customers``
+        (customer_id, signup_date, age_band, region, gender, country, service_issues; no truth
+        columns), ``truth`` (:class:`SyntheticTruth`).
+    """
+    if n_customers < 1:
+        raise ValueError("n_customers must be at least 1")
+    if groups is not None and not 2 <= groups <= len(GROUP_PROFILES):
+        raise ValueError(f"groups must be None or between 2 and {len(GROUP_PROFILES)}, got {groups}")
+    if planted_pairs < 0 or 2 * planted_pairs + 2 > n_products:
+        raise ValueError(f"planted_pairs={planted_pairs} needs at least {2 * planted_pairs + 2} products")
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    t_start = pd.Timestamp(start)
+    t_end = pd.Timestamp(end) + pd.Timedelta(days=1)  # exclusive end of the window
+    window = (t_end - t_start) / pd.Timedelta(weeks=1)
+
+    # --- customers: rates, drop-out, spend, acquisition ------------------------------
+    if groups is None:
+        group = np.zeros(n, dtype=np.int64)
+        lam = rng.gamma(r, 1.0 / alpha, n)
+        p_base = rng.beta(a, b, n)
+        nu = rng.gamma(q, 1.0 / gamma, n)
+        acq_lo = np.zeros(n)
+        acq_hi = np.full(n, acquisition_share)
+        profiles: list[dict[str, Any]] = []
+    else:
+        profiles = GROUP_PROFILES[:groups]
+        group = rng.permutation(np.arange(n) % groups)
+        rate = np.array([g["rate"] for g in profiles])[group]
+        pdrop = np.array([g["p_dropout"] for g in profiles])[group]
+        spend = np.array([g["spend"] for g in profiles])[group]
+        lam = rng.gamma(_GROUP_RATE_SHAPE, rate / _GROUP_RATE_SHAPE)
+        p_base = rng.beta(pdrop * _GROUP_P_CONCENTRATION, (1 - pdrop) * _GROUP_P_CONCENTRATION)
+        group_gamma = spend * (_GROUP_SPEND_Q - 1) / p        # so that p * g / (q - 1) = spend
+        nu = rng.gamma(_GROUP_SPEND_Q, 1.0 / group_gamma)
+        acq_lo = np.array([g["acquired"][0] for g in profiles])[group]
+        acq_hi = np.array([g["acquired"][1] for g in profiles])[group]
+    driver = rng.random(n) < driver_share
+    p_eff = np.where(driver, 1.0 - (1.0 - p_base) ** churn_driver_effect, p_base)
+    lam = np.maximum(lam, 1e-12)
+    t0 = window * rng.uniform(acq_lo, acq_hi)  # first purchase, weeks after start
+    T = window - t0
+
+    # --- purchase times (BG/NBD) ------------------------------------------------------
+    # K = repeat purchases until drop-out ~ Geometric(p) on 1, 2, ...; N = Poisson(lam T)
+    # arrivals of the purchase process in (t0, end]. Observed repeats m = min(K, N). If m = N, the
+    # repeat times are N sorted uniforms on (0, T); else the m-th arrival of N is at
+    # T * Beta(m, N - m + 1) and the earlier m - 1 are sorted uniforms below it. Sorted
+    # uniforms come from normalised cumulative sums of exponentials (no sorting needed).
+    K = rng.geometric(np.clip(p_eff, 1e-12, 1.0))
+    N = rng.poisson(lam * T)
+    m = np.minimum(K, N)
+    full = m == N
+    L = T.copy()
+    part = ~full & (m > 0)
+    L[part] = T[part] * rng.beta(m[part], N[part] - m[part] + 1)
+    draws = np.where(full, m + 1, m)
+    expo = rng.exponential(1.0, int(draws.sum()))
+    owner, pos, offsets = _segment_positions(draws)
+    csum = np.cumsum(expo)
+    before = np.concatenate([[0.0], csum])[offsets]          # cumsum before each segment
+    total = np.concatenate([[0.0], csum])[offsets + draws] - before
+    keep = pos < m[owner]
+    c_rep = owner[keep]
+    rel_rep = (csum[keep] - before[c_rep]) / total[c_rep] * L[c_rep]
+    last_rel = np.zeros(n)
+    has = m > 0
+    last_idx = offsets[has] + m[has] - 1
+    last_rel[has] = (csum[last_idx] - before[has]) / total[has] * L[has]
+    dead = K <= N
+    dropout_weeks = last_rel.copy()
+    alive = ~dead
+    dropout_weeks[alive] = T[alive] + rng.gamma((K - N)[alive].astype(float), 1.0 / lam[alive])
+
+    # --- purchase occasions, time-ordered -> invoices ---------------------------------
+    ev_cust = np.concatenate([np.arange(n), c_rep])
+    ev_week = np.concatenate([t0, t0[c_rep] + rel_rep])
+    ev_seconds = np.floor(ev_week * 7 * 86400).astype(np.int64)
+    order = np.lexsort((ev_cust, ev_seconds))
+    ev_cust, ev_seconds = ev_cust[order], ev_seconds[order]
+    n_inv = len(ev_cust)
+    ev_value = rng.gamma(p, 1.0 / nu[ev_cust])
+
+    # --- product catalogue ------------------------------------------------------------
+    catalogue, weights, pairs, strengths = _make_catalogue(
+        rng, n_products, n_categories, planted_pairs, pair_strength)
+    n_lines = 1 + rng.poisson(max(lines_per_invoice - 1.0, 0.0), n_inv)
+    line_inv = np.repeat(np.arange(n_inv), n_lines)
+    line_prod = rng.choice(n_products, size=len(line_inv), p=weights)
+    extra_inv, extra_prod = [], []
+    for (ia, ib), s in zip(pairs, strengths):
+        hit = line_inv[line_prod == ia]
+        hit = hit[rng.random(len(hit)) < s]
+        extra_inv.append(hit)
+        extra_prod.append(np.full(len(hit), ib))
+    key = np.concatenate([line_inv, *extra_inv]).astype(np.int64) * n_products + np.concatenate(
+        [line_prod, *extra_prod])
+    key = np.unique(key)                                      # baskets are sets, sorted
+    line_inv, line_prod = key // n_products, key % n_products
+
+    # --- split each purchase value over its lines ---------------------------------------
+    share = rng.gamma(2.0, 1.0, len(line_inv))
+    share /= np.bincount(line_inv, weights=share, minlength=n_inv)[line_inv]
+    line_amount = ev_value[line_inv] * share
+    list_price = catalogue["list_price"].to_numpy()[line_prod]
+    quantity = np.maximum(1.0, np.rint(line_amount / list_price))
+    unit_price = line_amount / quantity
+
+    # --- ids and the frame --------------------------------------------------------------
+    width = max(5, len(str(10000 + n)))
+    cust_labels = np.array([str(10000 + i + 1).zfill(width) for i in range(n)], dtype=object)
+    inv_labels = np.char.mod("%d", 500000 + np.arange(n_inv))
+    country = rng.choice(len(_COUNTRIES), size=n, p=_COUNTRY_P)
+    inv_dates = np.datetime64(t_start, "s") + ev_seconds.astype("timedelta64[s]")
+    line_cust = ev_cust[line_inv]
+    transactions = pd.DataFrame({
+        "customer_id": _take_str(cust_labels, line_cust),
+        "invoice_id": _take_str(inv_labels, line_inv),
+        "invoice_date": pd.Series(inv_dates[line_inv].astype("datetime64[ns]")),
+        "product_id": _take_str(catalogue["product_id"].to_numpy(), line_prod),
+        "product_name": _take_str(catalogue["product_name"].to_numpy(), line_prod),
+        "category": _take_str(catalogue["category"].to_numpy(), line_prod),
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "amount": quantity * unit_price,
+        "country": _take_str(_COUNTRIES, country[line_cust]),
+        "source": "synthetic",
+    })
+    transactions["source"] = transactions["source"].astype(_STR)
+
+    dirt_counts = {k: 0 for k in ("cancellation_lines", "anonymous_lines", "anonymous_invoices",
+                                  "duplicate_lines", "postage_lines", "zero_price_lines")}
+    if dirt:
+        transactions, dirt_counts = _add_dirt(rng, transactions, t_end, n_inv)
+
+    # --- customer table and truth ------------------------------------------------------
+    first_purchase = np.datetime64(t_start, "s") + np.floor(t0 * 7 * 86400).astype("timedelta64[s]")
+    first_purchase = pd.Series(first_purchase.astype("datetime64[ns]"))
+    signup = first_purchase.dt.normalize() - pd.to_timedelta(
+        rng.integers(0, 31, n) * (rng.random(n) < 0.7), unit="D")
+    customers = pd.DataFrame({
+        "customer_id": _take_str(cust_labels, np.arange(n)),
+        "signup_date": signup,
+        "age_band": _take_str(_AGE_BANDS, rng.choice(len(_AGE_BANDS), n, p=_AGE_P)),
+        "region": _take_str(_REGIONS, rng.choice(len(_REGIONS), n, p=_REGION_P)),
+        "gender": _take_str(np.array(["F", "M"]), (rng.random(n) < 0.45).astype(int)),
+        "country": _take_str(_COUNTRIES, country),
+        "service_issues": driver.astype(np.int64),
+    })
+    max_weeks = (pd.Timestamp("2200-01-01") - t_start) / pd.Timedelta(weeks=1)
+    drop_abs = t0 + dropout_weeks
+    drop_sec = np.where(drop_abs < max_weeks, drop_abs * 7 * 86400, np.nan)
+    dropout_date = pd.Series(t_start + pd.to_timedelta(drop_sec, unit="s")).astype("datetime64[ns]")
+    n_purch = 1 + m
+    names = [g["name"] for g in profiles] or ["all"]
+    truth_customers = pd.DataFrame({
+        "customer_id": customers["customer_id"],
+        "group": group,
+        "group_name": _take_str(names, group),
+        "driver": driver,
+        "lam": lam,
+        "p_base": p_base,
+        "p": p_eff,
+        "nu": nu,
+        "mean_spend": p / nu,
+        "first_purchase": first_purchase,
+        "T_weeks": T,
+        "n_purchases": n_purch,
+        "frequency": m,
+        "dropout_weeks": dropout_weeks,
+        "dropout_date": dropout_date,
+        "alive_at_end": alive,
+    })
+    invoices = pd.DataFrame({
+        "invoice_id": _take_str(inv_labels, np.arange(n_inv)),
+        "customer_id": _take_str(cust_labels, ev_cust),
+        "invoice_date": pd.Series(inv_dates.astype("datetime64[ns]")),
+        "value": ev_value,
+    })
+    prod_ids = catalogue["product_id"].to_numpy()
+    truth = SyntheticTruth(
+        params={"r": r, "alpha": alpha, "a": a, "b": b, "p": p, "q": q, "gamma": gamma, "v": gamma,
+                "time_unit": "W", "start": str(t_start.date()), "end": str(pd.Timestamp(end).date()),
+                "acquisition_share": acquisition_share, "churn_driver_effect": churn_driver_effect,
+                "driver_share": driver_share, "groups": groups, "n_customers": n,
+                "n_products": n_products, "lines_per_invoice": lines_per_invoice, "seed": seed},
+        customers=truth_customers,
+        planted_pairs=[(prod_ids[ia], prod_ids[ib], float(s)) for (ia, ib), s in zip(pairs, strengths)],
+        dirt=dirt_counts,
+        invoices=invoices,
+        groups=[dict(g) for g in profiles],
+    )
+    return SyntheticData(transactions=transactions, customers=customers, truth=truth)
+
+
+def _make_catalogue(rng: np.random.Generator, n_products: int, n_categories: int,
+                    planted_pairs: int, pair_strength: tuple[float, ...] | None):
+    """Catalogue with Zipf-like popularity and the planted pairs' products and strengths."""
+    cats = [_CATEGORY_NAMES[i] if i < len(_CATEGORY_NAMES) else f"Category {i + 1}"
+            for i in range(max(1, n_categories))]
+    category = rng.integers(0, len(cats), n_products)
+    ids = np.array([f"P{j + 1:04d}" for j in range(n_products)], dtype=object)
+    names = np.array([f"{cats[c].upper()} ITEM {j + 1:04d}" for j, c in enumerate(category)], dtype=object)
+    list_price = np.round(np.exp(rng.normal(1.0, 0.7, n_products)), 2).clip(0.1)
+    weights = 1.0 / np.arange(1, n_products + 1)
+    weights = rng.permutation(weights)                        # popularity not tied to id order
+    if pair_strength is None:
+        strengths = np.linspace(0.9, 0.5, planted_pairs) if planted_pairs > 1 else np.full(planted_pairs, 0.9)
+    else:
+        strengths = np.asarray(pair_strength, dtype=float)
+        if len(strengths) != planted_pairs or not np.all(np.diff(strengths) < 0):
+            raise ValueError("pair_strength needs one strictly decreasing value per planted pair")
+        if np.any((strengths <= 0) | (strengths > 1)):
+            raise ValueError("pair_strength values must be in (0, 1]")
+    chosen = rng.choice(n_products, size=2 * planted_pairs, replace=False)
+    pairs = [(int(chosen[2 * k]), int(chosen[2 * k + 1])) for k in range(planted_pairs)]
+    if planted_pairs:
+        # per line: every A has share 1/3 of the top product's, every B the top product's share
+        # (capped so that the planted products never take over the catalogue)
+        top = weights.max() / weights.sum()
+        b_share = min(top, 0.3 / planted_pairs)
+        a_share = b_share / 3
+        others = np.setdiff1d(np.arange(n_products), chosen)
+        rest = 1.0 - planted_pairs * (a_share + b_share)
+        weights = weights.copy()
+        weights[others] *= rest / weights[others].sum()
+        weights[chosen[0::2]] = a_share
+        weights[chosen[1::2]] = b_share
+    weights = weights / weights.sum()
+    catalogue = pd.DataFrame({"product_id": ids, "product_name": names,
+                              "category": np.array(cats, dtype=object)[category], "list_price": list_price})
+    return catalogue, weights, pairs, strengths
+
+
+def _add_dirt(rng: np.random.Generator, tx: pd.DataFrame, t_end: pd.Timestamp,
+              n_inv: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Add the dirt of :data:`DIRT_RATES` to a clean log; return it and the counts."""
+    n_rows = len(tx)
+    inv_codes, inv_uniques = pd.factorize(tx["invoice_id"])
+    parts = [tx]
+    next_no = 500000 + n_inv
+
+    # cancellations: mirror a line with negative quantity, up to 30 days later
+    pick = np.flatnonzero(rng.random(n_rows) < DIRT_RATES["cancellation_lines"])
+    canc = tx.iloc[pick].copy()
+    canc["invoice_id"] = pd.Series([f"C{next_no + i}" for i in range(len(pick))], dtype=_STR).to_numpy()
+    next_no += len(pick)
+    later = canc["invoice_date"] + pd.to_timedelta(rng.uniform(0, 30 * 86400, len(pick)).round(), unit="s")
+    canc["invoice_date"] = later.where(later < t_end, t_end - pd.Timedelta(seconds=1))
+    canc["quantity"] = -canc["quantity"]
+    canc["amount"] = canc["quantity"] * canc["unit_price"]
+    parts.append(canc)
+
+    # guest checkouts: copies of whole invoices without customer id
+    anon_inv = np.flatnonzero(rng.random(len(inv_uniques)) < DIRT_RATES["anonymous_invoices"])
+    mask = np.isin(inv_codes, anon_inv)
+    anon = tx[mask].copy()
+    new_no = np.full(len(inv_uniques), -1)
+    new_no[anon_inv] = next_no + np.arange(len(anon_inv))
+    next_no += len(anon_inv)
+    anon["invoice_id"] = pd.Series(new_no[inv_codes[mask]].astype(str), dtype=_STR).to_numpy()
+    anon["customer_id"] = pd.Series([np.nan] * len(anon), dtype=_STR).to_numpy()
+    parts.append(anon)
+
+    # exact duplicates
+    dup = tx.iloc[np.flatnonzero(rng.random(n_rows) < DIRT_RATES["duplicate_lines"])]
+    parts.append(dup)
+
+    # postage lines: one per chosen invoice, dated with the invoice
+    post_inv = np.flatnonzero(rng.random(len(inv_uniques)) < DIRT_RATES["postage_invoices"])
+    first_line = tx.iloc[np.unique(inv_codes, return_index=True)[1][post_inv]].copy()
+    first_line["product_id"] = "POST"
+    first_line["product_name"] = "POSTAGE"
+    first_line["category"] = "Postage"
+    first_line["quantity"] = 1.0
+    first_line["unit_price"] = POSTAGE_PRICE
+    first_line["amount"] = POSTAGE_PRICE
+    parts.append(first_line)
+
+    # free lines (zero price)
+    free = tx.iloc[np.flatnonzero(rng.random(n_rows) < DIRT_RATES["zero_price_lines"])].copy()
+    free["unit_price"] = 0.0
+    free["amount"] = 0.0
+    parts.append(free)
+
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("customer_id", "invoice_id", "product_id", "product_name", "category", "country", "source"):
+        out[col] = out[col].astype(_STR)
+    out = out.sort_values(["invoice_date", "invoice_id"], kind="stable", ignore_index=True)
+    counts = {
+        "cancellation_lines": len(canc), "anonymous_lines": len(anon),
+        "anonymous_invoices": len(anon_inv), "duplicate_lines": len(dup),
+        "postage_lines": len(first_line), "zero_price_lines": len(free),
+    }
+    return out, counts
