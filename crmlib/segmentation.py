@@ -34,7 +34,7 @@ def _as_timestamp(value: Any, name: str) -> pd.Timestamp:
         raise ConfigError(f"{name}: cannot read '{value}' as a date (use YYYY-MM-DD)") from None
 
 
-def _day_summary(
+def _occasions(
     transactions: pd.DataFrame,
     as_of: Any,
     *,
@@ -42,14 +42,12 @@ def _day_summary(
     date_col: str = "invoice_date",
     amount_col: str | None = "amount",
     start: Any = None,
-) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Per-customer day-level facts: the one computation behind both summaries.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.Timestamp]:
+    """Purchase occasions (customer, calendar day, summed amount), sorted by customer then day.
 
-    Returns ``(frame, as_of)`` where ``frame`` is indexed by customer id (sorted) with
-    ``first_day``, ``last_day`` (datetime64 days), ``occasions`` (distinct purchase
-    days), ``total`` (spend) and ``repeat_total`` (spend on all but the first
-    occasion). Rows with a missing customer id, before ``start`` or after ``as_of``
-    (compared by calendar day) are ignored.
+    Returns ``(code, day, amount, ids, as_of)``: ``code`` indexes ``ids`` (the sorted
+    customer ids), ``day`` is in days since 1970-01-01. Rows with a missing customer id,
+    before ``start`` or after ``as_of`` (compared by calendar day) are ignored.
     """
     needed = [customer_col, date_col] + ([amount_col] if amount_col else [])
     missing = [c for c in needed if c not in transactions.columns]
@@ -89,41 +87,95 @@ def _day_summary(
     else:
         amounts = np.zeros(int(keep.sum()))
 
-    codes, uniques = pd.factorize(customers[keep], sort=True)
-    day_num = days[keep].astype("int64")
-    columns = ["first_day", "last_day", "occasions", "total", "repeat_total"]
+    # customer codes ordered like the sorted ids (hash factorize, then sort only the ids)
+    codes, uniques = pd.factorize(customers[keep], sort=False)
     if len(codes) == 0:
-        empty = pd.DataFrame(columns=columns, index=pd.Index([], name=customer_col))
-        return empty.astype({"first_day": "datetime64[s]", "last_day": "datetime64[s]",
-                             "occasions": "int64", "total": "float64", "repeat_total": "float64"}), as_of_ts
+        empty = np.array([], dtype="int64")
+        return empty, empty, np.array([], dtype="float64"), np.asarray(uniques), as_of_ts
+    id_order = pd.Index(uniques).argsort()
+    rank = np.empty(len(id_order), dtype="int64")
+    rank[id_order] = np.arange(len(id_order))
+    day_num = days[keep].astype("int64")
 
-    # one int64 key per (customer, day); sorting it groups occasions by customer, then day
+    # one int64 key per (customer, day); one sort groups rows into occasions by customer, then day
     d0 = day_num.min()
     span = np.int64(day_num.max() - d0 + 1)
-    key = codes.astype("int64") * span + (day_num - d0)
-    order = np.argsort(key, kind="stable")
+    key = rank[codes] * span + (day_num - d0)
+    order = np.argsort(key)
     key = key[order]
     occ_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     occ_amount = np.add.reduceat(amounts[order], occ_start)
     occ_key = key[occ_start]
     occ_code = occ_key // span
     occ_day = occ_key % span + d0
+    return occ_code, occ_day, occ_amount, np.asarray(uniques)[id_order], as_of_ts
+
+
+def _day_summary(
+    transactions: pd.DataFrame,
+    as_of: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "invoice_date",
+    amount_col: str | None = "amount",
+    start: Any = None,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Per-customer day-level facts: the one computation behind both summaries.
+
+    Returns ``(frame, as_of)`` where ``frame`` is indexed by customer id (sorted) with
+    ``first_day``, ``previous_day`` (the occasion before the last; NaT with one),
+    ``last_day``, ``occasions`` (distinct purchase days), ``total`` (spend) and
+    ``repeat_total`` (spend on all but the first occasion).
+    """
+    occ_code, occ_day, occ_amount, ids, as_of_ts = _occasions(
+        transactions, as_of, customer_col=customer_col, date_col=date_col, amount_col=amount_col, start=start)
+    if len(occ_code) == 0:
+        empty = pd.DataFrame(columns=["first_day", "previous_day", "last_day", "occasions", "total",
+                                      "repeat_total"], index=pd.Index(ids, name=customer_col))
+        return empty.astype({"first_day": "datetime64[s]", "previous_day": "datetime64[s]",
+                             "last_day": "datetime64[s]", "occasions": "int64", "total": "float64",
+                             "repeat_total": "float64"}), as_of_ts
+
+    def as_date(day_numbers: np.ndarray) -> np.ndarray:
+        return day_numbers.astype("datetime64[D]").astype("datetime64[s]")
 
     cust_start = np.flatnonzero(np.r_[True, occ_code[1:] != occ_code[:-1]])
     cust_end = np.r_[cust_start[1:], len(occ_code)] - 1
+    occasions = cust_end - cust_start + 1
+    previous = as_date(occ_day[np.maximum(cust_end - 1, cust_start)])
+    previous[occasions == 1] = np.datetime64("NaT")
     repeat_amount = occ_amount.copy()
     repeat_amount[cust_start] = 0.0
     frame = pd.DataFrame(
         {
-            "first_day": occ_day[cust_start].astype("datetime64[D]").astype("datetime64[s]"),
-            "last_day": occ_day[cust_end].astype("datetime64[D]").astype("datetime64[s]"),
-            "occasions": (cust_end - cust_start + 1).astype("int64"),
+            "first_day": as_date(occ_day[cust_start]),
+            "previous_day": previous,
+            "last_day": as_date(occ_day[cust_end]),
+            "occasions": occasions.astype("int64"),
             "total": np.add.reduceat(occ_amount, cust_start),
             "repeat_total": np.add.reduceat(repeat_amount, cust_start),
         },
-        index=pd.Index(np.asarray(uniques)[occ_code[cust_start]], name=customer_col),
+        index=pd.Index(ids[occ_code[cust_start]], name=customer_col),
     )
     return frame, as_of_ts
+
+
+def inter_purchase_days(
+    transactions: pd.DataFrame,
+    as_of: Any,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "invoice_date",
+) -> np.ndarray:
+    """Days between consecutive purchase occasions of the same customer (all customers pooled).
+
+    A purchase occasion is a calendar day, as in :func:`btyd_summary`; the result is
+    the data's inter-purchase-time distribution, used for life-cycle thresholds.
+    """
+    occ_code, occ_day, _, _, _ = _occasions(transactions, as_of, customer_col=customer_col,
+                                            date_col=date_col, amount_col=None)
+    same = occ_code[1:] == occ_code[:-1]
+    return np.diff(occ_day)[same].astype("int64")
 
 
 def _btyd_from_days(days: pd.DataFrame, as_of: pd.Timestamp, time_unit: str) -> pd.DataFrame:
@@ -199,7 +251,8 @@ def customer_summary(
 ) -> pd.DataFrame:
     """One row per customer: RFM facts and the BTYD form, at ``as_of``.
 
-    Columns: ``first_purchase``, ``last_purchase`` (dates), ``recency_days`` (days
+    Columns: ``first_purchase``, ``previous_purchase`` (the purchase day before the
+    last one; NaT for one-day customers), ``last_purchase`` (dates), ``recency_days`` (days
     from the last purchase to ``as_of``), ``frequency`` (distinct purchase *days*,
     i.e. purchase occasions: two invoices on one day count once), ``monetary``
     (total spend), ``orders`` (distinct invoices), ``avg_order_value`` (monetary /
@@ -215,6 +268,7 @@ def customer_summary(
     btyd = _btyd_from_days(days, as_of_ts, time_unit).add_prefix("btyd_")
     out = pd.DataFrame(index=days.index)
     out["first_purchase"] = days["first_day"]
+    out["previous_purchase"] = days["previous_day"]
     out["last_purchase"] = days["last_day"]
     out["recency_days"] = ((as_of_ts - days["last_day"]) / np.timedelta64(1, "D")).astype("int64")
     out["frequency"] = days["occasions"]
