@@ -1,0 +1,785 @@
+"""Market basket analysis and cross-sell: baskets, pair affinity, rules, recommendations.
+
+Everything works on one sparse basket x item matrix (:class:`Baskets`), never on a dense
+invoice x product pivot:
+
+* :func:`build_baskets` turns clean transactions into baskets (by invoice or by
+  customer-day, on products or categories);
+* :func:`pair_affinity` scores every pair of items from the sparse co-occurrence
+  matrix X^T X (support, confidence both ways, lift, leverage, conviction);
+* :func:`mine_rules` finds frequent itemsets with mlxtend's FP-growth and turns them into
+  association rules, after :func:`estimate_itemsets` has checked that the mining cannot
+  explode;
+* :func:`recommend` and :func:`evaluate_holdout` give each customer the products they
+  have not bought yet that co-occur most with what they did buy, and check that offline
+  against a most-popular baseline.
+
+Data without an item column (e.g. CDNOW, which has no products) gives empty baskets whose
+``problem`` says why; every later step then returns empty results instead of failing, so
+a notebook run continues and says so.
+
+References: Agrawal, Imielinski & Swami (1993), "Mining association rules between sets of
+items in large databases", SIGMOD; Han, Pei & Yin (2000), "Mining frequent patterns
+without candidate generation", SIGMOD (FP-growth); Brin, Motwani, Ullman & Tsur (1997),
+"Dynamic itemset counting and implication rules for market basket data", SIGMOD
+(lift, conviction); Piatetsky-Shapiro (1991) (leverage); Linden, Smith & York (2003),
+"Amazon.com recommendations: item-to-item collaborative filtering", IEEE Internet
+Computing.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.special import comb
+
+from crmlib import plots
+from crmlib.errors import ConfigError, DataError
+
+BASKET_KINDS = ("invoice", "customer_day")
+DEFAULT_MAX_ITEMSETS = 200_000
+RULE_COLUMNS = [
+    "antecedents", "consequents", "antecedent_names", "consequent_names",
+    "antecedent_support", "consequent_support", "support", "count",
+    "confidence", "lift", "leverage", "conviction",
+]
+RECOMMENDATION_COLUMNS = ["customer_id", "product_id", "rank", "score", "product_name"]
+
+
+# --------------------------------------------------------------------------- baskets
+@dataclass
+class Baskets:
+    """A 0/1 basket x item matrix with the labels needed to read it.
+
+    Attributes
+    ----------
+    matrix:
+        ``scipy.sparse.csr_matrix`` of int32, shape (n_baskets, n_items); 1 when the
+        basket holds the item (quantities are ignored).
+    info:
+        One row per basket, in matrix row order: ``basket_id``, ``customer_id``,
+        ``basket_date``.
+    item_ids, item_names:
+        Item labels in matrix column order (names: the most frequent product name).
+    basket, item:
+        How baskets and items were defined (``invoice``/``customer_day``; a column).
+    problem:
+        ``None``, or why there are no items (e.g. the data has no product column).
+    """
+
+    matrix: sp.csr_matrix
+    info: pd.DataFrame
+    item_ids: np.ndarray
+    item_names: np.ndarray
+    basket: str = "invoice"
+    item: str = "product_id"
+    problem: str | None = None
+    dropped_items: int = field(default=0)
+
+    @property
+    def n_baskets(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def available(self) -> bool:
+        """True when there is something to analyse (items and baskets)."""
+        return self.problem is None and self.n_items > 0 and self.n_baskets > 0
+
+    def item_counts(self) -> np.ndarray:
+        """Number of baskets holding each item."""
+        return np.asarray(self.matrix.getnnz(axis=0), dtype=np.int64)
+
+    def item_support(self) -> pd.Series:
+        """Share of baskets holding each item, indexed by item id."""
+        n = max(self.n_baskets, 1)
+        return pd.Series(self.item_counts() / n, index=pd.Index(self.item_ids, name="item_id"), name="support")
+
+    def filter_items(self, min_support: float) -> "Baskets":
+        """Keep only items in at least ``min_support`` of the baskets (all baskets kept,
+        so supports stay shares of every basket)."""
+        keep = self.item_counts() >= _min_count(min_support, self.n_baskets)
+        return Baskets(
+            self.matrix[:, keep].tocsr(), self.info, self.item_ids[keep], self.item_names[keep],
+            self.basket, self.item, self.problem, self.dropped_items + int((~keep).sum()),
+        )
+
+    def subset(self, rows: np.ndarray) -> "Baskets":
+        """Baskets selected by a boolean mask or positions (items unchanged)."""
+        return Baskets(
+            self.matrix[rows].tocsr(), self.info.iloc[rows].reset_index(drop=True),
+            self.item_ids, self.item_names, self.basket, self.item, self.problem, self.dropped_items,
+        )
+
+    def to_sparse_frame(self) -> pd.DataFrame:
+        """The matrix as a pandas sparse bool DataFrame (columns = item ids), the input
+        mlxtend's ``fpgrowth`` accepts without a dense pivot."""
+        return pd.DataFrame.sparse.from_spmatrix(
+            self.matrix.astype(bool), columns=pd.Index(self.item_ids.astype(str))
+        )
+
+    def names_of(self, ids: list[str]) -> list[str]:
+        """Readable names for a list of item ids."""
+        lookup = dict(zip(self.item_ids, self.item_names))
+        return [str(lookup.get(i, i)) for i in ids]
+
+
+def item_problem(transactions: pd.DataFrame, item: str = "product_id") -> str | None:
+    """Why ``transactions`` cannot be analysed by ``item``, or ``None`` when it can.
+
+    Missing column, no values, or one single value (e.g. CDNOW, whose loader fills in no
+    real product) all mean there is nothing to put in a basket.
+    """
+    if item not in transactions.columns:
+        return f"the data has no '{item}' column, so there is nothing to put in a basket"
+    values = transactions[item].dropna()
+    if values.empty:
+        return f"the '{item}' column is empty, so there is nothing to put in a basket"
+    if values.nunique() < 2:
+        return (f"the '{item}' column holds a single value ('{values.iloc[0]}'), so every "
+                "basket is the same and there is nothing to learn about what sells together")
+    return None
+
+
+def build_baskets(
+    transactions: pd.DataFrame,
+    basket: str = "invoice",
+    item: str = "product_id",
+    include_anonymous: bool = False,
+) -> Baskets:
+    """Build the sparse basket x item matrix from clean transactions.
+
+    Assumptions:
+    1. ``transactions`` follows the data contract: one row per purchase line, returns and
+       non-product lines (postage, fees) already removed by cleaning.
+    2. A basket is one invoice (``basket="invoice"``) or everything one customer bought on
+       one calendar day (``"customer_day"``); an item is counted once per basket whatever
+       the quantity.
+    3. Lines without a customer id are left out unless ``include_anonymous`` (and always
+       for customer-day baskets), because recommendations and segments need a customer.
+
+    When the item column is missing or useless (see :func:`item_problem`) the result has
+    no items and ``problem`` set, instead of raising: later steps return empty results.
+    """
+    if basket not in BASKET_KINDS:
+        raise ConfigError(f"basket: '{basket}' is not allowed; use one of {', '.join(BASKET_KINDS)}")
+    problem = item_problem(transactions, item)
+    if problem is not None:
+        empty = pd.DataFrame({"basket_id": pd.Series(dtype=str), "customer_id": pd.Series(dtype=str),
+                              "basket_date": pd.Series(dtype="datetime64[ns]")})
+        return Baskets(sp.csr_matrix((0, 0), dtype=np.int32), empty, np.array([], dtype=object),
+                       np.array([], dtype=object), basket, item, problem)
+    needed = ["customer_id", "invoice_date"] + (["invoice_id"] if basket == "invoice" else [])
+    missing = [c for c in needed if c not in transactions.columns]
+    if missing:
+        raise DataError(f"transactions lack the column(s) {missing} needed for {basket} baskets",
+                        column=missing[0], hint="run the cleaning step (01_data_cleaning) first")
+
+    tx = transactions
+    keep = tx[item].notna().to_numpy()
+    if basket == "customer_day" or not include_anonymous:
+        keep = keep & tx["customer_id"].notna().to_numpy()
+    tx = tx.loc[keep]
+    dates = pd.to_datetime(tx["invoice_date"])
+    if basket == "invoice":
+        keys = [tx["invoice_id"].astype(str)]
+    else:
+        keys = [tx["customer_id"].astype(str), dates.dt.normalize()]
+    groups = pd.DataFrame({f"k{i}": k.to_numpy() for i, k in enumerate(keys)})
+    basket_code = groups.groupby(list(groups.columns), sort=True).ngroup().to_numpy()
+    first = pd.DataFrame({"code": basket_code, "customer_id": tx["customer_id"].to_numpy(),
+                          "basket_date": dates.to_numpy()}).groupby("code", sort=True)
+    info = pd.DataFrame({
+        "customer_id": first["customer_id"].first(),
+        "basket_date": first["basket_date"].min(),
+    }).reset_index(drop=True)
+    if basket == "invoice":
+        info.insert(0, "basket_id", groups.groupby("k0", sort=True).size().index.astype(str))
+    else:
+        day = info["basket_date"].dt.strftime("%Y-%m-%d")
+        info.insert(0, "basket_id", info["customer_id"].astype(str) + "|" + day)
+
+    item_code, item_ids = pd.factorize(tx[item].astype(str), sort=True)
+    n_baskets, n_items = len(info), len(item_ids)
+    matrix = sp.csr_matrix(
+        (np.ones(len(item_code), dtype=np.int32), (basket_code, item_code)), shape=(n_baskets, n_items)
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return Baskets(matrix, info, np.asarray(item_ids, dtype=object), _item_names(tx, item, item_ids),
+                   basket, item, None)
+
+
+def _item_names(tx: pd.DataFrame, item: str, item_ids: pd.Index) -> np.ndarray:
+    """Most frequent product name of each item (the item id itself when there is none)."""
+    if item != "product_id" or "product_name" not in tx.columns:
+        return np.asarray(item_ids, dtype=object)
+    named = tx[[item, "product_name"]].dropna()
+    counts = named.groupby([item, "product_name"], sort=False, observed=True).size().rename("n").reset_index()
+    counts = counts.sort_values(["n", "product_name"], ascending=[False, True], kind="stable")
+    best = counts.drop_duplicates(item).set_index(item)["product_name"]
+    best.index = best.index.astype(str)
+    names = best.reindex(item_ids)
+    return np.where(names.isna(), np.asarray(item_ids, dtype=object), names.astype(object)).astype(object)
+
+
+def _min_count(min_support: float, n_baskets: int) -> int:
+    """Smallest basket count whose share reaches ``min_support`` (at least 1)."""
+    if not 0 < min_support <= 1:
+        raise ConfigError(f"min_support must be a share in (0, 1], got {min_support}")
+    return max(1, math.ceil(min_support * n_baskets - 1e-9))
+
+
+# --------------------------------------------------------------------------- pair affinity
+def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
+    """Item x item co-occurrence counts C = X^T X (diagonal = baskets holding the item)."""
+    x = baskets.matrix
+    return (x.T.tocsr() @ x).tocsr()
+
+
+def pair_affinity(baskets: Baskets, min_support: float | None = None, min_count: int = 1) -> pd.DataFrame:
+    """Affinity of every pair of items bought together, from sparse co-occurrence.
+
+    For a pair (a, b) with n_ab joint baskets out of N:
+    support = n_ab / N; confidence_ab = P(b | a) = n_ab / n_a (and the reverse);
+    lift = support / (support_a * support_b); leverage = support - support_a * support_b;
+    conviction_ab = (1 - support_b) / (1 - confidence_ab) (infinite when b always follows a).
+
+    Assumptions:
+    1. Baskets are independent draws, so shares estimate probabilities.
+    2. Lift > 1 means the pair is bought together more often than chance; with few joint
+       baskets it is noisy, hence ``min_support`` / ``min_count`` on the joint count.
+    Sources: Agrawal et al. (1993); Brin et al. (1997) for lift and conviction;
+    Piatetsky-Shapiro (1991) for leverage.
+
+    Returns one row per unordered pair (item_a < item_b in column order), sorted by lift
+    then joint count, both descending.
+    """
+    n = baskets.n_baskets
+    if min_support is not None and n:
+        min_count = max(min_count, _min_count(min_support, n))
+    if not baskets.available:
+        return _empty_affinity()
+    c = cooccurrence(baskets)
+    counts = c.diagonal().astype(np.float64)
+    upper = sp.triu(c, k=1).tocoo()
+    keep = upper.data >= min_count
+    a, b, n_ab = upper.row[keep], upper.col[keep], upper.data[keep].astype(np.float64)
+    s_a, s_b, s_ab = counts[a] / n, counts[b] / n, n_ab / n
+    conf_ab, conf_ba = n_ab / counts[a], n_ab / counts[b]
+    with np.errstate(divide="ignore"):
+        conv_ab = np.where(conf_ab < 1, (1 - s_b) / np.maximum(1 - conf_ab, 1e-300), np.inf)
+        conv_ba = np.where(conf_ba < 1, (1 - s_a) / np.maximum(1 - conf_ba, 1e-300), np.inf)
+    ids = pd.Index(baskets.item_ids.astype(str))
+    names = pd.Index(baskets.item_names.astype(str)).unique()
+    name_code = names.get_indexer(baskets.item_names.astype(str))
+    out = pd.DataFrame({
+        "item_a": pd.Categorical.from_codes(a, categories=ids),
+        "item_b": pd.Categorical.from_codes(b, categories=ids),
+        "name_a": pd.Categorical.from_codes(name_code[a], categories=names),
+        "name_b": pd.Categorical.from_codes(name_code[b], categories=names),
+        "count": n_ab.astype(np.int64),
+        "support": s_ab, "support_a": s_a, "support_b": s_b,
+        "confidence_ab": conf_ab, "confidence_ba": conf_ba,
+        "lift": s_ab / (s_a * s_b), "leverage": s_ab - s_a * s_b,
+        "conviction_ab": conv_ab, "conviction_ba": conv_ba,
+    })
+    return out.sort_values(["lift", "count"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _empty_affinity() -> pd.DataFrame:
+    cols = ["item_a", "item_b", "name_a", "name_b", "count", "support", "support_a", "support_b",
+            "confidence_ab", "confidence_ba", "lift", "leverage", "conviction_ab", "conviction_ba"]
+    return pd.DataFrame({c: pd.Series(dtype=object if c[:4] in ("item", "name") else float) for c in cols})
+
+
+# --------------------------------------------------------------------------- itemsets and rules
+def estimate_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None) -> dict:
+    """Upper bound on the number of frequent itemsets, computed before any mining.
+
+    Exact counts of frequent items (n1) and pairs (n2) come from X^T X. For k >= 3 the
+    bound rests on two facts (the Apriori property, Agrawal et al. 1993):
+    1. every frequent k-itemset is a k-clique of the frequent-pair graph; counted at its
+       first item (items ordered by degree), the other k - 1 items are among that
+       item's d "forward" neighbours, so there are at most C(d, k - 1) of them;
+    2. every frequent k-itemset lies in at least ``min_count`` baskets, so those starting
+       at item i number at most sum over baskets b holding i of
+       C(forward neighbours of i in b, k - 1) / min_count.
+    Per item the smaller bound is taken; the sum over items is the bound for length k
+    (also capped by sum over baskets of C(basket size, k) / min_count).
+    Returns ``{"frequent_items", "frequent_pairs", "itemsets_bound", "by_length"}``.
+    """
+    n = baskets.n_baskets
+    if not baskets.available:
+        return {"frequent_items": 0, "frequent_pairs": 0, "itemsets_bound": 0.0, "by_length": {}}
+    min_count = _min_count(min_support, n)
+    freq = baskets.filter_items(min_support)
+    n1 = freq.n_items
+    by_length: dict[int, float] = {1: float(n1)}
+    if n1 == 0 or (max_len is not None and max_len < 2):
+        return {"frequent_items": n1, "frequent_pairs": 0, "itemsets_bound": float(n1), "by_length": by_length}
+    upper = sp.triu(cooccurrence(freq), k=1).tocoo()
+    keep = upper.data >= min_count
+    rows, cols = upper.row[keep], upper.col[keep]
+    n2 = int(keep.sum())
+    by_length[2] = float(n2)
+    degree = np.bincount(rows, minlength=n1) + np.bincount(cols, minlength=n1)
+    order = np.empty(n1, dtype=np.int64)
+    order[np.lexsort((np.arange(n1), degree))] = np.arange(n1)
+    low = np.where(order[rows] < order[cols], rows, cols)
+    high = np.where(order[rows] < order[cols], cols, rows)
+    forward = np.bincount(low, minlength=n1)
+    # later[b, i]: frequent items of basket b that are forward neighbours of i (b holds i)
+    adjacency = sp.csr_matrix((np.ones(n2, dtype=np.int32), (high, low)), shape=(n1, n1))
+    later = (freq.matrix @ adjacency).multiply(freq.matrix).tocoo()
+    later_items, later_sizes = later.col, later.data.astype(np.float64)
+    basket_sizes = np.asarray(freq.matrix.getnnz(axis=1))
+    basket_sizes = basket_sizes[basket_sizes >= 3]
+    k_max = int(min(forward.max(initial=0) + 1, basket_sizes.max(initial=0)))
+    if max_len is not None:
+        k_max = min(k_max, max_len)
+    total = float(n1 + n2)
+    for k in range(3, k_max + 1):
+        per_item_clique = comb(forward, k - 1)
+        per_item_baskets = np.floor(np.bincount(later_items, weights=comb(later_sizes, k - 1), minlength=n1) / min_count)
+        by_item = float(np.minimum(per_item_clique, per_item_baskets).sum())
+        by_basket = float(comb(basket_sizes, k).sum()) / min_count
+        by_length[k] = math.floor(min(by_item, by_basket))
+        total += by_length[k]
+        if by_length[k] == 0 or not np.isfinite(total) or total > 1e15:
+            break
+    return {"frequent_items": n1, "frequent_pairs": n2, "itemsets_bound": total, "by_length": by_length}
+
+
+def check_itemset_explosion(
+    baskets: Baskets, min_support: float, max_len: int | None = None, max_itemsets: int = DEFAULT_MAX_ITEMSETS
+) -> dict:
+    """Raise :class:`ConfigError` when mining could produce more than ``max_itemsets``
+    itemsets (see :func:`estimate_itemsets`), suggesting settings that fit; else return
+    the estimate."""
+    est = estimate_itemsets(baskets, min_support, max_len)
+    if est["itemsets_bound"] <= max_itemsets:
+        return est
+    pairs_only = est["frequent_items"] + est["frequent_pairs"]
+    shorter = f"max_len=2 gives {pairs_only:,} itemsets"
+    if max_len is None or max_len > 3:
+        triples = estimate_itemsets(baskets, min_support, 3)["itemsets_bound"]
+        shorter = f"max_len=3 gives at most ~{triples:,.0f}, " + shorter
+    suggestion = min_support
+    for _ in range(30):
+        suggestion = round(suggestion * 1.5, 6)
+        if suggestion >= 1 or estimate_itemsets(baskets, suggestion, max_len)["itemsets_bound"] <= max_itemsets:
+            break
+    raise ConfigError(
+        f"min_support={min_support} with max_len={max_len} could produce up to "
+        f"~{est['itemsets_bound']:,.0f} itemsets ({est['frequent_items']:,} frequent items, "
+        f"{est['frequent_pairs']:,} frequent pairs), more than the limit of {max_itemsets:,}; "
+        f"mining was not started to avoid running out of memory. Raise min_support "
+        f"(about {suggestion} fits) or lower max_len ({shorter}). The estimate is an upper bound; "
+        f"to mine anyway, pass a larger max_itemsets."
+    )
+
+
+def mine_itemsets(
+    baskets: Baskets, min_support: float = 0.01, max_len: int | None = None,
+    max_itemsets: int = DEFAULT_MAX_ITEMSETS,
+) -> pd.DataFrame:
+    """Frequent itemsets with mlxtend ``fpgrowth`` on the sparse frame.
+
+    Items below ``min_support`` are dropped first (they cannot be in a frequent itemset),
+    and :func:`check_itemset_explosion` runs before mining. Returns columns ``support``,
+    ``itemsets`` (frozensets of item ids), ``length``.
+    Source: Han, Pei & Yin (2000), via mlxtend.frequent_patterns.fpgrowth.
+    """
+    from mlxtend.frequent_patterns import fpgrowth
+
+    empty = pd.DataFrame({"support": pd.Series(dtype=float), "itemsets": pd.Series(dtype=object),
+                          "length": pd.Series(dtype=np.int64)})
+    if not baskets.available:
+        return empty
+    check_itemset_explosion(baskets, min_support, max_len, max_itemsets)
+    frequent = baskets.filter_items(min_support)
+    if frequent.n_items == 0:
+        return empty
+    itemsets = fpgrowth(frequent.to_sparse_frame(), min_support=min_support, use_colnames=True, max_len=max_len)
+    itemsets["length"] = itemsets["itemsets"].map(len).astype(np.int64)
+    return itemsets.sort_values(["length", "support"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def association_rules(itemsets: pd.DataFrame, baskets: Baskets, min_confidence: float = 0.0) -> pd.DataFrame:
+    """Association rules A -> C from frequent itemsets, with readable names.
+
+    Metrics (for a rule A -> C over N baskets): support = P(A and C); confidence =
+    P(C | A); lift = confidence / P(C); leverage = P(A and C) - P(A) P(C);
+    conviction = (1 - P(C)) / (1 - confidence).
+    Assumptions:
+    1. As for :func:`pair_affinity`: baskets are independent draws.
+    2. Rules below ``min_confidence`` are dropped.
+    Source: mlxtend.frequent_patterns.association_rules (``num_itemsets`` = number of
+    baskets, as mlxtend 0.25 asks); Agrawal et al. (1993); Brin et al. (1997).
+
+    Returns :data:`RULE_COLUMNS`, antecedents/consequents as sorted lists of item ids,
+    sorted by lift, confidence and support (descending).
+    """
+    from mlxtend.frequent_patterns import association_rules as mlx_rules
+
+    if itemsets.empty or (itemsets["length"] < 2).all():
+        return _empty_rules()
+    raw = mlx_rules(itemsets[["support", "itemsets"]], num_itemsets=baskets.n_baskets,
+                    metric="confidence", min_threshold=min_confidence)
+    if raw.empty:
+        return _empty_rules()
+    lookup = dict(zip(baskets.item_ids.astype(str), baskets.item_names.astype(str)))
+    ante = raw["antecedents"].map(sorted)
+    cons = raw["consequents"].map(sorted)
+    rules = pd.DataFrame({
+        "antecedents": ante,
+        "consequents": cons,
+        "antecedent_names": ante.map(lambda ids: [lookup[i] for i in ids]),
+        "consequent_names": cons.map(lambda ids: [lookup[i] for i in ids]),
+        "antecedent_support": raw["antecedent support"].to_numpy(),
+        "consequent_support": raw["consequent support"].to_numpy(),
+        "support": raw["support"].to_numpy(),
+        "count": np.rint(raw["support"].to_numpy() * baskets.n_baskets).astype(np.int64),
+        "confidence": raw["confidence"].to_numpy(),
+        "lift": raw["lift"].to_numpy(),
+        "leverage": raw["leverage"].to_numpy(),
+        "conviction": raw["conviction"].to_numpy(),
+    })
+    key = rules["antecedents"].map(" ".join) + " -> " + rules["consequents"].map(" ".join)
+    rules = rules.assign(_key=key).sort_values(
+        ["lift", "confidence", "support", "_key"], ascending=[False, False, False, True], kind="stable")
+    return rules.drop(columns="_key").reset_index(drop=True)
+
+
+def _empty_rules() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c.startswith(("antecedents", "consequents", "antecedent_n", "consequent_n"))
+                                      else (np.int64 if c == "count" else float)) for c in RULE_COLUMNS})
+
+
+def mine_rules(
+    baskets: Baskets, min_support: float = 0.01, max_len: int | None = 3, min_confidence: float = 0.0,
+    max_itemsets: int = DEFAULT_MAX_ITEMSETS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`mine_itemsets` then :func:`association_rules`; returns (itemsets, rules)."""
+    itemsets = mine_itemsets(baskets, min_support, max_len, max_itemsets)
+    return itemsets, association_rules(itemsets, baskets, min_confidence)
+
+
+# --------------------------------------------------------------------------- readable tables
+def _short(name: str, width: int = 38) -> str:
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> pd.DataFrame:
+    """The ``n`` rules with the highest lift at ``min_confidence``, for a manager."""
+    top = rules[rules["confidence"] >= min_confidence].head(n)
+    return pd.DataFrame({
+        "if a basket holds": top["antecedent_names"].map(lambda v: " + ".join(map(str, v))),
+        "it also holds": top["consequent_names"].map(lambda v: " + ".join(map(str, v))),
+        "baskets": top["count"],
+        "confidence": (100 * top["confidence"]).round(1).astype(str) + "%",
+        "lift": top["lift"].round(1),
+    }).reset_index(drop=True)
+
+
+def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The ``n`` pairs with the highest lift, for a manager."""
+    top = affinity.head(n)
+    return pd.DataFrame({
+        "product": top["name_a"].astype(str), "bought with": top["name_b"].astype(str),
+        "baskets": top["count"],
+        "share of A baskets with B": (100 * top["confidence_ab"]).round(1).astype(str) + "%",
+        "share of B baskets with A": (100 * top["confidence_ba"]).round(1).astype(str) + "%",
+        "lift": top["lift"].round(1),
+    }).reset_index(drop=True)
+
+
+def describe_baskets(baskets: Baskets, min_support: float) -> str:
+    """Markdown paragraph on what the baskets hold (or why there are none)."""
+    if not baskets.available:
+        why = baskets.problem or "there are no baskets in the data"
+        return (f"**No basket analysis for this data:** {why}. The rest of this page stays "
+                "empty; the other analyses are not affected.")
+    sizes = np.asarray(baskets.matrix.getnnz(axis=1))
+    frequent = int((baskets.item_counts() >= _min_count(min_support, baskets.n_baskets)).sum())
+    kind = "invoices" if baskets.basket == "invoice" else "customer-days"
+    return (f"{baskets.n_baskets:,} baskets ({kind}) from {baskets.info['customer_id'].nunique():,} customers "
+            f"hold {baskets.n_items:,} different items; a basket holds {np.median(sizes):.0f} items at the "
+            f"median ({sizes.mean():.1f} on average). {frequent:,} items are in at least "
+            f"{100 * min_support:g}% of baskets (the minimum support) and take part in the rules below.")
+
+
+def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: float) -> str:
+    """Markdown paragraph on the rules found."""
+    if rules.empty:
+        return ("No rules reach the thresholds: lower `min_support` or `min_confidence` to see weaker "
+                "patterns." if not itemsets.empty else "No frequent itemsets, so no rules.")
+    best = rules.iloc[0]
+    strong = int((rules["confidence"] >= min_confidence).sum())
+    return (f"{len(itemsets):,} frequent itemsets give {len(rules):,} rules; {strong:,} of them have at least "
+            f"{100 * min_confidence:g}% confidence. Strongest bundle: customers who buy "
+            f"**{' + '.join(best['antecedent_names'])}** also buy **{' + '.join(best['consequent_names'])}** "
+            f"in {100 * best['confidence']:.0f}% of cases, {best['lift']:.1f} times more often than "
+            f"average shoppers ({best['count']:,} baskets).")
+
+
+# --------------------------------------------------------------------------- segment vs everyone
+def compare_segment(
+    baskets: Baskets, segments: pd.DataFrame | None, segment: str = "Champions",
+    min_support: float = 0.01, n: int = 10,
+) -> tuple[pd.DataFrame | None, str]:
+    """Strongest pairs within one customer segment beside their lift for everyone.
+
+    ``segments`` is ``customers_segments.parquet`` (``customer_id``, ``segment``) or
+    ``None``. Returns (table or None, markdown sentence saying what was done).
+    """
+    if not baskets.available:
+        return None, "No baskets, so no segment comparison."
+    if segments is None or "segment" not in segments.columns:
+        return None, ("Segments are not available (the segmentation page 02 has not run), so the "
+                      "rules are shown for all customers only.")
+    members = segments.loc[segments["segment"] == segment, "customer_id"].astype(str)
+    rows = baskets.info["customer_id"].astype(str).isin(set(members)).to_numpy()
+    if not rows.any():
+        found = ", ".join(sorted(segments["segment"].dropna().astype(str).unique())[:8])
+        return None, f"No baskets from segment '{segment}' (segments present: {found})."
+    seg = pair_affinity(baskets.subset(rows), min_support=min_support)
+    overall = pair_affinity(baskets, min_count=1)[["item_a", "item_b", "lift", "support"]]
+    merged = seg.astype({"item_a": str, "item_b": str}).merge(
+        overall.astype({"item_a": str, "item_b": str}), on=["item_a", "item_b"], suffixes=("", "_all"), how="left")
+    table = pd.DataFrame({
+        "product": merged["name_a"].astype(str), "bought with": merged["name_b"].astype(str),
+        f"baskets ({segment})": merged["count"],
+        f"lift ({segment})": merged["lift"].round(1), "lift (everyone)": merged["lift_all"].round(1),
+    }).head(n)
+    text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f}%) come from "
+            f"{members.nunique():,} '{segment}' customers. Their strongest pairs, with the same pair's "
+            "lift among all customers beside it:")
+    return table, text
+
+
+# --------------------------------------------------------------------------- recommendations
+def customer_items(baskets: Baskets) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Customer x item 0/1 matrix of what each customer ever bought, and the customer ids."""
+    known = baskets.info["customer_id"].notna().to_numpy()
+    codes, customers = pd.factorize(baskets.info.loc[known, "customer_id"].astype(str), sort=True)
+    owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32), (codes, np.flatnonzero(known))),
+                          shape=(len(customers), baskets.n_baskets))
+    history = (owner @ baskets.matrix).tocsr()
+    history.data[:] = 1
+    return history, np.asarray(customers, dtype=object)
+
+
+def item_similarity(baskets: Baskets, min_count: int = 2) -> sp.csr_matrix:
+    """Item-to-item weights W[i, j] = confidence(i -> j) = n_ij / n_i, diagonal zero,
+    pairs seen together in fewer than ``min_count`` baskets dropped (noise)."""
+    c = cooccurrence(baskets).tocoo()
+    keep = (c.row != c.col) & (c.data >= min_count)
+    counts = baskets.item_counts().astype(np.float64)
+    w = c.data[keep] / counts[c.row[keep]]
+    return sp.csr_matrix((w, (c.row[keep], c.col[keep])), shape=c.shape)
+
+
+def _top_n(history: sp.csr_matrix, weights: sp.csr_matrix | None, popularity: np.ndarray, n: int):
+    """Top-``n`` not-yet-bought items per customer row, in chunks of rows.
+
+    Score = mean over the customer's items of W[i, j] (0 for the baseline, i.e.
+    ``weights=None``); ties, including items with no co-occurrence, go to the most
+    popular item. Returns (row, item, rank, score) arrays.
+    """
+    n_rows, n_items = history.shape
+    n = min(n, n_items)
+    if n_rows == 0 or n == 0:
+        return (np.array([], dtype=np.int64),) * 3 + (np.array([], dtype=float),)
+    by_popularity = np.lexsort((np.arange(n_items), -popularity))
+    bought_per_row = np.maximum(np.asarray(history.getnnz(axis=1)), 1)
+    chunk = max(1, 4_000_000 // n_items)
+    out_rows, out_items, out_scores = [], [], []
+    for start in range(0, n_rows, chunk):
+        h = history[start:start + chunk]
+        if weights is None:
+            scores = np.zeros(h.shape, dtype=np.float64)
+        else:
+            scores = (h @ weights).toarray() / bought_per_row[start:start + chunk, None]
+        r, c = h.nonzero()
+        scores[r, c] = -np.inf
+        scores = scores[:, by_popularity]
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        out_rows.append(np.repeat(np.arange(start, start + h.shape[0]), n))
+        out_items.append(by_popularity[top].ravel())
+        out_scores.append(top_scores.ravel())
+    rows, items, scores = np.concatenate(out_rows), np.concatenate(out_items), np.concatenate(out_scores)
+    ranks = np.tile(np.arange(1, n + 1), len(rows) // n)
+    ok = np.isfinite(scores)
+    return rows[ok], items[ok], ranks[ok], scores[ok]
+
+
+def recommend(baskets: Baskets, n: int = 10, min_count: int = 2) -> pd.DataFrame:
+    """Per customer, the ``n`` items they have not bought that go best with their history.
+
+    Item-to-item collaborative filtering ("customers who bought this also bought"):
+    score(customer, j) = mean over items i the customer bought of confidence(i -> j).
+    Assumptions:
+    1. What a customer bought before predicts what they will buy next through items that
+       other baskets hold together (Linden, Smith & York 2003).
+    2. Items already bought are never recommended (a cross-sell, not a repeat reminder).
+    3. Customers with too little history still get ``n`` items: ties (including items
+       with score 0) are broken by popularity, i.e. the most-popular fallback.
+    Returns :data:`RECOMMENDATION_COLUMNS` (``product_id`` holds the item, a category when
+    baskets were built on categories).
+    """
+    if not baskets.available:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            RECOMMENDATION_COLUMNS, [object, object, np.int64, float, object])})
+    history, customers = customer_items(baskets)
+    rows, items, ranks, scores = _top_n(history, item_similarity(baskets, min_count),
+                                        baskets.item_counts().astype(float), n)
+    return pd.DataFrame({
+        "customer_id": customers[rows].astype(str), "product_id": baskets.item_ids[items].astype(str),
+        "rank": ranks.astype(np.int64), "score": scores, "product_name": baskets.item_names[items].astype(str),
+    })
+
+
+def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
+    """Offline check of :func:`recommend`: hide each customer's last basket, recommend from
+    the earlier ones, and count a hit when one of the ``n`` items is in the hidden basket.
+
+    Assumptions:
+    1. Only customers with at least two baskets and at least one item in the last basket
+       that they had not bought before can be scored (repeat purchases are excluded from
+       recommendations by design).
+    2. The item weights and popularity are learned without the hidden baskets.
+    3. Baseline: the ``n`` most popular items the customer has not bought yet.
+    Returns customers evaluated, hit@n of the model and the baseline, and their ratio.
+    """
+    result = {"n": n, "customers_evaluated": 0, "hit_rate_model": None, "hit_rate_baseline": None,
+              "lift_over_baseline": None}
+    if not baskets.available:
+        return result
+    info = baskets.info.assign(_row=np.arange(baskets.n_baskets)).dropna(subset=["customer_id"])
+    info = info.sort_values(["customer_id", "basket_date", "basket_id"], kind="stable")
+    per_customer = info.groupby("customer_id")["_row"].transform("size")
+    info = info[per_customer >= 2]
+    last = info.drop_duplicates("customer_id", keep="last")
+    hidden = np.zeros(baskets.n_baskets, dtype=bool)
+    hidden[last["_row"].to_numpy()] = True
+    train = baskets.subset(~hidden)
+    history, customers = customer_items(train)
+    position = pd.Index(customers).get_indexer(last["customer_id"].astype(str))
+    history = history[position]
+    target = baskets.matrix[last["_row"].to_numpy()].tocsr()
+    target = (target - target.multiply(history)).tocsr()
+    target.eliminate_zeros()
+    scorable = np.asarray(target.getnnz(axis=1)) > 0
+    history, target = history[scorable], target[scorable]
+    if history.shape[0] == 0:
+        return result
+    popularity = train.item_counts().astype(float)
+    hits = {}
+    for name, weights in (("model", item_similarity(train, min_count)), ("baseline", None)):
+        rows, items, _, _ = _top_n(history, weights, popularity, n)
+        recommended = sp.csr_matrix((np.ones(len(rows)), (rows, items)), shape=target.shape)
+        hits[name] = float((np.asarray(recommended.multiply(target).getnnz(axis=1)) > 0).mean())
+    result.update(customers_evaluated=int(history.shape[0]), hit_rate_model=hits["model"],
+                  hit_rate_baseline=hits["baseline"],
+                  lift_over_baseline=hits["model"] / hits["baseline"] if hits["baseline"] else None)
+    return result
+
+
+def describe_evaluation(evaluation: dict) -> str:
+    """Markdown sentence on the offline check."""
+    if not evaluation["customers_evaluated"]:
+        return "Not enough repeat customers to check the recommendations offline."
+    e = evaluation
+    verdict = ("better than" if e["hit_rate_model"] > e["hit_rate_baseline"] else "no better than")
+    return (f"Hiding each customer's last basket and recommending {e['n']} products from their earlier "
+            f"purchases, at least one recommended product was in that basket for "
+            f"{100 * e['hit_rate_model']:.1f}% of {e['customers_evaluated']:,} customers, against "
+            f"{100 * e['hit_rate_baseline']:.1f}% when simply offering the best sellers they had not "
+            f"bought: the cross-sell list is {verdict} the best-seller list.")
+
+
+# --------------------------------------------------------------------------- charts
+def _no_data(ax: plt.Axes, title: str) -> plt.Axes:
+    ax.text(0.5, 0.5, "no basket data", ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return plots.label(ax, title, "", "")
+
+
+def plot_strongest_pairs(affinity: pd.DataFrame, n: int = 15, ax: plt.Axes | None = None) -> plt.Axes:
+    """Horizontal bars of the ``n`` pairs with the highest lift."""
+    ax = ax or plt.subplots(figsize=(8, 0.35 * n + 1.2))[1]
+    title = f"Top {n} product pairs bought together"
+    if affinity.empty:
+        return _no_data(ax, title)
+    top = affinity.head(n).iloc[::-1]
+    labels = [f"{_short(a, 28)} + {_short(b, 28)}" for a, b in zip(top["name_a"].astype(str), top["name_b"].astype(str))]
+    ax.barh(labels, top["lift"], color=plots.PALETTE[0])
+    ax.axvline(1, color="grey", lw=1, ls="--")
+    return plots.label(ax, title, "lift (times more often together than by chance)", "")
+
+
+def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
+    """Lift between the ``n`` best-selling items (blank: never or rarely together)."""
+    import seaborn as sns
+
+    ax = ax or plt.subplots(figsize=(9, 7.5))[1]
+    title = f"Affinity between the {n} most common products (lift)"
+    if affinity.empty or not baskets.available:
+        return _no_data(ax, title)
+    top = np.argsort(-baskets.item_counts(), kind="stable")[:n]
+    ids = baskets.item_ids[top].astype(str)
+    names = [_short(x, 30) for x in baskets.item_names[top]]
+    pairs = affinity[affinity["item_a"].astype(str).isin(ids) & affinity["item_b"].astype(str).isin(ids)]
+    grid = pd.DataFrame(np.nan, index=ids, columns=ids)
+    a, b = pairs["item_a"].astype(str).to_numpy(), pairs["item_b"].astype(str).to_numpy()
+    grid.values[grid.index.get_indexer(a), grid.columns.get_indexer(b)] = pairs["lift"].to_numpy()
+    grid.values[grid.index.get_indexer(b), grid.columns.get_indexer(a)] = pairs["lift"].to_numpy()
+    grid.index, grid.columns = names, names
+    sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "lift"}, linewidths=0.3, linecolor="white")
+    return plots.label(ax, title, "product", "product")
+
+
+def plot_holdout(evaluation: dict, ax: plt.Axes | None = None) -> plt.Axes:
+    """Bars of hit@n for the cross-sell model and the best-seller baseline."""
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    title = f"Offline check: last basket holds one of the {evaluation['n']} suggestions"
+    if not evaluation["customers_evaluated"]:
+        return _no_data(ax, title)
+    values = [evaluation["hit_rate_model"], evaluation["hit_rate_baseline"]]
+    ax.barh(["cross-sell model", "best sellers"], values, color=[plots.PALETTE[0], plots.PALETTE[4]])
+    plots.percent_axis(ax, axis="x")
+    return plots.label(ax, title, "share of customers (hit rate)", "")
+
+
+# --------------------------------------------------------------------------- metrics
+def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
+                     recommendations: pd.DataFrame) -> dict:
+    """Headline numbers for ``metrics/05_basket.json``."""
+    top = None
+    if not rules.empty:
+        best = rules.iloc[0]
+        top = {"antecedents": list(best["antecedents"]), "consequents": list(best["consequents"]),
+               "antecedent_names": list(best["antecedent_names"]), "consequent_names": list(best["consequent_names"]),
+               "lift": float(best["lift"]), "confidence": float(best["confidence"]), "baskets": int(best["count"])}
+    return {
+        "basket_analysis_available": baskets.available,
+        "unavailable_reason": baskets.problem,
+        "baskets": baskets.n_baskets, "items": baskets.n_items, "rules": len(rules),
+        "top_bundle": top,
+        "customers_with_recommendations": int(recommendations["customer_id"].nunique()),
+        "hit_at_n": evaluation["n"], "hit_rate_model": evaluation["hit_rate_model"],
+        "hit_rate_baseline": evaluation["hit_rate_baseline"],
+        "customers_evaluated": evaluation["customers_evaluated"],
+    }
