@@ -1,0 +1,456 @@
+"""Cleaning rules, audit trail and quarantine: raw exports in, canonical transactions out.
+
+Every row read ends up in exactly one place: ``transactions.parquet`` (purchase lines,
+``quantity > 0`` and ``unit_price > 0``, dated on or before ``as_of``) or
+``quarantine.parquet`` (the original row, its ``source``, ``source_row`` -- the 1-based
+data row number in its file, header not counted -- and the ``reason``). The audit
+(``cleaning_audit.json``) proves ``rows_in == rows_kept + rows_quarantined``; the
+identity is checked at run time.
+
+Rules run in this order; each row is quarantined by the first rule that rejects it.
+Configure them under ``cleaning:`` in ``workbook.yml`` (``rule: false`` switches a
+switchable rule off; unknown keys are an error)::
+
+    cleaning:
+      invalid_values: {max_share: 0.01}      # unreadable date/number/id: quarantine up to 1 %
+                                             # of a column's rows, stop with an error above
+      normalise: {enabled: true, upper_ids: true}   # trim spaces; upper-case invoice/product ids
+      # after_as_of (always on): rows dated after as_of are quarantined ("after_as_of")
+      duplicates: {enabled: true}            # exact repeats of a line in the same source
+      non_product: {enabled: true, codes: [POST, DOT, M, ...], non_positive_price: true}
+      returns: {enabled: true, mode: net, cancel_prefix: C}   # net | quarantine
+      # non_positive_quantity (always on): lines with quantity <= 0 left after the rules above
+      missing_customer: {keep: true}         # anonymous lines stay, for revenue KPIs only
+      outliers: {enabled: true, action: flag, max_robust_z: 5.0}   # flag | cap | quarantine
+
+Quarantine reasons: ``invalid_value``, ``after_as_of``, ``duplicate``, ``non_product``,
+``non_positive_price``, ``return``, ``fully_returned``, ``non_positive_quantity``,
+``missing_customer`` (only with ``keep: false``), ``outlier`` (only with
+``action: quarantine``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlib import io as crm_io
+from crmlib import schema
+from crmlib.context import month_end_as_of
+from crmlib.errors import ConfigError, DataError
+
+#: Postage, carriage, fees, manual adjustments and samples in the UCI Online Retail
+#: data; extend in workbook.yml for other shops.
+NON_PRODUCT_CODES = [
+    "POST", "DOT", "C2", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "D", "S", "B", "PADS",
+    "ADJUST", "ADJUST2", "TEST001", "TEST002",
+]
+
+DEFAULT_RULES: dict[str, dict[str, Any]] = {
+    "invalid_values": {"max_share": 0.01},
+    "normalise": {"enabled": True, "upper_ids": True},
+    "duplicates": {"enabled": True},
+    "non_product": {"enabled": True, "codes": NON_PRODUCT_CODES, "non_positive_price": True},
+    "returns": {"enabled": True, "mode": "net", "cancel_prefix": "C"},
+    "missing_customer": {"keep": True},
+    "outliers": {"enabled": True, "action": "flag", "max_robust_z": 5.0},
+}
+
+#: Quarantine reasons in rule order (index + 1 is the code used internally; 0 = kept).
+REASONS = [
+    "invalid_value", "after_as_of", "duplicate", "non_product", "non_positive_price",
+    "return", "fully_returned", "non_positive_quantity", "missing_customer", "outlier",
+]
+_CODE = {r: i + 1 for i, r in enumerate(REASONS)}
+
+#: Plain-language description of each reason, for the notebook and the report.
+REASON_TEXT = {
+    "invalid_value": "date, number or id could not be read",
+    "after_as_of": "dated after the analysis date",
+    "duplicate": "exact repeat of another line",
+    "non_product": "postage, fees or manual adjustments (not a product)",
+    "non_positive_price": "zero or negative price",
+    "return": "return or cancellation line",
+    "fully_returned": "purchase returned in full later",
+    "non_positive_quantity": "zero or negative quantity",
+    "missing_customer": "no customer id",
+    "outlier": "extreme quantity or price",
+}
+
+_DEDUP_COLUMNS = [schema.CUSTOMER_ID, schema.INVOICE_ID, schema.INVOICE_DATE, schema.PRODUCT_ID,
+                  schema.PRODUCT_NAME, schema.QUANTITY, schema.UNIT_PRICE, schema.COUNTRY, schema.SOURCE]
+
+
+# ----------------------------------------------------------------------------- rule config
+def resolve_rules(rules: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The ``cleaning:`` mapping merged over :data:`DEFAULT_RULES`, checked.
+
+    ``rule: true/false`` is short for ``rule: {enabled: true/false}``. Unknown rules or
+    parameters raise :class:`ConfigError` naming the key and the keys allowed there.
+    """
+    resolved = copy.deepcopy(DEFAULT_RULES)
+    for rule, value in (rules or {}).items():
+        if rule not in DEFAULT_RULES:
+            raise ConfigError(f"cleaning: unknown key '{rule}'; allowed there: {', '.join(DEFAULT_RULES)}")
+        if isinstance(value, bool):
+            if "enabled" not in DEFAULT_RULES[rule]:
+                raise ConfigError(f"cleaning.{rule} cannot be switched off; allowed keys: "
+                                  f"{', '.join(DEFAULT_RULES[rule])}")
+            value = {"enabled": value}
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"cleaning.{rule} must be true/false or a mapping of "
+                              f"{', '.join(DEFAULT_RULES[rule])}")
+        for key in value:
+            if key not in DEFAULT_RULES[rule]:
+                raise ConfigError(f"cleaning.{rule}: unknown key '{key}'; allowed there: "
+                                  f"{', '.join(DEFAULT_RULES[rule])}")
+        resolved[rule].update(value)
+    share = resolved["invalid_values"]["max_share"]
+    if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ConfigError(f"cleaning.invalid_values.max_share must be between 0 and 1, got {share!r}")
+    if resolved["returns"]["mode"] not in ("net", "quarantine"):
+        raise ConfigError(f"cleaning.returns.mode must be net or quarantine, got {resolved['returns']['mode']!r}")
+    if resolved["outliers"]["action"] not in ("flag", "cap", "quarantine"):
+        raise ConfigError(f"cleaning.outliers.action must be flag, cap or quarantine, "
+                          f"got {resolved['outliers']['action']!r}")
+    z = resolved["outliers"]["max_robust_z"]
+    if not isinstance(z, (int, float)) or z <= 0:
+        raise ConfigError(f"cleaning.outliers.max_robust_z must be a positive number, got {z!r}")
+    codes = resolved["non_product"]["codes"]
+    if not isinstance(codes, list):
+        raise ConfigError("cleaning.non_product.codes must be a list of product codes")
+    resolved["non_product"]["codes"] = [str(c) for c in codes]
+    return resolved
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class CleaningResult:
+    """Output of :func:`clean_sources`: clean lines, quarantined rows, audit trail."""
+
+    transactions: pd.DataFrame
+    quarantine: pd.DataFrame
+    audit: dict[str, Any]
+
+    def write(self, artifacts_dir: str | Path) -> dict[str, Path]:
+        """Write ``transactions.parquet``, ``quarantine.parquet`` and ``cleaning_audit.json``.
+
+        Each file is written to a temporary name first and then moved into place, so a
+        reader never sees a half-written artifact. The audit is written last: its
+        presence marks a complete set.
+        """
+        folder = Path(artifacts_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "transactions": folder / "transactions.parquet",
+            "quarantine": folder / "quarantine.parquet",
+            "audit": folder / "cleaning_audit.json",
+        }
+        for key in ("transactions", "quarantine"):
+            tmp = paths[key].with_suffix(".tmp.parquet")
+            getattr(self, key).to_parquet(tmp, index=False)
+            tmp.replace(paths[key])
+        tmp = paths["audit"].with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.audit, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(paths["audit"])
+        return paths
+
+
+# ----------------------------------------------------------------------------- the rules
+def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
+    """Trim spaces of text columns (empty -> missing); upper-case invoice and product ids."""
+    for col in schema.TEXT_COLUMNS:
+        if col not in data:
+            continue
+        values = data[col]
+        if not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        stripped = values.str.strip()
+        if upper_ids and col in (schema.INVOICE_ID, schema.PRODUCT_ID):
+            stripped = stripped.str.upper()
+        data[col] = stripped.where(stripped != "")
+
+
+def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) -> dict[str, Any]:
+    """Net return quantities against earlier purchases of the same customer and product.
+
+    Assumptions:
+    1. A return refers to a purchase of the same customer and product dated on or
+       before the customer's last return of that product.
+    2. Returned units are taken from the latest such purchases first.
+    3. Returns cannot be matched without a customer id, or when the purchase happened
+       before the data starts; those units are counted as unmatched.
+    4. The returned value is the purchase's own unit price times the returned units.
+    Return lines themselves are quarantined (reason ``return``); purchases returned in
+    full are quarantined (``fully_returned``); partly returned purchases keep the units
+    not returned.
+    """
+    cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+    qty = data[schema.QUANTITY].to_numpy()
+    ret_pos = np.flatnonzero(is_return & data[cid].notna().to_numpy())
+    stats = {"return_lines": int(is_return.sum()), "quantity_returned": float(np.abs(qty[is_return]).sum())}
+    returned = (
+        pd.DataFrame({cid: data[cid].to_numpy()[ret_pos], pid: data[pid].to_numpy()[ret_pos],
+                      "returned": np.abs(qty[ret_pos]),
+                      "last_return": data[schema.INVOICE_DATE].to_numpy()[ret_pos]})
+        .groupby([cid, pid], sort=False, observed=True)
+        .agg(returned=("returned", "sum"), last_return=("last_return", "max"))
+        .reset_index()
+    )
+    buy_mask = (reason == 0) & ~is_return & (qty > 0) & data[cid].notna().to_numpy()
+    buy_pos = np.flatnonzero(buy_mask)
+    buys = pd.DataFrame({"pos": buy_pos, cid: data[cid].to_numpy()[buy_pos], pid: data[pid].to_numpy()[buy_pos],
+                         "date": data[schema.INVOICE_DATE].to_numpy()[buy_pos], "qty": qty[buy_pos]})
+    buys = buys.merge(returned, on=[cid, pid], how="inner")
+    buys = buys.loc[buys["date"] <= buys["last_return"]]
+    buys = buys.sort_values([cid, pid, "date", "pos"], ascending=[True, True, False, False], kind="stable")
+    taken_before = buys.groupby([cid, pid], sort=False)["qty"].cumsum() - buys["qty"]
+    reduce = np.clip(buys["returned"] - taken_before, 0, buys["qty"]).to_numpy()
+    pos = buys["pos"].to_numpy()
+    price = data[schema.UNIT_PRICE].to_numpy()[pos]
+    full = reduce >= buys["qty"].to_numpy()
+    partial = (reduce > 0) & ~full
+    reason[pos[full]] = _CODE["fully_returned"]
+    new_qty = qty.copy()
+    new_qty[pos[partial]] = qty[pos[partial]] - reduce[partial]
+    data[schema.QUANTITY] = new_qty
+    netted = float(reduce.sum())
+    stats.update(
+        quantity_netted=netted,
+        quantity_unmatched=max(stats["quantity_returned"] - netted, 0.0),
+        purchase_lines_fully_returned=int(full.sum()),
+        purchase_lines_reduced=int(partial.sum()),
+        revenue_netted_from_kept_lines=float((reduce[partial] * price[partial]).sum()),
+    )
+    return stats
+
+
+def _outliers(data: pd.DataFrame, alive: np.ndarray, max_z: float) -> tuple[np.ndarray, dict[str, Any]]:
+    """Flag lines whose quantity or unit price is extreme on a log scale.
+
+    Assumptions:
+    1. Quantities and prices are roughly log-normal, so distance is measured on log values.
+    2. Centre and spread are the median and the median absolute deviation (x 1.4826),
+       which a few extreme lines cannot move (Iglewicz & Hoaglin 1993, robust z-score).
+    3. A line is an outlier when either robust z-score exceeds ``max_z`` in absolute value.
+    """
+    flags = np.zeros(len(data), dtype=bool)
+    bounds: dict[str, Any] = {}
+    for col in (schema.QUANTITY, schema.UNIT_PRICE):
+        values = data[col].to_numpy()
+        logs = np.log(values[alive])
+        if logs.size == 0:
+            continue
+        centre = float(np.median(logs))
+        spread = 1.4826 * float(np.median(np.abs(logs - centre)))
+        if spread == 0:
+            continue
+        low, high = float(np.exp(centre - max_z * spread)), float(np.exp(centre + max_z * spread))
+        bounds[col] = {"low": low, "high": high}
+        flags |= alive & ((values < low) | (values > high))
+    return flags, bounds
+
+
+# ----------------------------------------------------------------------------- main entry
+def clean_sources(
+    sources: list[dict[str, Any]],
+    as_of: pd.Timestamp | None = None,
+    rules: dict[str, Any] | None = None,
+) -> CleaningResult:
+    """Read, validate and clean the configured sources into canonical transactions.
+
+    ``sources`` are source dicts of :mod:`crmlib.config`; ``as_of=None`` uses the end of
+    the last complete month in the data (:func:`crmlib.context.month_end_as_of`);
+    ``rules`` is the ``cleaning:`` mapping of ``workbook.yml`` (see the module docstring).
+    Raises :class:`DataError` for unusable files and when no row is left.
+    """
+    params = resolve_rules(rules)
+    if not sources:
+        raise ConfigError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
+    raws = [crm_io.read_source(s) for s in sources]
+    parts, invalid_parts = [], []
+    for i, raw in enumerate(raws):
+        frame, invalid = crm_io.parse_source(raw, max_invalid_share=params["invalid_values"]["max_share"])
+        frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+        frame["_source_index"] = np.int16(i)
+        parts.append(frame)
+        invalid_parts.append(invalid.to_numpy())
+    data = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    data = data.reset_index(drop=True)
+    n = len(data)
+    reason = np.zeros(n, dtype=np.int8)
+    reason[np.concatenate(invalid_parts)] = _CODE["invalid_value"]
+    line_value = (data[schema.QUANTITY] * data[schema.UNIT_PRICE]).fillna(0.0).to_numpy()
+
+    if params["normalise"]["enabled"]:
+        _normalise(data, params["normalise"]["upper_ids"])
+        fresh = (data[schema.INVOICE_ID].isna() | data[schema.PRODUCT_ID].isna()).to_numpy()
+        reason[(reason == 0) & fresh] = _CODE["invalid_value"]
+
+    dates = data[schema.INVOICE_DATE]
+    if as_of is None:
+        valid_dates = dates[reason == 0]
+        if valid_dates.empty:
+            raise DataError("no readable invoice dates, so the analysis date cannot be derived",
+                            column=schema.INVOICE_DATE)
+        as_of = month_end_as_of(valid_dates.max())
+    as_of = pd.Timestamp(as_of).normalize()
+    reason[(reason == 0) & (dates >= as_of + pd.Timedelta(days=1)).to_numpy()] = _CODE["after_as_of"]
+
+    if params["duplicates"]["enabled"]:
+        alive_pos = np.flatnonzero(reason == 0)
+        cols = [c for c in _DEDUP_COLUMNS if c in data]
+        dup = data[cols].take(alive_pos).duplicated(keep="first").to_numpy()
+        reason[alive_pos[dup]] = _CODE["duplicate"]
+
+    if params["non_product"]["enabled"]:
+        codes = {c.upper() for c in params["non_product"]["codes"]}
+        is_code = data[schema.PRODUCT_ID].str.upper().isin(codes).to_numpy()
+        reason[(reason == 0) & is_code] = _CODE["non_product"]
+        if params["non_product"]["non_positive_price"]:
+            reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
+
+    returns_stats: dict[str, Any] = {"mode": params["returns"]["mode"] if params["returns"]["enabled"] else "off"}
+    if params["returns"]["enabled"]:
+        prefix = str(params["returns"]["cancel_prefix"] or "")
+        is_return = (data[schema.QUANTITY] < 0).to_numpy()
+        if prefix:
+            is_return = is_return | data[schema.INVOICE_ID].str.upper().str.startswith(prefix.upper()).fillna(False).to_numpy()
+        is_return = is_return & (reason == 0)
+        if params["returns"]["mode"] == "net" and is_return.any():
+            returns_stats.update(_net_returns(data, reason, is_return))
+        else:
+            returns_stats["return_lines"] = int(is_return.sum())
+        reason[is_return] = _CODE["return"]
+
+    reason[(reason == 0) & (data[schema.QUANTITY] <= 0).to_numpy()] = _CODE["non_positive_quantity"]
+    anonymous = data[schema.CUSTOMER_ID].isna().to_numpy()
+    if not params["missing_customer"]["keep"]:
+        reason[(reason == 0) & anonymous] = _CODE["missing_customer"]
+
+    outlier_stats: dict[str, Any] = {"action": params["outliers"]["action"] if params["outliers"]["enabled"] else "off"}
+    is_outlier = np.zeros(n, dtype=bool)
+    if params["outliers"]["enabled"]:
+        is_outlier, bounds = _outliers(data, reason == 0, float(params["outliers"]["max_robust_z"]))
+        outlier_stats.update(lines=int(is_outlier.sum()), bounds=bounds)
+        action = params["outliers"]["action"]
+        if action == "quarantine":
+            reason[is_outlier] = _CODE["outlier"]
+            is_outlier[:] = False
+        elif action == "cap" and bounds:
+            for col, b in bounds.items():
+                capped = data[col].clip(lower=b["low"], upper=b["high"])
+                data[col] = capped.where(is_outlier, data[col])
+
+    kept = reason == 0
+    if not kept.any():
+        counts = pd.Series(reason[reason > 0]).map(lambda c: REASONS[c - 1]).value_counts()
+        raise DataError(
+            f"no rows left after cleaning ({n:,} rows read)",
+            file=", ".join(str(r.path) for r in raws),
+            examples=[f"{r}: {c:,} rows ({REASON_TEXT[r]})" for r, c in counts.items()],
+            hint="check the cleaning rules in workbook.yml, as_of, and the quarantine reasons above",
+        )
+
+    transactions = _transactions(data, kept, is_outlier)
+    schema.validate_transactions(transactions, as_of=as_of)
+    quarantine = _quarantine(raws, data, reason)
+    audit = _audit(raws, data, reason, line_value, transactions, anonymous & kept, as_of, params,
+                   returns_stats, outlier_stats)
+    return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
+
+
+def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) -> pd.DataFrame:
+    pos = np.flatnonzero(kept)
+    out = data.take(pos)
+    columns = [c for c in schema.TRANSACTION_COLUMNS if c in out or c in (schema.AMOUNT, schema.IS_OUTLIER)]
+    result = pd.DataFrame(index=pd.RangeIndex(len(pos)))
+    for col in columns:
+        if col == schema.AMOUNT:
+            result[col] = (out[schema.QUANTITY] * out[schema.UNIT_PRICE]).to_numpy()
+        elif col == schema.IS_OUTLIER:
+            result[col] = is_outlier[pos]
+        elif col in (schema.PRODUCT_NAME, schema.COUNTRY) and col not in out:
+            continue
+        else:
+            result[col] = out[col].to_numpy() if schema.TRANSACTION_DTYPES[col] != "str" else out[col].array
+    for col in (schema.PRODUCT_NAME, schema.COUNTRY):
+        if col not in result:
+            result[col] = pd.Series(pd.NA, index=result.index, dtype="str")
+    result = result[[c for c in schema.TRANSACTION_COLUMNS if c in result]]
+    return result.astype({c: schema.TRANSACTION_DTYPES[c] for c in result.columns})
+
+
+def _quarantine(raws: list[crm_io.RawSource], data: pd.DataFrame, reason: np.ndarray) -> pd.DataFrame:
+    frames = []
+    src_index = data["_source_index"].to_numpy()
+    rows = data["source_row"].to_numpy()
+    for i, raw in enumerate(raws):
+        mine = np.flatnonzero((src_index == i) & (reason > 0))
+        original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
+        original = original.rename(columns={c: f"{c}_original" for c in original.columns
+                                            if c in ("source", "source_row", "reason")})
+        original = original.astype("str").where(original.notna())
+        original["source"] = raw.name
+        original["source_row"] = rows[mine]
+        original["reason"] = [REASONS[c - 1] for c in reason[mine]]
+        frames.append(original)
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return out.astype({"source": "str", "reason": "str"})
+
+
+def _audit(raws, data, reason, line_value, transactions, anonymous_kept, as_of, params,
+           returns_stats, outlier_stats) -> dict[str, Any]:
+    rows_in = int(len(data))
+    rows_kept = int(len(transactions))
+    rows_quarantined = int((reason > 0).sum())
+    if rows_in != rows_kept + rows_quarantined:  # the "nothing lost" promise; never skip it
+        raise RuntimeError(f"cleaning lost rows: {rows_in} in, {rows_kept} kept, {rows_quarantined} quarantined")
+    codes = pd.Series(reason)
+    by_rule = {r: int((reason == _CODE[r]).sum()) for r in REASONS if (reason == _CODE[r]).any()}
+    revenue_by_rule = {r: round(float(line_value[reason == _CODE[r]].sum()), 2) for r in by_rule}
+    src_index = data["_source_index"].to_numpy()
+    per_source = []
+    for i, raw in enumerate(raws):
+        mine = src_index == i
+        per_source.append({
+            "name": raw.name, "path": str(raw.path), "layout": raw.layout, "encoding": raw.encoding,
+            "delimiter": raw.delimiter, "columns": raw.mapping,
+            "rows_in": int(mine.sum()), "rows_kept": int((mine & (reason == 0)).sum()),
+            "rows_quarantined": int((mine & (reason > 0)).sum()),
+        })
+    del codes
+    dates = transactions[schema.INVOICE_DATE]
+    known = transactions[schema.CUSTOMER_ID].notna()
+    return {
+        "rows_in": rows_in,
+        "rows_kept": rows_kept,
+        "rows_quarantined": rows_quarantined,
+        "by_rule": by_rule,
+        "revenue_by_rule": revenue_by_rule,
+        "revenue_in": round(float(line_value.sum()), 2),
+        "revenue_kept": round(float(transactions[schema.AMOUNT].sum()), 2),
+        "anonymous_rows_kept": int(anonymous_kept.sum()),
+        "anonymous_revenue_kept": round(float(transactions.loc[~known, schema.AMOUNT].sum()), 2),
+        "customers": int(transactions.loc[known, schema.CUSTOMER_ID].nunique()),
+        "invoices": int(transactions[schema.INVOICE_ID].nunique()),
+        "products": int(transactions[schema.PRODUCT_ID].nunique()),
+        "first_date": str(dates.min().date()),
+        "last_date": str(dates.max().date()),
+        "as_of": str(as_of.date()),
+        "source_paths": [str(r.path) for r in raws],
+        "sources": per_source,
+        "returns": returns_stats,
+        "outliers": outlier_stats,
+        "rules": params,
+    }
+
+
+__all__ = ["CleaningResult", "DEFAULT_RULES", "REASONS", "REASON_TEXT", "clean_sources", "resolve_rules"]

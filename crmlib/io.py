@@ -1,0 +1,516 @@
+"""Read retailers' exports (CSV, CSV.GZ, Excel, Parquet) onto the canonical contract.
+
+Reading is split in two steps so that nothing is lost:
+
+1. :func:`read_source` reads one file *as it is* (encoding detected with
+   charset-normalizer, delimiter sniffed, ids kept as text) and maps its header onto the
+   canonical names (:func:`crmlib.schema.map_columns`). The untouched frame is kept for
+   the quarantine.
+2. :func:`parse_source` turns the mapped columns into canonical dtypes (dates, numbers,
+   ids without a trailing ``.0``) and marks rows whose values cannot be read. When more
+   than ``max_invalid_share`` of the rows of a column cannot be read, it stops with a
+   :class:`~crmlib.errors.DataError` naming file, column and example rows; below that
+   share the rows are quarantined by the cleaning step with reason ``invalid_value``.
+
+Raw files are only ever opened for reading.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlib import schema
+from crmlib.errors import DataError
+
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SAMPLE_BYTES = 1 << 16
+DELIMITERS = (",", ";", "\t", "|")
+WHITESPACE = r"\s+"
+
+
+# ----------------------------------------------------------------------------- file kinds
+def file_kind(path: str | Path) -> str:
+    """``csv``, ``excel`` or ``parquet`` from the file name (``.gz`` allowed on text files)."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz") or name.endswith(".zip") or name.endswith(".bz2"):
+        name = name.rsplit(".", 1)[0]
+    if name.endswith(EXCEL_SUFFIXES):
+        return "excel"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return "csv"
+
+
+def _open_bytes(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _head_bytes(path: Path, nbytes: int = SAMPLE_BYTES) -> bytes:
+    try:
+        with _open_bytes(path) as fh:
+            return fh.read(nbytes)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot open the file ({exc})", file=path) from None
+
+
+# ----------------------------------------------------------------------------- encoding
+def detect_encoding(sample: bytes, *, file: Any = None) -> str:
+    """The text encoding of a byte sample: BOMs first, then strict UTF-8, then charset-normalizer.
+
+    Korean (EUC-KR) is reported as ``cp949``, its superset used by Excel.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"  # the sample cut a multi-byte character in two
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise DataError(
+            "cannot detect the text encoding (the file may be binary or corrupt)",
+            file=file, hint="set 'encoding' for this source in workbook.yml (e.g. utf-8, cp949, latin-1)",
+        )
+    name = codecs.lookup(best.encoding).name
+    if name in ("euc_kr", "johab", "iso2022_kr", "cp949"):
+        return "cp949"
+    if name == "ascii":
+        return "utf-8"
+    return name
+
+
+def _check_decodes(sample: bytes, encoding: str, file: Any) -> None:
+    try:
+        codecs.decode(sample, encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and exc.reason in ("unexpected end of data", "incomplete multibyte sequence"):
+            return
+        detected = _guess_or_none(sample)
+        raise DataError(
+            f"cannot be read as {encoding}: byte {sample[exc.start:exc.start + 1]!r} at position {exc.start}",
+            file=file, column=None,
+            hint=(f"the file looks like {detected}; " if detected else "")
+            + "set 'encoding' for this source in workbook.yml, or use encoding: auto",
+        ) from None
+    except LookupError:
+        raise DataError(f"unknown encoding '{encoding}'", file=file,
+                        hint="use auto or a Python codec name such as utf-8, cp949, latin-1") from None
+
+
+def _guess_or_none(sample: bytes) -> str | None:
+    try:
+        return detect_encoding(sample)
+    except DataError:
+        return None
+
+
+# ----------------------------------------------------------------------------- delimiter
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header and the first lines into the same, largest
+    number of fields (``,`` ``;`` tab ``|``); whitespace when none of them splits."""
+    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may cut the last line
+    best, best_score = None, (0, 0)
+    for delim in DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delim)]
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts)
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = delim, score
+    return best or WHITESPACE
+
+
+# ----------------------------------------------------------------------------- raw source
+@dataclass
+class RawSource:
+    """One file as read: the untouched frame plus how it maps onto the contract."""
+
+    path: Path
+    name: str
+    frame: pd.DataFrame                      # original columns, original values
+    mapping: dict[str, str]                  # canonical -> original column
+    layout: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    date_format: str | None = None
+    dayfirst: bool = False
+    decimal: str = "."
+    notes: list[str] = field(default_factory=list)
+
+
+def _source_path(source: dict[str, Any]) -> Path:
+    path = Path(str(source.get("path"))).expanduser()
+    if not path.is_file():
+        raise DataError("file not found", file=path,
+                        hint="check 'sources' in workbook.yml or the --data path")
+    return path.resolve()
+
+
+def _text_header(path: Path, source: dict[str, Any]) -> tuple[list[str], str, str]:
+    sample = _head_bytes(path)
+    if not sample.strip():
+        raise DataError("the file is empty", file=path)
+    encoding = source.get("encoding") or "auto"
+    if str(encoding).lower() == "auto":
+        encoding = detect_encoding(sample, file=path)
+    else:
+        _check_decodes(sample, encoding, path)
+    text = codecs.decode(sample, encoding, errors="ignore").lstrip("\ufeff")
+    delimiter = source.get("delimiter") or sniff_delimiter(text)
+    first = text.splitlines()[0] if text else ""
+    if delimiter == WHITESPACE:
+        header = first.split()
+    else:
+        header = next(csv.reader([first], delimiter=delimiter), [])
+    return [h.strip() for h in header], encoding, delimiter
+
+
+def read_header(source: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The column names of a source without reading its rows, plus reading options found."""
+    path = _source_path(source)
+    kind = file_kind(path)
+    if kind == "csv":
+        header, encoding, delimiter = _text_header(path, source)
+        return header, {"encoding": encoding, "delimiter": delimiter}
+    if kind == "excel":
+        try:
+            head = pd.read_excel(path, sheet_name=source.get("sheet", 0) or 0, header=None, nrows=1, dtype=object)
+        except Exception as exc:  # openpyxl raises many types on bad files
+            raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
+        if head.empty:
+            raise DataError("the file is empty", file=path)
+        return [str(h).strip() for h in head.iloc[0].tolist()], {}
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names), {}
+    except Exception as exc:
+        raise DataError(f"cannot read as Parquet ({exc})", file=path) from None
+
+
+def _check_duplicated(header: list[str], mapping: dict[str, str], path: Path) -> None:
+    counts = Counter(header)
+    for canonical, column in mapping.items():
+        if counts[column] > 1:
+            raise DataError(
+                f"column '{column}' appears {counts[column]} times in the header, so it is not "
+                f"clear which one holds {canonical}",
+                file=path, column=column,
+                hint="rename one of them in the file, or map the one to use in workbook.yml 'columns'",
+            )
+
+
+def read_source(source: dict[str, Any]) -> RawSource:
+    """Read one configured source as it is and map its columns (see module docstring).
+
+    ``source`` is a source dict of :mod:`crmlib.config` (path, name, layout, encoding,
+    date_format, dayfirst, decimal, delimiter, sheet, columns).
+    """
+    path = _source_path(source)
+    header, options = read_header(source)
+    mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
+                                         layout=source.get("layout") or "auto", file=path)
+    _check_duplicated(header, mapping, path)
+    text_cols = [mapping[c] for c in schema.ID_COLUMNS if c in mapping]
+    date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
+    if date_format:
+        text_cols.append(mapping[schema.INVOICE_DATE])
+    decimal = source.get("decimal") or "."
+    kind = file_kind(path)
+    if kind == "csv":
+        frame = _read_csv(path, options["encoding"], options["delimiter"], decimal, text_cols)
+    elif kind == "excel":
+        frame = _read_excel(path, source.get("sheet", 0) or 0, text_cols)
+    else:
+        frame = pd.read_parquet(path)
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError("the file has a header but no data rows", file=path)
+    return RawSource(
+        path=path, name=str(source.get("name") or path.name.split(".")[0]), frame=frame,
+        mapping=mapping, layout=layout, encoding=options.get("encoding"),
+        delimiter=options.get("delimiter"), date_format=date_format,
+        dayfirst=bool(source.get("dayfirst")), decimal=decimal,
+    )
+
+
+def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
+              usecols: list[str] | None = None) -> pd.DataFrame:
+    dtype = {c: "str" for c in text_cols}
+    common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
+    try:
+        if delimiter == WHITESPACE:
+            return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
+        if decimal == ".":
+            try:  # fast path: Arrow's multi-threaded reader
+                return pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
+            except UnicodeDecodeError:
+                raise
+            except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
+                pass
+        return pd.read_csv(path, sep=delimiter, decimal=decimal, **common)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot be read as {encoding} ({exc.reason} at byte {exc.start})", file=path,
+                        hint="set 'encoding' for this source in workbook.yml (e.g. cp949, latin-1)") from None
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", file=path) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot be parsed as delimited text ({str(exc).splitlines()[0]})", file=path,
+                        hint="check 'delimiter' for this source in workbook.yml") from None
+
+
+def _read_excel(path: Path, sheet: Any, text_cols: list[str]) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, sheet_name=sheet, dtype={c: object for c in text_cols})
+    except Exception as exc:
+        raise DataError(f"cannot read sheet {sheet!r} of the Excel workbook ({exc})", file=path) from None
+
+
+# ----------------------------------------------------------------------------- parsing
+def as_id(values: pd.Series) -> pd.Series:
+    """Ids as stripped text: numbers without a trailing ``.0`` (``17850.0`` -> ``17850``),
+    empty strings as missing."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.notna() & (values == np.floor(values))
+        text = values.astype("str")
+        if whole.any():
+            text = text.where(~whole, values.where(whole).astype("Int64").astype("str"))
+        return text.where(values.notna())
+    if not pd.api.types.is_string_dtype(values.dtype):
+        values = values.astype("str").where(values.notna())
+    values = values.str.strip()
+    if values.str.endswith(".0").any():
+        values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    return values.where(values != "")
+
+
+def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:
+    """Dates as ``datetime64[ns]``; values that cannot be read become NaT.
+
+    With ``date_format`` that format is applied strictly; otherwise pandas infers the
+    format from the first value and applies it to all (so a second format shows up as
+    unreadable rows instead of silently swapping day and month).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = values
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+    else:
+        if not pd.api.types.is_string_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
+            values = as_id(values) if pd.api.types.is_numeric_dtype(values.dtype) else values.astype("str").where(values.notna())
+        text = values.str.strip()
+        if date_format:
+            out = pd.to_datetime(text, format=date_format, errors="coerce")
+        else:
+            out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+    return out.astype("datetime64[ns]")
+
+
+def parse_numbers(values: pd.Series, *, decimal: str = ".") -> pd.Series:
+    """Numbers as float64; text that is not a number becomes NaN."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64")
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype("float64")
+    text = values.astype("str").where(values.notna()).str.strip()
+    if decimal != ".":
+        text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+INVALID_REASON = "invalid_value"
+
+
+def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd.DataFrame, pd.Series]:
+    """Canonical frame of one source and a boolean mask of rows that could not be read.
+
+    Rows with an unreadable or missing date, quantity, price/amount, invoice or product
+    id are marked invalid (the cleaning step quarantines them). If more than
+    ``max_invalid_share`` of the rows are unreadable in one column, a
+    :class:`DataError` names the file, the column and up to five example rows.
+    Derived columns: ``invoice_id`` (customer + day) and ``product_id`` (``ALL``) when the
+    file has none; ``unit_price`` = amount / quantity or ``amount`` = quantity x unit_price.
+    """
+    frame, m, n = raw.frame, raw.mapping, len(raw.frame)
+    out: dict[str, pd.Series] = {}
+    invalid = np.zeros(n, dtype=bool)
+
+    def check(canonical: str, parsed: pd.Series, original: pd.Series, what: str, hint: str) -> None:
+        nonlocal invalid
+        bad = parsed.isna().to_numpy()
+        unreadable = bad & original.notna().to_numpy()
+        if isinstance(original.dtype, pd.StringDtype) or original.dtype == object:
+            unreadable &= (original.astype("str").str.strip() != "").fillna(False).to_numpy()
+        share = unreadable.mean() if n else 0.0
+        if unreadable.any() and share > max_invalid_share:
+            rows = np.flatnonzero(unreadable)[:5]
+            examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows]
+            raise DataError(
+                f"{unreadable.sum():,} of {n:,} values ({share:.1%}) cannot be read as {what}",
+                file=raw.path, column=m[canonical], examples=examples, hint=hint,
+            )
+        invalid |= bad
+
+    date_src = frame[m[schema.INVOICE_DATE]]
+    out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
+    fmt_hint = (f"the format {raw.date_format!r} does not fit" if raw.date_format else
+                "the format was inferred from the first value; the file may mix several date formats")
+    check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates",
+          f"{fmt_hint}; set 'date_format' (e.g. \"%d/%m/%Y %H:%M\") or 'dayfirst' for this source in workbook.yml")
+
+    num_hint = "set 'decimal' (e.g. ',') for this source in workbook.yml, or fix the values"
+    for canonical in (schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT):
+        if canonical in m:
+            out[canonical] = parse_numbers(frame[m[canonical]], decimal=raw.decimal)
+            check(canonical, out[canonical], frame[m[canonical]], "numbers", num_hint)
+    if schema.UNIT_PRICE not in out:
+        q = out[schema.QUANTITY]
+        out[schema.UNIT_PRICE] = (out[schema.AMOUNT] / q.where(q != 0)).astype("float64")
+    if schema.AMOUNT in out:
+        del out[schema.AMOUNT]  # recomputed from quantity x unit_price after cleaning
+
+    for canonical in schema.ID_COLUMNS:
+        if canonical in m:
+            out[canonical] = as_id(frame[m[canonical]])
+    if schema.INVOICE_ID not in out:
+        out[schema.INVOICE_ID] = (out[schema.CUSTOMER_ID].fillna("anonymous") + "-"
+                                  + out[schema.INVOICE_DATE].dt.strftime("%Y%m%d").fillna("")).astype("str")
+    if schema.PRODUCT_ID not in out:
+        out[schema.PRODUCT_ID] = pd.Series("ALL", index=frame.index, dtype="str")
+    invalid |= out[schema.INVOICE_ID].isna().to_numpy() | out[schema.PRODUCT_ID].isna().to_numpy()
+
+    for canonical in (schema.PRODUCT_NAME, schema.COUNTRY, *schema.OPTIONAL_TEXT):
+        if canonical in m:
+            col = frame[m[canonical]]
+            out[canonical] = col if pd.api.types.is_string_dtype(col.dtype) else col.astype("str").where(col.notna())
+    canonical_frame = pd.DataFrame(out, index=frame.index)
+    canonical_frame[schema.SOURCE] = raw.name
+    return canonical_frame, pd.Series(invalid, index=frame.index)
+
+
+# ----------------------------------------------------------------------------- helpers for others
+def last_invoice_date(sources: list[dict[str, Any]]) -> pd.Timestamp:
+    """Latest readable invoice date over the configured sources (reads only that column
+    where the format allows), e.g. to default the report period."""
+    last: pd.Timestamp | None = None
+    for source in sources:
+        path = _source_path(source)
+        header, options = read_header(source)
+        mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
+                                             layout=source.get("layout") or "auto", file=path)
+        col = mapping[schema.INVOICE_DATE]
+        date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
+        kind = file_kind(path)
+        if kind == "csv" and Counter(header)[col] == 1:
+            values = _read_csv(path, options["encoding"], options["delimiter"], ".",
+                               [col] if date_format else [], usecols=[col])[col]
+        elif kind == "parquet":
+            values = pd.read_parquet(path, columns=[col])[col]
+        else:
+            values = read_source(source).frame[col]
+        dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst"))).dropna()
+        if not dates.empty and (last is None or dates.max() > last):
+            last = dates.max()
+    if last is None:
+        raise DataError("no readable invoice dates in the configured sources", column=schema.INVOICE_DATE)
+    return pd.Timestamp(last)
+
+
+CUSTOMER_SYNONYMS = {
+    "churned": ("churned", "churn", "churnflag", "isChurned", "exited", "attrition", "이탈", "이탈여부"),
+    "signup_date": ("signupdate", "registrationdate", "joindate", "createdat", "firstpurchasedate", "가입일"),
+}
+
+
+def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
+    """The optional customer table (``customers:`` of workbook.yml), or ``None`` without a path.
+
+    ``customer_id`` is read as text (no ``.0``) and must be unique; ``columns`` maps
+    canonical names (``customer_id``, ``churned``, ``signup_date``, any attribute) to
+    the file's columns; ``customer_id``, ``churned`` and ``signup_date`` are also
+    recognised by common synonyms. Other columns keep their names. ``churned`` is left
+    as it is in the file (the churn module normalises yes/no, true/false, 1/0).
+    """
+    if not customers_cfg or not customers_cfg.get("path"):
+        return None
+    source = {**customers_cfg, "layout": "custom"}
+    path = _source_path(source)
+    header, options = read_header(source)
+    explicit = dict(customers_cfg.get("columns") or {})
+    for canonical, column in explicit.items():
+        if column not in header:
+            raise DataError(f"column '{column}' (mapped to {canonical} in workbook.yml) is not in the file",
+                            file=path, column=column, hint=schema._closest_hint(column, header))
+    by_norm = {schema.normalise_header(h): h for h in header}
+    rename = {column: canonical for canonical, column in explicit.items()}
+    synonyms = {schema.CUSTOMER_ID: ("customerid", *schema.SYNONYMS[schema.CUSTOMER_ID]), **CUSTOMER_SYNONYMS}
+    for canonical, names in synonyms.items():
+        if canonical in explicit.keys():
+            continue
+        for cand in names:
+            col = by_norm.get(schema.normalise_header(cand))
+            if col is not None and col not in rename:
+                rename[col] = canonical
+                break
+    if schema.CUSTOMER_ID not in rename.values():
+        raise DataError(f"required column 'customer_id' not found (columns in the file: {', '.join(header)})",
+                        file=path, column=schema.CUSTOMER_ID,
+                        hint=schema._closest_hint(schema.CUSTOMER_ID, header)
+                        + "; or map it in workbook.yml: customers: columns: {customer_id: <column>}")
+    id_col = next(c for c, v in rename.items() if v == schema.CUSTOMER_ID)
+    _check_duplicated(header, {schema.CUSTOMER_ID: id_col}, path)
+    kind = file_kind(path)
+    if kind == "csv":
+        frame = _read_csv(path, options["encoding"], options["delimiter"], customers_cfg.get("decimal") or ".",
+                          [id_col])
+    elif kind == "excel":
+        frame = _read_excel(path, customers_cfg.get("sheet", 0) or 0, [id_col])
+    else:
+        frame = pd.read_parquet(path)
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError("the file has a header but no data rows", file=path)
+    frame = frame.rename(columns=rename)
+    frame[schema.CUSTOMER_ID] = as_id(frame[schema.CUSTOMER_ID])
+    missing = frame[schema.CUSTOMER_ID].isna()
+    if missing.any():
+        raise DataError(f"{missing.sum():,} rows have no customer id", file=path, column=id_col,
+                        examples=[f"row {i + 1}" for i in np.flatnonzero(missing.to_numpy())[:5]])
+    dup = frame[schema.CUSTOMER_ID].duplicated(keep=False)
+    if dup.any():
+        raise DataError(f"{frame.loc[dup, schema.CUSTOMER_ID].nunique():,} customer ids appear more than once",
+                        file=path, column=id_col,
+                        examples=[f"row {i + 1}: {frame[schema.CUSTOMER_ID].iloc[i]}"
+                                  for i in np.flatnonzero(dup.to_numpy())[:5]],
+                        hint="the customer table needs one row per customer")
+    if "signup_date" in frame:
+        frame["signup_date"] = parse_dates(frame["signup_date"])
+    cols = [schema.CUSTOMER_ID] + [c for c in frame.columns if c != schema.CUSTOMER_ID]
+    return frame[cols].reset_index(drop=True)
+
+
+__all__ = [
+    "RawSource", "as_id", "detect_encoding", "file_kind", "last_invoice_date", "parse_dates",
+    "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
+]
