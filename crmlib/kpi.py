@@ -103,7 +103,7 @@ HEADLINE_KPIS = [
     "purchase_frequency", "repeat_purchase_rate", "top20_revenue_share", "customer_equity",
 ]
 
-YEAR_LAG = {"M": 12, "Q": 4, "W": 52}
+YEAR_LAG = {"M": 12, "Q": 4, "W": 52}   # periods in a year, per supported frequency
 REQUIRED = ("customer_id", "invoice_id", "invoice_date", "amount")
 
 
@@ -331,6 +331,79 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
     return warnings
 
 
+def churn_window(config: Mapping[str, Any], churn_window_days: int | None = None) -> int:
+    """The churn window: the given value, else 04_churn's ``churn_window_days`` in
+    ``workbook.yml``, else 90 days (so the summary and the churn page agree)."""
+    if churn_window_days not in (None, ""):
+        return int(churn_window_days)
+    churn = (config.get("notebooks") or {}).get("04_churn") or {}
+    return int(churn.get("churn_window_days") or 90)
+
+
+def definitions_markdown(churn_window_days: int, currency: str = "GBP") -> str:
+    """How to read the KPIs, in plain words (the module docstring, for managers)."""
+    return "\n".join([
+        f"- **Revenue** is every sale in the period in {currency}, including lines without a customer id; "
+        "**average order value** = revenue / orders (an order is one invoice).",
+        "- **Active** customers bought in the period; **new** ones bought for the first time, the rest are "
+        "**returning** (new + returning = active).",
+        f"- A customer is **live** while their last purchase is less than {churn_window_days} days old (the churn "
+        f"window, as on the churn page). **Lost** customers were live when the period began and their "
+        f"{churn_window_days} days ran out during it; **retention rate** = 1 − lost / live at the start.",
+        "- **Reactivated** customers are returning customers who had already lapsed (more than "
+        f"{churn_window_days} days without a purchase) before coming back.",
+        "- **Repeat-purchase rate** is the share of active customers with two or more orders in the period; "
+        "**top 20 % share** is the part of known customers' revenue spent by the fifth who spent most.",
+        "- Every period is recomputed from the clean data up to its own last day, so a month looks the same "
+        "whether it was reported at the time or back-filled later.",
+    ])
+
+
+def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq: str = "M"):
+    """Four titled trend charts over the last ``last`` periods: revenue, customers, retention, AOV.
+
+    Returns the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    data = kpis.dropna(how="all").tail(last)
+    word = {"M": "Month", "Q": "Quarter", "W": "Week"}[freq]
+    x = [format_period(p) for p in data.index]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.8), constrained_layout=True)
+    ax = axes[0, 0]
+    ax.bar(x, data["revenue"], color=plots.PALETTE[0])
+    plots.money_axis(ax, currency)
+    plots.label(ax, f"Revenue per {word.lower()}", word, f"Revenue ({currency})")
+    ax = axes[0, 1]
+    ax.bar(x, data["returning_customers"], color=plots.PALETTE[0], label="Returning")
+    ax.bar(x, data["new_customers"], bottom=data["returning_customers"], color=plots.PALETTE[1], label="New")
+    plots.count_axis(ax)
+    ax.legend(frameon=False, loc="upper left")
+    plots.label(ax, "Active customers: new and returning", word, "Customers")
+    ax = axes[1, 0]
+    ax.plot(x, data["retention_rate"], marker="o", color=plots.PALETTE[2], label="Retention rate")
+    ax.plot(x, data["repeat_purchase_rate"], marker="s", color=plots.PALETTE[3], label="Repeat-purchase rate")
+    plots.percent_axis(ax)
+    ax.set_ylim(0, 1.05)
+    ax.legend(frameon=False, loc="center left")
+    plots.label(ax, "Retention and repeat purchase", word, "Share of customers (%)")
+    ax = axes[1, 1]
+    ax.plot(x, data["aov"], marker="o", color=plots.PALETTE[5], label="Average order value")
+    ax.plot(x, data["revenue_per_customer"], marker="s", color=plots.PALETTE[6], label="Revenue per active customer")
+    plots.money_axis(ax, currency)
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, loc="lower left")
+    plots.label(ax, "Order value and customer value", word, f"Amount ({currency})")
+    for ax in axes.flat:
+        ax.grid(axis="x", visible=False)
+        ax.tick_params(axis="x", labelrotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+    return fig
+
+
 # --------------------------------------------------------------------------- formatting
 def format_money(value: Any, currency: str = "GBP", *, compact: bool = False) -> str:
     """Money with thousands separators, e.g. ``£12,345`` (``£1.2m`` / ``£58k`` when compact)."""
@@ -443,13 +516,47 @@ def kpi_overview_markdown(comparison: pd.DataFrame, period: str, as_of: Any, cur
     return text
 
 
-def findings(metrics: Mapping[str, Mapping[str, Any] | None], currency: str = "GBP") -> list[str]:
+ANALYSES = ("01_data_cleaning", "02_segmentation", "03_clv", "04_churn", "05_basket")
+
+
+def analysis_metrics(read_metrics: Any, as_of: Any) -> dict[str, dict[str, Any] | None]:
+    """Every analysis notebook's metrics for this ``as_of`` (``None`` when absent or stale).
+
+    ``read_metrics`` is e.g. ``ctx.read_metrics``. Metrics written for another analysis
+    date (an earlier run left in the artifacts folder) count as "not run", so the
+    summary never mixes periods.
+    """
+    day = str(pd.Timestamp(as_of).date())
+    out: dict[str, dict[str, Any] | None] = {}
+    for name in ANALYSES:
+        m = read_metrics(name)
+        out[name] = m if m and m.get("as_of") in (None, day) else None
+    return out
+
+
+def findings(
+    metrics: Mapping[str, Mapping[str, Any] | None],
+    currency: str = "GBP",
+    *,
+    churn_scores: pd.DataFrame | None = None,
+    rules: pd.DataFrame | None = None,
+) -> list[str]:
     """Plain-language findings, one per analysis, each linking to its page.
 
     ``metrics`` maps notebook names (``"01_data_cleaning"`` … ``"05_basket"``) to their
     ``metrics/*.json`` content or ``None`` when that notebook did not run; a missing
     notebook gives "not run" instead of an error, and missing keys are skipped.
+    ``churn_scores`` (``churn_scores.parquet``) adds the count and value of high-risk
+    customers; ``rules`` (``rules.parquet``) adds the strongest bundle by lift. Only
+    counts and totals are used: no customer appears in the text.
     """
+    metrics = dict(metrics)
+    if metrics.get("04_churn") and churn_scores is not None:
+        metrics["04_churn"] = {**metrics["04_churn"], **_high_risk(churn_scores)}
+    if metrics.get("05_basket") and rules is not None and len(rules) and "lift" in rules.columns:
+        best = rules.sort_values(["lift"] + (["confidence"] if "confidence" in rules.columns else []),
+                                 ascending=False, kind="stable").iloc[0]
+        metrics["05_basket"] = {**metrics["05_basket"], "top_rule": best.to_dict()}
     out = []
     for name, title, build in (
         ("01_data_cleaning", "Data cleaning", _finding_cleaning),
@@ -471,9 +578,9 @@ def findings(metrics: Mapping[str, Mapping[str, Any] | None], currency: str = "G
     return out
 
 
-def findings_markdown(metrics: Mapping[str, Mapping[str, Any] | None], currency: str = "GBP") -> str:
-    """:func:`findings` as a markdown bullet list."""
-    return "\n".join(f"- {f}" for f in findings(metrics, currency))
+def findings_markdown(metrics: Mapping[str, Mapping[str, Any] | None], currency: str = "GBP", **frames: Any) -> str:
+    """:func:`findings` as a markdown bullet list (``frames``: ``churn_scores``, ``rules``)."""
+    return "\n".join(f"- {f}" for f in findings(metrics, currency, **frames))
 
 
 def caveats(metrics: Mapping[str, Mapping[str, Any] | None], extra: list[str] | None = None) -> list[str]:
@@ -504,8 +611,10 @@ def summary_metrics(comparison: pd.DataFrame, **extra: Any) -> dict[str, Any]:
     changes are under ``change_vs_previous`` and ``change_vs_year``.
     """
     clean = lambda s: {k: _number(v) for k, v in s.items()}  # noqa: E731
+    current = {k: (int(v) if v is not None and KPI_KINDS.get(k) == "count" else v)
+               for k, v in clean(comparison["current"]).items()}
     return {
-        **clean(comparison["current"]),
+        **current,
         "change_vs_previous": clean(comparison["change_vs_previous"]),
         "change_vs_year": clean(comparison["change_vs_year"]),
         **extra,
@@ -577,14 +686,26 @@ def _finding_clv(m: Mapping[str, Any], currency: str) -> str | None:
     return text[0].upper() + text[1:] + "."
 
 
+def _high_risk(scores: pd.DataFrame) -> dict[str, float]:
+    if "risk_tier" not in scores.columns:
+        return {}
+    high = scores["risk_tier"].astype(str).eq("high")
+    out = {"high_risk_customers": float(high.sum())}
+    if "value_at_risk" in scores.columns:
+        out["high_risk_value_at_risk"] = float(scores.loc[high, "value_at_risk"].sum())
+    return out
+
+
 def _finding_churn(m: Mapping[str, Any], currency: str) -> str | None:
     parts = []
     high = _number(_first(m, "high_risk_customers", "n_high_risk", "risk_tiers.high"))
-    var = _number(_first(m, "high_risk_value_at_risk", "value_at_risk_high", "value_at_risk"))
+    var = _number(_first(m, "high_risk_value_at_risk", "value_at_risk_high"))
     if high is not None:
         text = f"{format_count(high)} customers at high churn risk"
-        if var is not None:
-            text += f", worth {format_money(var, currency, compact=True)} of value"
+        basis = m.get("value_basis")
+        if var is not None and basis != "one customer":
+            text += f", with {format_money(var, currency, compact=True)} of value at risk"
+            text += f" (churn probability × {basis})" if basis else ""
         parts.append(text)
     rate = _number(m.get("churn_rate"))
     if rate is not None:
@@ -592,12 +713,20 @@ def _finding_churn(m: Mapping[str, Any], currency: str) -> str | None:
     drivers = m.get("top_drivers") or []
     if drivers:
         d = drivers[0]
-        d = d.get("feature") or d.get("name") if isinstance(d, Mapping) else d
-        parts.append(f"top driver: {str(d).replace('_', ' ')}")
+        d = (d.get("feature") or d.get("name")) if isinstance(d, Mapping) else d
+        parts.append(f"top driver: {_feature_label(str(d))}")
     auc = _number(m.get("roc_auc"))
     if auc is not None:
         parts.append(f"model ROC-AUC {auc:.2f}")
     return "; ".join(parts) + "." if parts else None
+
+
+def _feature_label(feature: str) -> str:
+    try:
+        from crmlib.churn import feature_label
+    except ImportError:  # churn module not installed in a trimmed deployment
+        return feature.replace("_", " ")
+    return feature_label(feature)
 
 
 def _finding_basket(m: Mapping[str, Any], currency: str) -> str | None:

@@ -152,3 +152,23 @@ def test_formatting():
     assert kpi.format_period("2011-11") == "Nov 2011"
     assert kpi.format_change("retention_rate", 0.034) == "+3.4 pts"
     assert kpi.format_change("revenue", -0.038) == "-3.8 %"
+
+
+def test_findings_use_scores_and_rules_without_naming_customers():
+    scores = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "risk_tier": ["high", "high", "low"],
+                           "value_at_risk": [40_000.0, 18_000.0, 5.0]})
+    rules = pd.DataFrame({"antecedent_names": [["MUG"], ["RED BAG"]], "consequent_names": [["SAUCER"], ["BLUE BAG"]],
+                          "lift": [3.0, 9.1], "confidence": [0.5, 0.6]})
+    metrics = {"04_churn": {"top_drivers": ["recency_days"], "value_basis": "CLV from notebook 03"},
+               "05_basket": {"n_rules": 40}}
+    text = kpi.findings_markdown(metrics, "GBP", churn_scores=scores, rules=rules)
+    assert "2 customers at high churn risk, with £58k of value at risk" in text
+    assert "top driver: days since the last purchase" in text
+    assert "bundle to try: RED BAG + BLUE BAG, lift 9.1" in text
+    assert "c1" not in text and "c2" not in text
+
+
+def test_stale_metrics_count_as_not_run():
+    store = {"03_clv": {"as_of": "2011-10-31", "customer_equity": 5.0}, "04_churn": {"as_of": "2011-11-30"}}
+    got = kpi.analysis_metrics(store.get, "2011-11-30")
+    assert got["03_clv"] is None and got["04_churn"] == {"as_of": "2011-11-30"} and got["05_basket"] is None
