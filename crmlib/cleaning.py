@@ -21,7 +21,8 @@ switchable rule off; unknown keys are an error)::
       returns: {enabled: true, mode: net, cancel_prefix: C}   # net | quarantine
       # non_positive_quantity (always on): lines with quantity <= 0 left after the rules above
       missing_customer: {keep: true}         # anonymous lines stay, for revenue KPIs only
-      outliers: {enabled: true, action: flag, max_robust_z: 5.0}   # flag | cap | quarantine
+      outliers: {enabled: true, action: flag, max_robust_z: 3.5, max_price_ratio: 5.0}
+                                             # action: flag | cap | quarantine
 
 Quarantine reasons: ``invalid_value``, ``after_as_of``, ``duplicate``, ``non_product``,
 ``non_positive_price``, ``return``, ``fully_returned``, ``non_positive_quantity``,
@@ -58,7 +59,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "non_product": {"enabled": True, "codes": NON_PRODUCT_CODES, "non_positive_price": True},
     "returns": {"enabled": True, "mode": "net", "cancel_prefix": "C"},
     "missing_customer": {"keep": True},
-    "outliers": {"enabled": True, "action": "flag", "max_robust_z": 5.0},
+    "outliers": {"enabled": True, "action": "flag", "max_robust_z": 3.5, "max_price_ratio": 5.0},
 }
 
 #: Quarantine reasons in rule order (index + 1 is the code used internally; 0 = kept).
@@ -120,9 +121,10 @@ def resolve_rules(rules: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     if resolved["outliers"]["action"] not in ("flag", "cap", "quarantine"):
         raise ConfigError(f"cleaning.outliers.action must be flag, cap or quarantine, "
                           f"got {resolved['outliers']['action']!r}")
-    z = resolved["outliers"]["max_robust_z"]
-    if not isinstance(z, (int, float)) or z <= 0:
-        raise ConfigError(f"cleaning.outliers.max_robust_z must be a positive number, got {z!r}")
+    for key, lowest in (("max_robust_z", 0), ("max_price_ratio", 1)):
+        value = resolved["outliers"][key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= lowest:
+            raise ConfigError(f"cleaning.outliers.{key} must be a number above {lowest}, got {value!r}")
     codes = resolved["non_product"]["codes"]
     if not isinstance(codes, list):
         raise ConfigError("cleaning.non_product.codes must be a list of product codes")
@@ -232,30 +234,37 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) 
     return stats
 
 
-def _outliers(data: pd.DataFrame, alive: np.ndarray, max_z: float) -> tuple[np.ndarray, dict[str, Any]]:
-    """Flag lines whose quantity or unit price is extreme on a log scale.
+def _outliers(data: pd.DataFrame, alive: np.ndarray, max_z: float,
+              max_price_ratio: float) -> tuple[np.ndarray, dict[str, Any], pd.Series]:
+    """Flag lines with an extreme quantity, or a price far from the product's usual price.
 
     Assumptions:
-    1. Quantities and prices are roughly log-normal, so distance is measured on log values.
-    2. Centre and spread are the median and the median absolute deviation (x 1.4826),
-       which a few extreme lines cannot move (Iglewicz & Hoaglin 1993, robust z-score).
-    3. A line is an outlier when either robust z-score exceeds ``max_z`` in absolute value.
+    1. Line quantities are roughly log-normal, so their distance from the typical line is
+       measured on log values with the median and the median absolute deviation (x 1.4826),
+       which a few extreme lines cannot move (robust z-score, Iglewicz & Hoaglin 1993).
+       A quantity is extreme when its robust z-score exceeds ``max_z`` in absolute value.
+    2. A product has one usual price, its median unit price over the lines kept; a line
+       priced more than ``max_price_ratio`` times above or below it is extreme (typing
+       errors, manual prices). Volume discounts stay well inside that ratio.
+    Returns the flags, the quantity bounds and each line's product median price (for caps).
     """
     flags = np.zeros(len(data), dtype=bool)
     bounds: dict[str, Any] = {}
-    for col in (schema.QUANTITY, schema.UNIT_PRICE):
-        values = data[col].to_numpy()
-        logs = np.log(values[alive])
-        if logs.size == 0:
-            continue
+    qty = data[schema.QUANTITY].to_numpy()
+    logs = np.log(qty[alive])
+    if logs.size:
         centre = float(np.median(logs))
         spread = 1.4826 * float(np.median(np.abs(logs - centre)))
-        if spread == 0:
-            continue
-        low, high = float(np.exp(centre - max_z * spread)), float(np.exp(centre + max_z * spread))
-        bounds[col] = {"low": low, "high": high}
-        flags |= alive & ((values < low) | (values > high))
-    return flags, bounds
+        if spread > 0:
+            low, high = float(np.exp(centre - max_z * spread)), float(np.exp(centre + max_z * spread))
+            bounds[schema.QUANTITY] = {"low": round(low, 4), "high": round(high, 4)}
+            flags |= alive & ((qty < low) | (qty > high))
+    price = data[schema.UNIT_PRICE].where(alive)
+    usual = price.groupby(data[schema.PRODUCT_ID], sort=False).transform("median")
+    ratio = (price / usual).to_numpy()
+    flags |= alive & ((ratio > max_price_ratio) | (ratio < 1 / max_price_ratio))
+    bounds[schema.UNIT_PRICE] = {"max_ratio_to_product_median": max_price_ratio}
+    return flags, bounds, usual
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -338,16 +347,21 @@ def clean_sources(
     outlier_stats: dict[str, Any] = {"action": params["outliers"]["action"] if params["outliers"]["enabled"] else "off"}
     is_outlier = np.zeros(n, dtype=bool)
     if params["outliers"]["enabled"]:
-        is_outlier, bounds = _outliers(data, reason == 0, float(params["outliers"]["max_robust_z"]))
+        is_outlier, bounds, usual_price = _outliers(data, reason == 0, float(params["outliers"]["max_robust_z"]),
+                                                    float(params["outliers"]["max_price_ratio"]))
         outlier_stats.update(lines=int(is_outlier.sum()), bounds=bounds)
         action = params["outliers"]["action"]
         if action == "quarantine":
             reason[is_outlier] = _CODE["outlier"]
             is_outlier[:] = False
-        elif action == "cap" and bounds:
-            for col, b in bounds.items():
-                capped = data[col].clip(lower=b["low"], upper=b["high"])
-                data[col] = capped.where(is_outlier, data[col])
+        elif action == "cap":
+            if schema.QUANTITY in bounds:
+                b = bounds[schema.QUANTITY]
+                capped = data[schema.QUANTITY].clip(lower=b["low"], upper=b["high"])
+                data[schema.QUANTITY] = data[schema.QUANTITY].mask(is_outlier, capped)
+            ratio = float(params["outliers"]["max_price_ratio"])
+            capped = data[schema.UNIT_PRICE].clip(lower=usual_price / ratio, upper=usual_price * ratio)
+            data[schema.UNIT_PRICE] = data[schema.UNIT_PRICE].mask(is_outlier, capped)
 
     kept = reason == 0
     if not kept.any():
@@ -453,4 +467,58 @@ def _audit(raws, data, reason, line_value, transactions, anonymous_kept, as_of, 
     }
 
 
-__all__ = ["CleaningResult", "DEFAULT_RULES", "REASONS", "REASON_TEXT", "clean_sources", "resolve_rules"]
+__all__ = ["CleaningResult", "CustomerOverlap", "DEFAULT_RULES", "REASONS", "REASON_TEXT", "clean_sources", "customer_overlap", "resolve_rules"]
+
+
+# ----------------------------------------------------------------------------- one customer view
+@dataclass
+class CustomerOverlap:
+    """How customers spread over several sources (stores, business units, web/shop).
+
+    ``by_source_count``: customers found in 1, 2, 3+ sources, their share of customers
+    and of revenue. ``pairs``: the largest overlaps between two sources (shared
+    customers and what they spend in total). ``per_source``: customers and revenue of
+    each source, with how many of its customers also buy elsewhere.
+    """
+
+    by_source_count: pd.DataFrame
+    pairs: pd.DataFrame
+    per_source: pd.DataFrame
+
+
+def customer_overlap(transactions: pd.DataFrame, top: int = 10) -> CustomerOverlap:
+    """The "one customer view" of integrated sources (known customers only).
+
+    Assumptions:
+    1. The same ``customer_id`` in two sources is the same person (ids are shared
+       across the sources, e.g. a loyalty number); no fuzzy matching is attempted.
+    2. Anonymous lines are left out: they cannot be attributed to a customer.
+    """
+    known = schema.known_customers(transactions)
+    cs = (known.groupby([schema.CUSTOMER_ID, schema.SOURCE], sort=False, observed=True)[schema.AMOUNT]
+          .sum().rename("revenue").reset_index())
+    n_sources = cs.groupby(schema.CUSTOMER_ID, sort=False)[schema.SOURCE].transform("size")
+    per_customer = cs.assign(n_sources=n_sources).groupby(schema.CUSTOMER_ID, sort=False).agg(
+        n_sources=("n_sources", "first"), revenue=("revenue", "sum"))
+    band = np.where(per_customer["n_sources"] >= 3, "3+ sources",
+                    np.where(per_customer["n_sources"] == 2, "2 sources", "1 source"))
+    by_count = (per_customer.groupby(band).agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
+                .reindex(["1 source", "2 sources", "3+ sources"], fill_value=0))
+    by_count["customer_share"] = by_count["customers"] / max(int(by_count["customers"].sum()), 1)
+    by_count["revenue_share"] = by_count["revenue"] / (by_count["revenue"].sum() or 1.0)
+    by_count.index.name = "found_in"
+
+    multi = cs.loc[n_sources.to_numpy() > 1, [schema.CUSTOMER_ID, schema.SOURCE]]
+    pairs = multi.merge(multi, on=schema.CUSTOMER_ID, suffixes=("_a", "_b"))
+    pairs = pairs.loc[pairs["source_a"] < pairs["source_b"]]
+    pairs = pairs.merge(per_customer["revenue"], left_on=schema.CUSTOMER_ID, right_index=True)
+    pairs = (pairs.groupby(["source_a", "source_b"], sort=False)
+             .agg(shared_customers=(schema.CUSTOMER_ID, "size"), shared_customers_revenue=("revenue", "sum"))
+             .sort_values("shared_customers", ascending=False).head(top).reset_index())
+
+    per_source = cs.assign(elsewhere=n_sources.to_numpy() > 1).groupby(schema.SOURCE, sort=True).agg(
+        customers=(schema.CUSTOMER_ID, "size"), revenue=("revenue", "sum"),
+        also_elsewhere=("elsewhere", "sum"))
+    per_source["also_elsewhere_share"] = per_source["also_elsewhere"] / per_source["customers"].clip(lower=1)
+    return CustomerOverlap(by_source_count=by_count.reset_index(), pairs=pairs,
+                           per_source=per_source.reset_index())
