@@ -138,10 +138,10 @@ _REGION_P = np.array([0.22, 0.18, 0.1, 0.17, 0.18, 0.08, 0.05, 0.02])
 #: ``spend`` the mean value of one purchase; ``acquired`` the share of the window in which
 #: the group's first purchases fall.
 GROUP_PROFILES: list[dict[str, Any]] = [
-    {"name": "champions", "rate": 0.6, "p_dropout": 0.01, "spend": 150.0, "acquired": (0.0, 0.3)},
-    {"name": "regulars", "rate": 0.12, "p_dropout": 0.02, "spend": 25.0, "acquired": (0.0, 0.3)},
+    {"name": "champions", "rate": 1.0, "p_dropout": 0.001, "spend": 200.0, "acquired": (0.0, 0.3)},
+    {"name": "regulars", "rate": 0.15, "p_dropout": 0.005, "spend": 25.0, "acquired": (0.0, 0.3)},
     {"name": "lapsed", "rate": 0.15, "p_dropout": 0.6, "spend": 45.0, "acquired": (0.0, 0.3)},
-    {"name": "newcomers", "rate": 0.2, "p_dropout": 0.05, "spend": 70.0, "acquired": (0.92, 1.0)},
+    {"name": "newcomers", "rate": 0.15, "p_dropout": 0.05, "spend": 70.0, "acquired": (0.94, 1.0)},
 ]
 _GROUP_RATE_SHAPE = 20.0    # Gamma shape of the purchase rate within a group (CV 22 %)
 _GROUP_P_CONCENTRATION = 200.0  # Beta a+b of the drop-out probability within a group
@@ -157,6 +157,9 @@ DIRT_RATES: dict[str, float] = {
     "zero_price_lines": 0.002,    # share of lines with an extra free (unit_price 0) line
 }
 POSTAGE_PRICE = 18.0
+#: Calendar-time drop-out hazard (per week) of churn-driver customers per unit of
+#: ``churn_driver_effect - 1``.
+DRIVER_HAZARD_PER_WEEK = 0.02
 
 
 @dataclass
@@ -173,7 +176,8 @@ class SyntheticTruth:
         One row per customer: ``customer_id``, ``group`` (planted group, 0 when no groups),
         ``group_name``, ``driver`` (the churn driver, = customer table ``service_issues``),
         ``lam`` (purchases per week), ``p_base`` (drop-out probability before the driver),
-        ``p`` (effective per-purchase drop-out probability), ``nu`` (Gamma-Gamma scale
+        ``p`` (effective per-purchase drop-out probability), ``hazard`` (extra calendar-time
+        drop-out hazard per week, 0 unless driver and effect > 1), ``nu`` (Gamma-Gamma scale
         parameter), ``mean_spend`` (= p_gg / nu, expected value of one purchase),
         ``first_purchase``, ``T_weeks`` (first purchase to window end), ``n_purchases``
         (in the window, first included), ``frequency`` (repeat purchases = n_purchases - 1),
@@ -278,9 +282,12 @@ def make_synthetic(
        ``GammaGammaFitter(p, q, v)`` with ``v = gamma``). A customer's expected spend per
        purchase is ``p / nu_i``; over customers its mean is ``p * gamma / (q - 1)``.
     5. Churn driver: a share ``driver_share`` of customers has ``service_issues = 1``
-       (independent of everything else). Their drop-out probability becomes
-       ``1 - (1 - p_i) ** churn_driver_effect``. With the default effect 1.0 the process is
-       exactly BG/NBD + Gamma-Gamma.
+       (independent of everything else). With ``churn_driver_effect = e > 1`` they drop out
+       (a) after each repeat purchase with probability ``1 - (1 - p_i) ** e`` and (b) also in
+       calendar time, at hazard ``(e - 1) * DRIVER_HAZARD_PER_WEEK`` (0.02) per week from
+       their first purchase – (b) makes the driver visible in a short churn window, which a
+       per-purchase drop-out alone is not (BG/NBD drop-outs happen right after a purchase).
+       With the default effect 1.0 the process is exactly BG/NBD + Gamma-Gamma.
     6. Baskets: each purchase becomes one invoice with ``1 + Poisson(lines_per_invoice - 1)``
        products drawn from a Zipf-like popularity (weight 1/rank), duplicates merged. For
        planted pair k (A_k, B_k), whenever A_k is in a basket, B_k is added with probability
@@ -345,7 +352,11 @@ def make_synthetic(
         acq_lo = np.array([g["acquired"][0] for g in profiles])[group]
         acq_hi = np.array([g["acquired"][1] for g in profiles])[group]
     driver = rng.random(n) < driver_share
-    p_eff = np.where(driver, 1.0 - (1.0 - p_base) ** churn_driver_effect, p_base)
+    p_eff = p_base.copy()
+    hazard = np.zeros(n)
+    if churn_driver_effect != 1.0:
+        p_eff[driver] = 1.0 - (1.0 - p_base[driver]) ** churn_driver_effect
+        hazard[driver] = max(churn_driver_effect - 1.0, 0.0) * DRIVER_HAZARD_PER_WEEK
     lam = np.maximum(lam, 1e-12)
     t0 = window * rng.uniform(acq_lo, acq_hi)  # first purchase, weeks after start
     T = window - t0
@@ -378,8 +389,17 @@ def make_synthetic(
     last_rel[has] = (csum[last_idx] - before[has]) / total[has] * L[has]
     dead = K <= N
     dropout_weeks = last_rel.copy()
-    alive = ~dead
-    dropout_weeks[alive] = T[alive] + rng.gamma((K - N)[alive].astype(float), 1.0 / lam[alive])
+    later = ~dead
+    dropout_weeks[later] = T[later] + rng.gamma((K - N)[later].astype(float), 1.0 / lam[later])
+    if hazard.any():                                  # churn driver: calendar-time drop-out too
+        hit = hazard > 0
+        death = np.full(n, np.inf)
+        death[hit] = rng.exponential(1.0 / hazard[hit])
+        kept = rel_rep < death[c_rep]
+        c_rep, rel_rep = c_rep[kept], rel_rep[kept]
+        m = np.bincount(c_rep, minlength=n)
+        dropout_weeks = np.minimum(dropout_weeks, death)
+    alive = dropout_weeks > T
 
     # --- purchase occasions, time-ordered -> invoices ---------------------------------
     ev_cust = np.concatenate([np.arange(n), c_rep])
@@ -440,7 +460,9 @@ def make_synthetic(
     dirt_counts = {k: 0 for k in ("cancellation_lines", "anonymous_lines", "anonymous_invoices",
                                   "duplicate_lines", "postage_lines", "zero_price_lines")}
     if dirt:
-        transactions, dirt_counts = _add_dirt(rng, transactions, t_end, n_inv)
+        # own random stream, so the clean log and the customer table do not depend on dirt
+        dirt_rng = np.random.default_rng([seed, 1])
+        transactions, dirt_counts = _add_dirt(dirt_rng, transactions, t_end, n_inv)
 
     # --- customer table and truth ------------------------------------------------------
     first_purchase = np.datetime64(t_start, "s") + np.floor(t0 * 7 * 86400).astype("timedelta64[s]")
@@ -470,6 +492,7 @@ def make_synthetic(
         "lam": lam,
         "p_base": p_base,
         "p": p_eff,
+        "hazard": hazard,
         "nu": nu,
         "mean_spend": p / nu,
         "first_purchase": first_purchase,
@@ -524,11 +547,11 @@ def _make_catalogue(rng: np.random.Generator, n_products: int, n_categories: int
     chosen = rng.choice(n_products, size=2 * planted_pairs, replace=False)
     pairs = [(int(chosen[2 * k]), int(chosen[2 * k + 1])) for k in range(planted_pairs)]
     if planted_pairs:
-        # per line: every A has share 1/3 of the top product's, every B the top product's share
-        # (capped so that the planted products never take over the catalogue)
-        top = weights.max() / weights.sum()
-        b_share = min(top, 0.3 / planted_pairs)
-        a_share = b_share / 3
+        # per line: every B is as popular as the 5th best seller, every A as the 10th (capped so
+        # that the planted products never take over the catalogue)
+        ranked = np.sort(weights)[::-1] / weights.sum()
+        b_share = min(ranked[min(4, n_products - 1)], 0.3 / planted_pairs)
+        a_share = min(ranked[min(9, n_products - 1)], b_share / 2)
         others = np.setdiff1d(np.arange(n_products), chosen)
         rest = 1.0 - planted_pairs * (a_share + b_share)
         weights = weights.copy()
@@ -602,3 +625,132 @@ def _add_dirt(rng: np.random.Generator, tx: pd.DataFrame, t_end: pd.Timestamp,
         "postage_lines": len(first_line), "zero_price_lines": len(free),
     }
     return out, counts
+
+
+# --------------------------------------------------------------------------------------
+# Writing a synthetic log like a real export
+# --------------------------------------------------------------------------------------
+def write_synthetic_csv(data: SyntheticData | pd.DataFrame, path: str | Path) -> Path:
+    """Write a synthetic log in the UCI Online Retail layout (compressed when ``.gz``).
+
+    Columns ``InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice,
+    CustomerID, Country`` – the layout the cleaning step recognises without configuration –
+    so end-to-end tests can feed it to the workbook like a real export. Quantities are
+    written as integers, dates as ``YYYY-MM-DD HH:MM:SS``, prices at full precision, a
+    missing customer id as an empty field. Returns the path written.
+    """
+    tx = data.transactions if isinstance(data, SyntheticData) else data
+    out = pd.DataFrame({
+        "InvoiceNo": tx["invoice_id"],
+        "StockCode": tx["product_id"],
+        "Description": tx["product_name"],
+        "Quantity": tx["quantity"].round().astype("int64"),
+        "InvoiceDate": tx["invoice_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "UnitPrice": tx["unit_price"],
+        "CustomerID": tx["customer_id"],
+        "Country": tx["country"],
+    })
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Subscription (contractual) customer table
+# --------------------------------------------------------------------------------------
+#: Log-odds of churn in :func:`make_subscription_table` (the planted truth). The strongest
+#: driver is a month-to-month contract; long tenure protects.
+SUBSCRIPTION_CHURN_LOGIT: dict[str, float] = {
+    "intercept": -2.4,
+    "contract == Month-to-month": 2.0,
+    "contract == One year": 0.6,
+    "internet_service == Fiber optic": 0.7,
+    "payment_method == Electronic check": 0.5,
+    "senior_citizen == 1": 0.3,
+    "tech_support == Yes": -0.5,
+    "tenure_months (per month)": -0.03,
+}
+
+
+def make_subscription_table(n_customers: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """A telecom-style customer table for contractual churn, dirty like the IBM Telco data.
+
+    Columns: ``customer_id`` ("1234-ABCDE"), ``gender``, ``senior_citizen`` (0/1),
+    ``partner``, ``dependents``, ``tenure_months``, ``contract`` (Month-to-month / One year /
+    Two year), ``phone_service``, ``internet_service`` (DSL / Fiber optic / No),
+    ``online_security``, ``tech_support``, ``streaming_tv`` (Yes / No / "No internet
+    service"), ``paperless_billing``, ``payment_method``, ``monthly_charges`` (float),
+    ``total_charges`` (STRINGS like the IBM export, a blank ``" "`` for customers with
+    tenure 0), ``churned`` ("Yes"/"No").
+
+    Truth: churn is drawn from a logistic model with the coefficients in
+    :data:`SUBSCRIPTION_CHURN_LOGIT`; the planted main driver is the month-to-month
+    contract (log-odds +2.0 against two-year contracts), then tenure (protective),
+    fibre internet and electronic-check payment.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    idx = rng.permutation(n)
+    code = np.stack([letters[(idx // 26 ** k) % 26] for k in range(4, -1, -1)], axis=1)
+    digits = rng.integers(1000, 10000, n)
+    customer_id = [f"{d}-{''.join(c)}" for d, c in zip(digits, code)]
+
+    def pick(options: list[str], probs: list[float]) -> np.ndarray:
+        return np.array(options, dtype=object)[rng.choice(len(options), n, p=probs)]
+
+    contract = pick(["Month-to-month", "One year", "Two year"], [0.55, 0.21, 0.24])
+    shape = np.select([contract == "Month-to-month", contract == "One year"], [1.0, 2.5], 5.0)
+    scale = np.select([contract == "Month-to-month", contract == "One year"], [18.0, 15.0], 11.0)
+    tenure = np.clip(np.rint(rng.gamma(shape, scale)), 1, 72).astype(np.int64)
+    tenure[rng.random(n) < 0.003] = 0                       # just signed up: no bill yet
+    internet = pick(["DSL", "Fiber optic", "No"], [0.34, 0.44, 0.22])
+    has_net = internet != "No"
+
+    def service(p_yes: float) -> np.ndarray:
+        return np.where(has_net, np.where(rng.random(n) < p_yes, "Yes", "No"), "No internet service")
+
+    online_security, tech_support, streaming_tv = service(0.35), service(0.35), service(0.45)
+    phone = np.where(rng.random(n) < 0.9, "Yes", "No")
+    senior = (rng.random(n) < 0.16).astype(np.int64)
+    payment = pick(["Electronic check", "Mailed check", "Bank transfer (automatic)",
+                    "Credit card (automatic)"], [0.34, 0.23, 0.22, 0.21])
+    monthly = (18.0 + 5.0 * (phone == "Yes") + np.select([internet == "DSL", internet == "Fiber optic"],
+                                                         [25.0, 50.0], 0.0)
+               + 8.0 * (online_security == "Yes") + 8.0 * (tech_support == "Yes")
+               + 10.0 * (streaming_tv == "Yes") + rng.normal(0, 3, n)).clip(18.25).round(2)
+    total = (monthly * tenure * rng.uniform(0.97, 1.03, n)).round(2)
+    total_str = np.where(tenure == 0, " ", np.char.mod("%.2f", total))
+    c = SUBSCRIPTION_CHURN_LOGIT
+    logit = (c["intercept"] + c["contract == Month-to-month"] * (contract == "Month-to-month")
+             + c["contract == One year"] * (contract == "One year")
+             + c["internet_service == Fiber optic"] * (internet == "Fiber optic")
+             + c["payment_method == Electronic check"] * (payment == "Electronic check")
+             + c["senior_citizen == 1"] * senior + c["tech_support == Yes"] * (tech_support == "Yes")
+             + c["tenure_months (per month)"] * tenure)
+    churned = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
+    yes_no = lambda p_yes: np.where(rng.random(n) < p_yes, "Yes", "No")  # noqa: E731
+    frame = pd.DataFrame({
+        "customer_id": customer_id,
+        "gender": np.where(rng.random(n) < 0.5, "Female", "Male"),
+        "senior_citizen": senior,
+        "partner": yes_no(0.48),
+        "dependents": yes_no(0.3),
+        "tenure_months": tenure,
+        "contract": contract,
+        "phone_service": phone,
+        "internet_service": internet,
+        "online_security": online_security,
+        "tech_support": tech_support,
+        "streaming_tv": streaming_tv,
+        "paperless_billing": yes_no(0.59),
+        "payment_method": payment,
+        "monthly_charges": monthly,
+        "total_charges": total_str,
+        "churned": np.where(churned, "Yes", "No"),
+    })
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].astype(_STR)
+    return frame
