@@ -283,3 +283,521 @@ def customer_summary(
     out["avg_order_value"] = out["monetary"] / out["orders"].where(out["orders"] > 0)
     out["tenure_days"] = ((as_of_ts - days["first_day"]) / np.timedelta64(1, "D")).astype("int64")
     return out.join(btyd)
+
+
+# --------------------------------------------------------------------------- RFM scores
+RFM_BINS = 5
+
+
+def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", frequency_col: str = "frequency",
+               monetary_col: str = "monetary") -> pd.DataFrame:
+    """Quintile scores 1-5 for recency (reversed), frequency and monetary, and ``rfm_score``.
+
+    Method (mid-rank quintiles; the usual RFM quintile scoring, Hughes 1994, "Strategic
+    Database Marketing", with an explicit tie rule):
+
+    1. A customer's position is the share of customers with a *worse* value plus half the
+       share with the *same* value (the mid-rank percentile, in [0, 1)). Worse means a
+       longer time since the last purchase, fewer purchase days, lower spend.
+    2. Score = 1 + floor(5 x position), so with distinct values the five scores hold a
+       fifth of the customers each.
+    3. Ties: customers with the same value always get the same score (no arbitrary tie
+       breaking). When many customers share a value - typically the one-time buyers,
+       frequency 1 - the scores are unequal in size and a score can be empty (e.g. F has
+       no 2 when 40 % bought on one day only).
+    4. Tiny customer bases: the rule still applies (1 customer gets 3, 2 customers get 2
+       and 4, 5 customers get 1..5); a score then ranks customers among very few others
+       and says little, which the notebook warns about below 50 customers.
+
+    Returns a frame with ``r_score``, ``f_score``, ``m_score`` (int) and ``rfm_score``
+    (str, e.g. ``"545"``), on ``summary``'s index.
+    """
+    missing = [c for c in (recency_col, frequency_col, monetary_col) if c not in summary.columns]
+    if missing:
+        raise DataError("column needed for RFM scores is missing", column=missing[0])
+
+    def score(values: pd.Series) -> np.ndarray:
+        position = (values.rank(method="average") - 0.5) / len(values)
+        return np.minimum(1 + np.floor(RFM_BINS * position.to_numpy()), RFM_BINS).astype("int64")
+
+    out = pd.DataFrame(index=summary.index)
+    if summary.empty:
+        return out.assign(r_score=pd.Series(dtype="int64"), f_score=pd.Series(dtype="int64"),
+                          m_score=pd.Series(dtype="int64"), rfm_score=pd.Series(dtype="str"))
+    out["r_score"] = score(-summary[recency_col].astype("float64"))
+    out["f_score"] = score(summary[frequency_col].astype("float64"))
+    out["m_score"] = score(summary[monetary_col].astype("float64"))
+    out["rfm_score"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str))
+    return out
+
+
+# --------------------------------------------------------------------------- segment map
+#: Default named segments over the 5 x 5 x 5 RFM scores, in display order (best first).
+#: Each segment is a box of score ranges; an axis left out means any score (1-5).
+#: The default uses R and F only (the widely used R x F grid of RFM segments, e.g.
+#: Putler's "RFM analysis for successful customer segmentation"); M is strongly tied to F
+#: and is shown as colour in the R x F heat map. Together the boxes cover every one of the
+#: 125 scores exactly once:
+#:
+#: ======  ==================  ==================  ==========  ===========  ==========
+#: R \\ F   1                   2                   3           4            5
+#: ======  ==================  ==================  ==========  ===========  ==========
+#: 5       New                 Potential Loyalist  Pot. Loy.   Champions    Champions
+#: 4       Promising           Potential Loyalist  Pot. Loy.   Loyal        Loyal
+#: 3       About to Sleep      About to Sleep      Need Att.   Loyal        Loyal
+#: 2       Hibernating         Hibernating         At Risk     At Risk      Cannot Lose
+#: 1       Lost                Lost                At Risk     At Risk      Cannot Lose
+#: ======  ==================  ==================  ==========  ===========  ==========
+#:
+#: Override it in ``workbook.yml``::
+#:
+#:     segments:
+#:       map:
+#:         Best: {r: "4-5", f: "4-5", action: "Reward them"}
+#:         Rest: {r: "1-5", f: "1-3"}
+#:         ...        # must again cover the 125 scores exactly once
+DEFAULT_SEGMENT_MAP: dict[str, dict[str, Any]] = {
+    "Champions": {"r": "5", "f": "4-5", "action": "Reward; early access to new products; ask for reviews."},
+    "Loyal": {"r": "3-4", "f": "4-5", "action": "Upsell higher-value products; loyalty programme."},
+    "Potential Loyalist": {"r": "4-5", "f": "2-3", "action": "Membership or loyalty offer; recommend products."},
+    "New": {"r": "5", "f": "1", "action": "Onboarding; make the second purchase easy."},
+    "Promising": {"r": "4", "f": "1", "action": "Build the relationship; free shipping on the next order."},
+    "Need Attention": {"r": "3", "f": "3", "action": "Limited-time offers based on past purchases."},
+    "About to Sleep": {"r": "3", "f": "1-2", "action": "Share popular products; reconnect before they lapse."},
+    "At Risk": {"r": "1-2", "f": "3-4", "action": "Personal e-mails; renewal offers; win them back."},
+    "Cannot Lose Them": {"r": "1-2", "f": "5", "action": "Win back with top offers; talk to them; do not lose to competitors."},
+    "Hibernating": {"r": "2", "f": "1-2", "action": "Low-cost reactivation; relevant products only."},
+    "Lost": {"r": "1", "f": "1-2", "action": "Cheap win-back attempt or stop spending on them."},
+}
+SEGMENTS_CONFIG_KEYS = ("map",)
+SEGMENT_SPEC_KEYS = ("r", "f", "m", "action")
+
+
+def _score_set(value: Any, where: str) -> frozenset[int]:
+    """'4-5' / 4 / [3, 5] / '1,3' -> the set of scores it names (each 1-5)."""
+    if isinstance(value, (list, tuple)):
+        parts: list[Any] = list(value)
+    else:
+        parts = str(value).replace(" ", "").split(",")
+    scores: set[int] = set()
+    for part in parts:
+        text = str(part)
+        try:
+            if "-" in text:
+                lo, hi = (int(x) for x in text.split("-", 1))
+                scores.update(range(lo, hi + 1))
+            else:
+                scores.add(int(text))
+        except ValueError:
+            raise ConfigError(f"segments.map.{where}: cannot read '{value}' as scores (use e.g. 4-5 or [1, 3])") from None
+    if not scores or not scores <= set(range(1, RFM_BINS + 1)):
+        raise ConfigError(f"segments.map.{where}: scores must lie in 1-{RFM_BINS}, got '{value}'")
+    return frozenset(scores)
+
+
+def load_segment_map(segments_config: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Check the ``segments:`` section of ``workbook.yml`` and return the segment map.
+
+    ``segments_config`` is ``ctx.config["segments"]`` (``{}`` = the default map,
+    :data:`DEFAULT_SEGMENT_MAP`). Allowed keys: ``map`` (segment name -> ``{r, f, m,
+    action}``). Each segment's ``r``, ``f``, ``m`` are score ranges (``"4-5"``, ``5``,
+    ``[1, 3]``; left out = any score); ``action`` is an optional suggested action.
+    Returns ``{name: {"r": set, "f": set, "m": set, "action": str}}`` in the given order.
+    Raises :class:`~crmlib.errors.ConfigError` for unknown keys, bad ranges, or a map that
+    leaves a score without a segment or puts one score in two segments.
+    """
+    segments_config = dict(segments_config or {})
+    unknown = sorted(set(segments_config) - set(SEGMENTS_CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key '{unknown[0]}' in segments; allowed there: {', '.join(SEGMENTS_CONFIG_KEYS)}")
+    raw = segments_config.get("map") or DEFAULT_SEGMENT_MAP
+    if not isinstance(raw, dict):
+        raise ConfigError("segments.map must be a mapping of segment name -> {r, f, m, action}")
+    every = frozenset(range(1, RFM_BINS + 1))
+    parsed: dict[str, dict[str, Any]] = {}
+    for name, spec in raw.items():
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"segments.map.{name} must be a mapping with keys {', '.join(SEGMENT_SPEC_KEYS)}")
+        bad = sorted(set(spec) - set(SEGMENT_SPEC_KEYS))
+        if bad:
+            raise ConfigError(f"unknown key '{bad[0]}' in segments.map.{name}; allowed there: {', '.join(SEGMENT_SPEC_KEYS)}")
+        parsed[str(name)] = {
+            **{axis: _score_set(spec[axis], f"{name}.{axis}") if axis in spec else every for axis in "rfm"},
+            "action": str(spec.get("action") or ""),
+        }
+    grid = segment_grid(parsed)
+    uncovered = grid.loc[grid["n_segments"] == 0, "rfm_score"].tolist()
+    overlapping = grid.loc[grid["n_segments"] > 1, "rfm_score"].tolist()
+    if uncovered:
+        raise ConfigError(f"segments.map leaves {len(uncovered)} RFM scores without a segment, "
+                          f"e.g. {', '.join(uncovered[:5])}")
+    if overlapping:
+        raise ConfigError(f"segments.map puts {len(overlapping)} RFM scores in more than one segment, "
+                          f"e.g. {', '.join(overlapping[:5])}")
+    return parsed
+
+
+def segment_grid(segment_map: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """All 125 RFM scores with the segment each falls in (``n_segments`` = how many match)."""
+    r, f, m = (a.ravel() for a in np.meshgrid(*[np.arange(1, RFM_BINS + 1)] * 3, indexing="ij"))
+    grid = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m})
+    grid["rfm_score"] = grid["r_score"].astype(str) + grid["f_score"].astype(str) + grid["m_score"].astype(str)
+    matches = pd.DataFrame({
+        name: grid["r_score"].isin(spec["r"]) & grid["f_score"].isin(spec["f"]) & grid["m_score"].isin(spec["m"])
+        for name, spec in segment_map.items()
+    })
+    grid["n_segments"] = matches.sum(axis=1)
+    grid["segment"] = matches.idxmax(axis=1).where(grid["n_segments"] > 0)
+    return grid
+
+
+def assign_segments(scores: pd.DataFrame, segment_map: dict[str, dict[str, Any]] | None = None) -> pd.Series:
+    """Named segment of each customer from its ``rfm_score`` (an ordered categorical).
+
+    ``segment_map`` comes from :func:`load_segment_map` (default map when ``None``).
+    """
+    segment_map = segment_map or load_segment_map()
+    lookup = segment_grid(segment_map).set_index("rfm_score")["segment"]
+    names = scores["rfm_score"].map(lookup)
+    return pd.Series(pd.Categorical(names, categories=list(segment_map), ordered=True),
+                     index=scores.index, name="segment")
+
+
+# --------------------------------------------------------------------------- value concentration
+def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]] | None = None,
+                  *, by: str = "segment") -> pd.DataFrame:
+    """Customers, revenue share and average value per segment (or any column ``by``).
+
+    Uses ``monetary`` (spend in the window), ``recency_days`` and ``frequency``. Segments
+    with no customers are kept with zero counts so that reports always list every segment.
+    """
+    total_customers = len(customers)
+    total_revenue = customers["monetary"].sum()
+    grouped = customers.groupby(by, observed=False)
+    table = pd.DataFrame({
+        "customers": grouped.size(),
+        "revenue": grouped["monetary"].sum(),
+        "avg_value": grouped["monetary"].mean(),
+        "median_recency_days": grouped["recency_days"].median(),
+        "median_frequency": grouped["frequency"].median(),
+    })
+    table["customer_share"] = table["customers"] / total_customers if total_customers else 0.0
+    table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
+    if segment_map is not None and by == "segment":
+        table["action"] = pd.Series({k: v["action"] for k, v in segment_map.items()})
+    return table
+
+
+def pareto_curve(values: pd.Series) -> pd.DataFrame:
+    """Cumulative revenue share against cumulative customer share, best customers first.
+
+    Returns ``customer_share`` and ``revenue_share`` (both 0..1, starting at (0, 0)), the
+    Lorenz-style curve behind the "80/20" rule (Pareto principle).
+    """
+    v = np.sort(np.asarray(values, dtype="float64"))[::-1]
+    total = v.sum()
+    cum = np.r_[0.0, np.cumsum(v) / total] if total > 0 else np.zeros(len(v) + 1)
+    return pd.DataFrame({"customer_share": np.arange(len(v) + 1) / max(len(v), 1), "revenue_share": cum})
+
+
+def top_share(values: pd.Series, top: float = 0.2) -> float:
+    """Share of revenue from the top ``top`` fraction of customers (ceil(top x n) customers)."""
+    v = np.sort(np.asarray(values, dtype="float64"))[::-1]
+    if len(v) == 0 or v.sum() <= 0:
+        return float("nan")
+    k = int(np.ceil(top * len(v)))
+    return float(v[:k].sum() / v.sum())
+
+
+# --------------------------------------------------------------------------- behavioural clusters
+CLUSTER_FEATURES = ("recency_days", "frequency", "monetary")
+
+
+class BehaviourClusters:
+    """k-means clusters of customers on log-scaled RFM (plus optional extra features).
+
+    Assumptions (k-means, Lloyd 1982 / k-means++ seeding, Arthur & Vassilvitskii 2007;
+    silhouette, Rousseeuw 1987):
+
+    1. Customers form roughly round, similar-sized groups once each feature is put on a
+       log scale (``log1p``: spend and frequency are heavily right-skewed) and
+       standardised (mean 0, sd 1), so that no feature dominates by its unit.
+    2. The number of groups ``k`` is the one with the highest mean silhouette over
+       ``k_range`` (computed on a seeded sample of at most ``silhouette_sample``
+       customers), unless ``n_clusters`` fixes it.
+    3. Same data (in any row order) + same ``random_state`` => same clusters; clusters are numbered 1..k
+       from the highest to the lowest median spend, so numbers are stable across runs.
+
+    Learned attributes: ``labels_`` (Series, cluster per customer), ``k_``,
+    ``silhouette_``, ``silhouette_by_k_`` (Series), ``profiles_`` (one row per cluster:
+    customers, share, medians of the features, ``description`` in plain words such as
+    "frequent, high spend, recent"), ``centers_`` (standardised log-feature means).
+    """
+
+    def __init__(self, n_clusters: int | None = None, k_range: tuple[int, int] = (2, 8),
+                 features: tuple[str, ...] = CLUSTER_FEATURES, random_state: int = 0,
+                 silhouette_sample: int = 3000, n_init: int = 10) -> None:
+        self.n_clusters = n_clusters
+        self.k_range = k_range
+        self.features = tuple(features)
+        self.random_state = random_state
+        self.silhouette_sample = silhouette_sample
+        self.n_init = n_init
+
+    def _matrix(self, customers: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.features if c not in customers.columns]
+        if missing:
+            raise DataError("feature for clustering is missing", column=missing[0])
+        x = customers[list(self.features)].astype("float64").to_numpy()
+        if np.isnan(x).any():
+            raise DataError("clustering features contain missing values",
+                            column=self.features[int(np.isnan(x).any(axis=0).argmax())])
+        positive = (x >= 0).all(axis=0)
+        x[:, positive] = np.log1p(x[:, positive])
+        return x
+
+    def fit(self, customers: pd.DataFrame) -> "BehaviourClusters":
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+        from sklearn.preprocessing import StandardScaler
+        from threadpoolctl import threadpool_limits
+
+        from crmlib.errors import ModelError
+
+        customers = customers.sort_index()  # row order must not change the result
+        x = self._matrix(customers)
+        self.scaler_ = StandardScaler().fit(x)
+        z = self.scaler_.transform(x)
+        n = len(z)
+        if self.n_clusters is not None:
+            ks = [int(self.n_clusters)]
+        else:
+            lo, hi = self.k_range
+            ks = list(range(max(2, lo), min(hi, n - 1) + 1))
+        if not ks or n < max(ks) + 1:
+            raise ModelError(f"cannot make {ks or self.k_range} clusters from {n} customers")
+        sample = min(n, self.silhouette_sample)
+        fits, scores = {}, {}
+        # one thread: small data, and OpenMP threads on a busy shared machine slow k-means 50x
+        with threadpool_limits(limits=1):
+            for k in ks:
+                model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(z)
+                fits[k] = model
+                scores[k] = (silhouette_score(z, model.labels_, sample_size=sample, random_state=self.random_state)
+                             if len(set(model.labels_)) > 1 else float("nan"))
+        self.silhouette_by_k_ = pd.Series(scores, name="silhouette").rename_axis("k")
+        self.k_ = int(self.silhouette_by_k_.idxmax()) if len(ks) > 1 else ks[0]
+        self.silhouette_ = float(scores[self.k_])
+        self.kmeans_ = fits[self.k_]
+
+        # number clusters 1..k by descending median spend (stable, meaningful ids)
+        raw = pd.Series(self.kmeans_.labels_, index=customers.index)
+        spend_col = "monetary" if "monetary" in customers else self.features[-1]
+        order = customers[spend_col].groupby(raw).median().sort_values(ascending=False).index
+        self.relabel_ = {int(old): new for new, old in enumerate(order, start=1)}
+        self.labels_ = raw.map(self.relabel_).rename("cluster").astype("int64")
+        self.centers_ = pd.DataFrame(z, index=customers.index, columns=list(self.features)).groupby(self.labels_).mean()
+        self.profiles_ = self._profiles(customers)
+        return self
+
+    def predict(self, customers: pd.DataFrame) -> pd.Series:
+        """Cluster (1..k) of new customers with the fitted scaler and centres."""
+        raw = self.kmeans_.predict(self.scaler_.transform(self._matrix(customers)))
+        return pd.Series(raw, index=customers.index, name="cluster").map(self.relabel_).astype("int64")
+
+    def _profiles(self, customers: pd.DataFrame) -> pd.DataFrame:
+        grouped = customers[list(self.features)].groupby(self.labels_)
+        profiles = grouped.median().add_prefix("median_")
+        profiles.insert(0, "customers", grouped.size())
+        profiles.insert(1, "customer_share", profiles["customers"] / len(customers))
+        if "monetary" in customers:
+            revenue = customers["monetary"].groupby(self.labels_).sum()
+            profiles["revenue_share"] = revenue / customers["monetary"].sum()
+        profiles["description"] = describe_clusters(self.centers_)
+        profiles.index.name = "cluster"
+        return profiles
+
+
+#: plain words for a standardised feature mean below -0.5, in between, above +0.5
+CLUSTER_WORDS: dict[str, tuple[str, str, str]] = {
+    "frequency": ("rare", "occasional", "frequent"),
+    "monetary": ("low spend", "mid spend", "high spend"),
+    "recency_days": ("recent", "cooling", "long gone"),
+    "avg_order_value": ("small baskets", "mid baskets", "big baskets"),
+    "tenure_days": ("new", "established", "long-standing"),
+}
+
+
+def describe_clusters(centers: pd.DataFrame, cut: float = 0.5) -> pd.Series:
+    """Plain-word description of each cluster from its standardised feature means.
+
+    A feature more than ``cut`` standard deviations above (below) the all-customer mean is
+    called high (low), e.g. "frequent, high spend, recent"; unknown features are
+    described as "high/low <name>".
+    """
+    main = [f for f in ("frequency", "monetary", "recency_days") if f in centers.columns]
+    extra = [f for f in centers.columns if f not in main]
+
+    def words(row: pd.Series) -> str:
+        parts = []
+        for feature in main + extra:
+            low, mid, high = CLUSTER_WORDS.get(feature, (f"low {feature}", f"average {feature}", f"high {feature}"))
+            if row[feature] > cut:
+                parts.append(high)
+            elif row[feature] < -cut:
+                parts.append(low)
+            elif feature in main:
+                parts.append(mid)
+        return ", ".join(parts)
+
+    return centers.apply(words, axis=1).rename("description")
+
+
+# --------------------------------------------------------------------------- life cycle
+LIFECYCLE_STAGES = ("new", "active", "reactivated", "at-risk", "lapsed")
+
+
+def lifecycle_thresholds(gaps: np.ndarray, *, active_quantile: float = 0.75, lapsed_quantile: float = 0.95,
+                         min_gaps: int = 30, fallback: tuple[int, int] = (90, 180)) -> dict[str, Any]:
+    """Data-derived life-cycle thresholds from the inter-purchase-time distribution.
+
+    ``gaps`` are the days between consecutive purchase days of the same customer
+    (:func:`inter_purchase_days`). ``active_days`` is the ``active_quantile`` of the gaps
+    (by default 75 % of repeat purchases come sooner), ``lapsed_days`` the
+    ``lapsed_quantile`` (95 % come sooner: a customer silent for longer is unlikely to
+    come back on their usual rhythm), both rounded up to whole days. ``new_days`` equals
+    ``active_days``. With fewer than ``min_gaps`` gaps the ``fallback`` (90, 180) is used
+    and ``source`` says so.
+    """
+    gaps = np.asarray(gaps, dtype="float64")
+    if len(gaps) < min_gaps:
+        active, lapsed = fallback
+        source = f"fallback: only {len(gaps)} repeat purchases to learn from"
+    else:
+        active = int(np.ceil(np.quantile(gaps, active_quantile)))
+        lapsed = int(np.ceil(np.quantile(gaps, lapsed_quantile)))
+        lapsed = max(lapsed, active + 1)
+        source = (f"inter-purchase times: {active_quantile:.0%} of repeat purchases come within {active} days, "
+                  f"{lapsed_quantile:.0%} within {lapsed} days")
+    return {"active_days": active, "lapsed_days": lapsed, "new_days": active, "n_gaps": int(len(gaps)),
+            "median_gap_days": float(np.median(gaps)) if len(gaps) else None, "source": source}
+
+
+def lifecycle_stage(customers: pd.DataFrame, *, active_days: int, lapsed_days: int,
+                    new_days: int | None = None) -> pd.Series:
+    """Life-cycle stage of each customer at ``as_of`` (ordered categorical).
+
+    Rules, first match wins (inputs from :func:`customer_summary`):
+
+    1. **new** - first purchase within ``new_days`` (default ``active_days``) of as_of.
+    2. **reactivated** - bought within ``active_days`` after a silence longer than
+       ``lapsed_days`` (gap between the last two purchase days).
+    3. **active** - bought within ``active_days``.
+    4. **at-risk** - last purchase ``active_days`` to ``lapsed_days`` ago.
+    5. **lapsed** - silent for more than ``lapsed_days`` (dormant).
+    """
+    if not 0 < active_days < lapsed_days:
+        raise ConfigError(f"life-cycle thresholds need 0 < active_days < lapsed_days, got {active_days}, {lapsed_days}")
+    new_days = active_days if new_days is None else new_days
+    recency = customers["recency_days"]
+    last_gap = (customers["last_purchase"] - customers["previous_purchase"]) / np.timedelta64(1, "D")
+    stage = np.select(
+        [customers["tenure_days"] <= new_days,
+         (recency <= active_days) & (last_gap > lapsed_days),
+         recency <= active_days,
+         recency <= lapsed_days],
+        ["new", "reactivated", "active", "at-risk"],
+        default="lapsed",
+    )
+    return pd.Series(pd.Categorical(stage, categories=list(LIFECYCLE_STAGES), ordered=True),
+                     index=customers.index, name="lifecycle_stage")
+
+
+# --------------------------------------------------------------------------- cohorts
+def cohort_tables(transactions: pd.DataFrame, as_of: Any, *, customer_col: str = "customer_id",
+                  date_col: str = "invoice_date", amount_col: str = "amount") -> dict[str, pd.DataFrame]:
+    """Monthly acquisition cohorts x months since first purchase.
+
+    A customer's cohort is the month of their first purchase in the data (customers who
+    bought before the data starts look new in its first month: that cohort is
+    over-stated). Returns ``{"sizes", "active", "retention", "revenue",
+    "revenue_per_customer"}``: ``active`` counts cohort customers who bought in month k
+    after acquisition (k = 0 is the acquisition month), ``retention`` = active / cohort
+    size, ``revenue`` the cohort's spend in month k, ``revenue_per_customer`` = revenue /
+    cohort size. Rows are cohorts (``YYYY-MM``), columns k = 0, 1, ...
+    """
+    as_of_ts = _as_timestamp(as_of, "as_of")
+    dates = pd.to_datetime(transactions[date_col])
+    rows = transactions[customer_col].notna() & (dates.dt.normalize() <= as_of_ts)
+    month = (dates.dt.year * 12 + dates.dt.month - 1)[rows]
+    frame = pd.DataFrame({"customer": transactions.loc[rows, customer_col], "month": month,
+                          "amount": transactions.loc[rows, amount_col]})
+    frame["cohort"] = frame.groupby("customer", observed=True)["month"].transform("min")
+    frame["k"] = frame["month"] - frame["cohort"]
+    grouped = frame.groupby(["cohort", "k"])
+    active = grouped["customer"].nunique().unstack(fill_value=0)
+    revenue = grouped["amount"].sum().unstack(fill_value=0.0)
+    sizes = active[0]
+
+    def label(index: pd.Index) -> pd.Index:
+        return pd.Index([f"{m // 12}-{m % 12 + 1:02d}" for m in index], name="cohort")
+
+    # months not yet observed for a cohort are NaN, not 0
+    observed_months = (as_of_ts.year * 12 + as_of_ts.month - 1) - active.index.to_numpy()
+    unobserved = active.columns.to_numpy()[None, :] > observed_months[:, None]
+    out = {
+        "sizes": sizes.set_axis(label(sizes.index)),
+        "active": active.mask(unobserved).set_axis(label(active.index)),
+        "retention": active.div(sizes, axis=0).mask(unobserved).set_axis(label(active.index)),
+        "revenue": revenue.mask(unobserved).set_axis(label(revenue.index)),
+        "revenue_per_customer": revenue.div(sizes, axis=0).mask(unobserved).set_axis(label(revenue.index)),
+    }
+    for table in out.values():
+        if isinstance(table, pd.DataFrame):
+            table.columns.name = "months since first purchase"
+    return out
+
+
+# --------------------------------------------------------------------------- customer attributes
+def attribute_columns(attributes: pd.DataFrame, max_levels: int = 20) -> list[str]:
+    """Columns of a customer table worth cross-tabulating: 2..``max_levels`` distinct
+    values, not ids, dates, or personal contact data (names, e-mails, phones)."""
+    skip = ("customer_id", "name", "email", "e_mail", "phone", "mobile", "address", "postcode", "zip")
+    cols = []
+    for col in attributes.columns:
+        if any(s in str(col).lower() for s in skip) or pd.api.types.is_datetime64_any_dtype(attributes[col]):
+            continue
+        if 2 <= attributes[col].nunique(dropna=True) <= max_levels:
+            cols.append(col)
+    return cols
+
+
+def attribute_crosstab(customers: pd.DataFrame, attributes: pd.DataFrame, attribute: str, *,
+                       by: str = "segment") -> pd.DataFrame:
+    """Share of each ``attribute`` value within each segment (rows sum to 1).
+
+    ``customers`` is indexed by customer id (the segmentation frame); ``attributes`` is
+    the customer table with a ``customer_id`` column. Customers missing from the table
+    show as "unknown".
+    """
+    attr = attributes.drop_duplicates("customer_id").set_index("customer_id")[attribute]
+    values = customers.index.to_series().map(attr).astype("object").fillna("unknown")
+    return pd.crosstab(customers[by], values.rename(attribute), normalize="index")
+
+
+def attribute_profile(customers: pd.DataFrame, attributes: pd.DataFrame, attribute: str) -> pd.DataFrame:
+    """What customers with each value of ``attribute`` look like ("our 20-somethings"):
+    customers, share, median recency, mean purchase days, mean spend, most common segment."""
+    attr = attributes.drop_duplicates("customer_id").set_index("customer_id")[attribute]
+    values = customers.index.to_series().map(attr).astype("object").fillna("unknown").rename(attribute)
+    grouped = customers.groupby(values)
+    profile = pd.DataFrame({
+        "customers": grouped.size(),
+        "median_recency_days": grouped["recency_days"].median(),
+        "mean_frequency": grouped["frequency"].mean(),
+        "mean_spend": grouped["monetary"].mean(),
+        "top_segment": grouped["segment"].agg(lambda s: s.value_counts().idxmax()),
+    })
+    profile.insert(1, "customer_share", profile["customers"] / len(customers))
+    return profile

@@ -1,8 +1,6 @@
 """Tests of crmlib.segmentation: summaries, RFM scores, segments, clusters, life cycle."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,27 +19,13 @@ def _tx(rows):
 
 
 # --------------------------------------------------------------------------- summaries
-def _cdnow_transactions() -> pd.DataFrame:
-    try:
-        from crmlib.datasets import load_cdnow_transactions
-    except ImportError:
-        load_cdnow_transactions = None
-    if load_cdnow_transactions is not None:
-        return load_cdnow_transactions()
-    import lifetimes
-
-    path = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
-    frame = pd.read_csv(path, sep=r"\s+", header=None, dtype={1: str, 2: str},
-                        names=["master_id", "customer_id", "invoice_date", "cds", "amount"])
-    frame["invoice_date"] = pd.to_datetime(frame["invoice_date"], format="%Y%m%d")
-    return frame
-
-
 def test_btyd_summary_reproduces_lifetimes_cdnow_summary_on_every_row():
     from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
-    reference = load_cdnow_summary_data_with_monetary_value()
-    summary = seg.btyd_summary(_cdnow_transactions(), "1997-09-30", time_unit="W")
+    from crmlib.datasets import load_cdnow_transactions
+
+    reference = load_cdnow_summary_data_with_monetary_value()  # the published summary, int ids
+    summary = seg.btyd_summary(load_cdnow_transactions(), "1997-09-30", time_unit="W")
     summary.index = summary.index.astype(int)
     summary = summary.sort_index()
     assert summary.index.equals(reference.index)
@@ -105,3 +89,160 @@ def test_customer_summary_counts_days_orders_and_agrees_with_btyd():
     btyd = seg.btyd_summary(tx, "2020-01-31", time_unit="D")
     assert np.allclose(cs[["btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary_value"]].to_numpy(),
                        btyd.to_numpy())
+
+
+# --------------------------------------------------------------------------- RFM scores
+def _summary(recency, frequency, monetary):
+    return pd.DataFrame({"recency_days": recency, "frequency": frequency, "monetary": monetary},
+                        index=pd.Index([f"c{i}" for i in range(len(recency))], name="customer_id"))
+
+
+def test_rfm_quintile_boundaries_on_distinct_values():
+    n = 10
+    s = _summary(recency=np.arange(n) * 10, frequency=np.arange(1, n + 1), monetary=np.arange(n) * 100.0)
+    scores = seg.rfm_scores(s)
+    # two customers per quintile; recency reversed (most recent = 5)
+    assert scores["f_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert scores["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert scores["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert scores.loc["c9", "rfm_score"] == "155" and scores.loc["c0", "rfm_score"] == "511"
+
+
+def test_rfm_ties_share_a_score_and_tiny_bases_are_centred():
+    # 6 of 10 customers bought on one day only: they all get the same F score
+    s = _summary(recency=[5] * 10, frequency=[1] * 6 + [2, 3, 4, 9], monetary=np.arange(10.0))
+    scores = seg.rfm_scores(s)
+    assert scores["f_score"].iloc[:6].nunique() == 1
+    assert scores["f_score"].iloc[0] == 2          # mid-rank 30 % -> score 2
+    assert scores["f_score"].tolist()[6:] == [4, 4, 5, 5]
+    assert set(scores["r_score"]) == {3}           # everyone tied: neutral middle score
+    assert seg.rfm_scores(_summary([1], [1], [1.0]))["rfm_score"].tolist() == ["333"]
+    assert seg.rfm_scores(_summary([1, 2], [1, 2], [1.0, 2.0]))["f_score"].tolist() == [2, 4]
+    assert seg.rfm_scores(_summary([], [], [])).empty
+
+
+# --------------------------------------------------------------------------- segment map
+def test_default_segment_map_puts_each_of_125_scores_in_exactly_one_segment():
+    segment_map = seg.load_segment_map({})
+    grid = seg.segment_grid(segment_map)
+    assert len(grid) == 125 and grid["rfm_score"].nunique() == 125
+    assert (grid["n_segments"] == 1).all()
+    assert set(grid["segment"]) == set(seg.DEFAULT_SEGMENT_MAP)
+    assert grid.set_index("rfm_score").loc[["555", "111", "511", "155"], "segment"].tolist() == [
+        "Champions", "Lost", "New", "Cannot Lose Them"]
+
+
+def test_custom_segment_map_is_checked():
+    good = seg.load_segment_map({"map": {"Top": {"r": "4-5", "f": [4, 5]}, "Rest": {"r": "1-3"},
+                                         "Mid": {"r": "4-5", "f": "1-3"}}})
+    scores = pd.DataFrame({"rfm_score": ["551", "315", "412"]})
+    assert seg.assign_segments(scores, good).tolist() == ["Top", "Rest", "Mid"]
+    with pytest.raises(ConfigError, match="without a segment.*e.g. 4"):
+        seg.load_segment_map({"map": {"Top": {"r": "4-5", "f": "4-5"}, "Rest": {"r": "1-3"}}})
+    with pytest.raises(ConfigError, match="more than one segment"):
+        seg.load_segment_map({"map": {"All": {}, "Top": {"r": "5"}}})
+    with pytest.raises(ConfigError, match="unknown key 'mapp'.*allowed there: map"):
+        seg.load_segment_map({"mapp": {}})
+    with pytest.raises(ConfigError, match="unknown key 'x'.*allowed there: r, f, m, action"):
+        seg.load_segment_map({"map": {"All": {"x": 1}}})
+    with pytest.raises(ConfigError, match="scores must lie in 1-5"):
+        seg.load_segment_map({"map": {"All": {"r": "0-5"}}})
+
+
+# --------------------------------------------------------------------------- clusters
+@pytest.fixture(scope="module")
+def planted():
+    from crmlib.datasets import make_synthetic
+
+    data = make_synthetic(n_customers=1200, groups=4, seed=3)
+    summary = seg.customer_summary(data.transactions, "2011-12-31")
+    truth = data.truth.customers.set_index("customer_id")["group"].reindex(summary.index)
+    return summary, truth
+
+
+def test_clusters_recover_planted_groups(planted):
+    from sklearn.metrics import adjusted_rand_score
+
+    summary, truth = planted
+    model = seg.BehaviourClusters(k_range=(2, 6), random_state=0).fit(summary)
+    assert model.k_ == 4
+    assert adjusted_rand_score(truth, model.labels_) >= 0.8
+    assert model.profiles_["customers"].sum() == len(summary)
+    # cluster 1 is the best group, described in plain words
+    assert model.profiles_.loc[1, "description"] == "frequent, high spend, recent"
+    assert model.profiles_["median_monetary"].is_monotonic_decreasing
+
+
+def test_clusters_are_deterministic_under_the_seed(planted):
+    summary, _ = planted
+    a = seg.BehaviourClusters(n_clusters=3, random_state=7).fit(summary)
+    b = seg.BehaviourClusters(n_clusters=3, random_state=7).fit(summary.sample(frac=1, random_state=1))
+    assert a.labels_.equals(b.labels_.reindex(a.labels_.index))  # row order does not matter
+    c = seg.BehaviourClusters(n_clusters=3, random_state=7).fit(summary)
+    assert a.labels_.equals(c.labels_) and a.silhouette_ == c.silhouette_
+
+
+# --------------------------------------------------------------------------- life cycle, cohorts, concentration
+def test_lifecycle_stages_follow_the_thresholds():
+    tx = _tx([
+        ("new", "2020-06-20", 1.0),
+        ("active", "2020-04-20", 1.0), ("active", "2020-06-01", 1.0),
+        ("back", "2020-01-01", 1.0), ("back", "2020-06-25", 1.0),        # 176-day gap, back
+        ("risk", "2020-01-01", 1.0), ("risk", "2020-04-15", 1.0),
+        ("gone", "2020-01-01", 1.0),
+    ])
+    cs = seg.customer_summary(tx, "2020-06-30", time_unit="D")
+    stage = seg.lifecycle_stage(cs, active_days=60, lapsed_days=120)
+    assert stage.to_dict() == {"active": "active", "back": "reactivated", "gone": "lapsed",
+                               "new": "new", "risk": "at-risk"}
+    with pytest.raises(ConfigError):
+        seg.lifecycle_stage(cs, active_days=120, lapsed_days=60)
+
+
+def test_lifecycle_thresholds_come_from_inter_purchase_times():
+    tx = _tx([("a", d, 1.0) for d in pd.date_range("2020-01-01", periods=50, freq="10D")]
+             + [("b", "2020-01-01", 1.0), ("b", "2020-01-01", 1.0), ("b", "2020-03-01", 1.0)])
+    gaps = seg.inter_purchase_days(tx, "2021-12-31")
+    assert sorted(set(gaps)) == [10, 60] and len(gaps) == 50   # same-day rows merged
+    th = seg.lifecycle_thresholds(gaps)
+    assert th["active_days"] == 10 and th["lapsed_days"] == 11 and th["n_gaps"] == 50
+    assert seg.lifecycle_thresholds(gaps[:5])["active_days"] == 90   # too few: fallback
+
+
+def test_cohorts_retention_and_revenue():
+    tx = _tx([
+        ("a", "2020-01-05", 10.0), ("a", "2020-02-05", 20.0), ("a", "2020-03-05", 5.0),
+        ("b", "2020-01-20", 30.0),
+        ("c", "2020-02-10", 40.0), ("c", "2020-03-10", 1.0),
+        ("c", "2020-04-10", 99.0),  # after as_of
+    ])
+    co = seg.cohort_tables(tx, "2020-03-31")
+    assert co["sizes"].to_dict() == {"2020-01": 2, "2020-02": 1}
+    ret = co["retention"]
+    assert ret.loc["2020-01", 0] == 1.0 and ret.loc["2020-01", 1] == 0.5 and ret.loc["2020-01", 2] == 0.5
+    assert ret.loc["2020-02", 1] == 1.0 and np.isnan(ret.loc["2020-02", 2])   # not yet observable
+    assert co["revenue"].loc["2020-01", 0] == 40.0 and co["revenue"].loc["2020-02", 1] == 1.0
+
+
+def test_value_concentration():
+    values = pd.Series([100.0, 50.0, 20.0, 10.0, 10.0, 5.0, 3.0, 1.0, 1.0, 0.0])
+    assert seg.top_share(values, 0.2) == pytest.approx(150 / 200)
+    curve = seg.pareto_curve(values)
+    assert curve.iloc[0].tolist() == [0.0, 0.0] and curve.iloc[-1].tolist() == [1.0, 1.0]
+    assert curve["revenue_share"].is_monotonic_increasing
+    cs = _summary([1, 2, 3, 4], [1, 1, 2, 5], [10.0, 30.0, 20.0, 40.0]).assign(
+        segment=pd.Categorical(["A", "A", "B", "B"], categories=["A", "B", "C"]))
+    table = seg.segment_table(cs)
+    assert table.loc["A", "revenue_share"] == pytest.approx(0.4)
+    assert table.loc["C", "customers"] == 0 and table["customer_share"].sum() == pytest.approx(1.0)
+
+
+def test_attribute_crosstab_and_profile():
+    cs = _summary([1, 2, 3, 4], [1, 1, 2, 5], [10.0, 30.0, 20.0, 40.0]).assign(segment=["A", "A", "B", "B"])
+    attrs = pd.DataFrame({"customer_id": ["c0", "c1", "c2"], "age_band": ["18-24", "25-34", "18-24"],
+                          "email": ["x@y", "z@y", "w@y"]})
+    assert seg.attribute_columns(attrs) == ["age_band"]
+    ct = seg.attribute_crosstab(cs, attrs, "age_band")
+    assert ct.loc["B", "unknown"] == 0.5 and ct.loc["A", "18-24"] == 0.5
+    profile = seg.attribute_profile(cs, attrs, "age_band")
+    assert profile.loc["18-24", "customers"] == 2 and profile.loc["18-24", "mean_spend"] == 15.0
