@@ -222,6 +222,7 @@ def _item_names(tx: pd.DataFrame, item: str, item_ids: pd.Index) -> np.ndarray:
     if item != "product_id" or "product_name" not in tx.columns:
         return np.asarray(item_ids, dtype=object)
     named = tx[[item, "product_name"]].dropna()
+    named = named.assign(product_name=named["product_name"].astype(str).str.strip())
     counts = named.groupby([item, "product_name"], sort=False, observed=True).size().rename("n").reset_index()
     counts = counts.sort_values(["n", "product_name"], ascending=[False, True], kind="stable")
     best = counts.drop_duplicates(item).set_index(item)["product_name"]
@@ -436,7 +437,7 @@ def association_rules(itemsets: pd.DataFrame, baskets: Baskets, min_confidence: 
                     metric="confidence", min_threshold=min_confidence)
     if raw.empty:
         return _empty_rules()
-    lookup = dict(zip(baskets.item_ids.astype(str), baskets.item_names.astype(str)))
+    lookup = dict(zip(baskets.item_ids.astype(str).tolist(), baskets.item_names.astype(str).tolist()))
     ante = raw["antecedents"].map(sorted)
     cons = raw["consequents"].map(sorted)
     rules = pd.DataFrame({
@@ -479,9 +480,22 @@ def _short(name: str, width: int = 38) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+def best_rule_per_bundle(rules: pd.DataFrame, min_confidence: float = 0.0) -> pd.DataFrame:
+    """One rule per set of items (the direction with the highest confidence), rules below
+    ``min_confidence`` dropped, sorted by lift then confidence: A -> B and B -> A share
+    their lift, so showing both would repeat the same bundle."""
+    kept = rules[rules["confidence"] >= min_confidence]
+    bundle = (kept["antecedents"] + kept["consequents"]).map(lambda ids: " ".join(sorted(ids)))
+    best = kept.assign(_bundle=bundle).sort_values(
+        ["confidence", "lift", "_bundle"], ascending=[False, False, True], kind="stable").drop_duplicates("_bundle")
+    best = best.sort_values(["lift", "confidence", "_bundle"], ascending=[False, False, True], kind="stable")
+    return best.drop(columns="_bundle").reset_index(drop=True)
+
+
 def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> pd.DataFrame:
-    """The ``n`` rules with the highest lift at ``min_confidence``, for a manager."""
-    top = rules[rules["confidence"] >= min_confidence].head(n)
+    """The ``n`` bundles with the highest lift at ``min_confidence`` (one rule each, see
+    :func:`best_rule_per_bundle`), for a manager."""
+    top = best_rule_per_bundle(rules, min_confidence).head(n)
     return pd.DataFrame({
         "if a basket holds": top["antecedent_names"].map(lambda v: " + ".join(map(str, v))),
         "it also holds": top["consequent_names"].map(lambda v: " + ".join(map(str, v))),
@@ -523,7 +537,7 @@ def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: 
     if rules.empty:
         return ("No rules reach the thresholds: lower `min_support` or `min_confidence` to see weaker "
                 "patterns." if not itemsets.empty else "No frequent itemsets, so no rules.")
-    best = rules.iloc[0]
+    best = best_rule_per_bundle(rules).iloc[0]
     strong = int((rules["confidence"] >= min_confidence).sum())
     return (f"{len(itemsets):,} frequent itemsets give {len(rules):,} rules; {strong:,} of them have at least "
             f"{100 * min_confidence:g}% confidence. Strongest bundle: customers who buy "
@@ -742,11 +756,12 @@ def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20,
     ids = baskets.item_ids[top].astype(str)
     names = [_short(x, 30) for x in baskets.item_names[top]]
     pairs = affinity[affinity["item_a"].astype(str).isin(ids) & affinity["item_b"].astype(str).isin(ids)]
-    grid = pd.DataFrame(np.nan, index=ids, columns=ids)
-    a, b = pairs["item_a"].astype(str).to_numpy(), pairs["item_b"].astype(str).to_numpy()
-    grid.values[grid.index.get_indexer(a), grid.columns.get_indexer(b)] = pairs["lift"].to_numpy()
-    grid.values[grid.index.get_indexer(b), grid.columns.get_indexer(a)] = pairs["lift"].to_numpy()
-    grid.index, grid.columns = names, names
+    position = pd.Index(ids)
+    a = position.get_indexer(pairs["item_a"].astype(str))
+    b = position.get_indexer(pairs["item_b"].astype(str))
+    values = np.full((len(ids), len(ids)), np.nan)
+    values[a, b] = values[b, a] = pairs["lift"].to_numpy()
+    grid = pd.DataFrame(values, index=names, columns=names)
     sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "lift"}, linewidths=0.3, linecolor="white")
     return plots.label(ax, title, "product", "product")
 
@@ -769,7 +784,7 @@ def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
     """Headline numbers for ``metrics/05_basket.json``."""
     top = None
     if not rules.empty:
-        best = rules.iloc[0]
+        best = best_rule_per_bundle(rules).iloc[0]
         top = {"antecedents": list(best["antecedents"]), "consequents": list(best["consequents"]),
                "antecedent_names": list(best["antecedent_names"]), "consequent_names": list(best["consequent_names"]),
                "lift": float(best["lift"]), "confidence": float(best["confidence"]), "baskets": int(best["count"])}
@@ -777,7 +792,7 @@ def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
         "basket_analysis_available": baskets.available,
         "unavailable_reason": baskets.problem,
         "baskets": baskets.n_baskets, "items": baskets.n_items, "rules": len(rules),
-        "top_bundle": top,
+        "top_rule": top,
         "customers_with_recommendations": int(recommendations["customer_id"].nunique()),
         "hit_at_n": evaluation["n"], "hit_rate_model": evaluation["hit_rate_model"],
         "hit_rate_baseline": evaluation["hit_rate_baseline"],

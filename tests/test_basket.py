@@ -124,6 +124,8 @@ def test_planted_pairs_found_strongest_first(synthetic):
     pairs = [frozenset(p) for p in zip(aff["item_a"].astype(str), aff["item_b"].astype(str))]
     planted = [frozenset(p[:2]) for p in synthetic.truth.planted_pairs]
     assert pairs[0] == planted[0]
+    ax = mb.plot_affinity_heatmap(b, aff, n=10)
+    assert len(ax.get_xticklabels()) == 10
     for p in planted:
         assert aff["lift"].iloc[pairs.index(p)] > 1
     _, rules = mb.mine_rules(b, min_support=0.01, max_len=3)
