@@ -171,10 +171,7 @@ def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
     for col in schema.TEXT_COLUMNS:
         if col not in data:
             continue
-        values = data[col]
-        if not pd.api.types.is_string_dtype(values.dtype):
-            continue
-        stripped = values.str.strip()
+        stripped = crm_io.as_text(data[col]).str.strip()
         if upper_ids and col in (schema.INVOICE_ID, schema.PRODUCT_ID):
             stripped = stripped.str.upper()
         data[col] = stripped.where(stripped != "")
@@ -194,26 +191,22 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) 
     full are quarantined (``fully_returned``); partly returned purchases keep the units
     not returned.
     """
-    cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
     qty = data[schema.QUANTITY].to_numpy()
-    ret_pos = np.flatnonzero(is_return & data[cid].notna().to_numpy())
+    customer, _ = pd.factorize(data[schema.CUSTOMER_ID])  # -1 = anonymous
+    product, products = pd.factorize(data[schema.PRODUCT_ID])
+    key = customer.astype(np.int64) * (len(products) + 1) + product  # one integer per (customer, product)
+    dates = data[schema.INVOICE_DATE].to_numpy()
     stats = {"return_lines": int(is_return.sum()), "quantity_returned": float(np.abs(qty[is_return]).sum())}
-    returned = (
-        pd.DataFrame({cid: data[cid].to_numpy()[ret_pos], pid: data[pid].to_numpy()[ret_pos],
-                      "returned": np.abs(qty[ret_pos]),
-                      "last_return": data[schema.INVOICE_DATE].to_numpy()[ret_pos]})
-        .groupby([cid, pid], sort=False, observed=True)
-        .agg(returned=("returned", "sum"), last_return=("last_return", "max"))
-        .reset_index()
-    )
-    buy_mask = (reason == 0) & ~is_return & (qty > 0) & data[cid].notna().to_numpy()
-    buy_pos = np.flatnonzero(buy_mask)
-    buys = pd.DataFrame({"pos": buy_pos, cid: data[cid].to_numpy()[buy_pos], pid: data[pid].to_numpy()[buy_pos],
-                         "date": data[schema.INVOICE_DATE].to_numpy()[buy_pos], "qty": qty[buy_pos]})
-    buys = buys.merge(returned, on=[cid, pid], how="inner")
+    ret_pos = np.flatnonzero(is_return & (customer >= 0))
+    returned = (pd.DataFrame({"key": key[ret_pos], "returned": np.abs(qty[ret_pos]), "last_return": dates[ret_pos]})
+                .groupby("key", sort=False).agg(returned=("returned", "sum"), last_return=("last_return", "max")))
+    buy_pos = np.flatnonzero((reason == 0) & ~is_return & (qty > 0) & (customer >= 0))
+    buy_pos = buy_pos[np.isin(key[buy_pos], returned.index.to_numpy())]
+    buys = pd.DataFrame({"pos": buy_pos, "key": key[buy_pos], "date": dates[buy_pos], "qty": qty[buy_pos]})
+    buys = buys.join(returned, on="key")
     buys = buys.loc[buys["date"] <= buys["last_return"]]
-    buys = buys.sort_values([cid, pid, "date", "pos"], ascending=[True, True, False, False], kind="stable")
-    taken_before = buys.groupby([cid, pid], sort=False)["qty"].cumsum() - buys["qty"]
+    buys = buys.sort_values(["key", "date", "pos"], ascending=[True, False, False])
+    taken_before = buys.groupby("key", sort=False)["qty"].cumsum() - buys["qty"]
     reduce = np.clip(buys["returned"] - taken_before, 0, buys["qty"]).to_numpy()
     pos = buys["pos"].to_numpy()
     price = data[schema.UNIT_PRICE].to_numpy()[pos]

@@ -36,6 +36,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 SAMPLE_BYTES = 1 << 16
 DELIMITERS = (",", ";", "\t", "|")
 WHITESPACE = r"\s+"
+#: Tie-break among equally plausible encodings: what retail exports most often use.
+PREFERRED_ENCODINGS = ("utf-8", "cp949", "euc_kr", "cp1252", "iso8859-1", "iso8859-15")
 
 
 # ----------------------------------------------------------------------------- file kinds
@@ -83,7 +85,11 @@ def detect_encoding(sample: bytes, *, file: Any = None) -> str:
             return "utf-8"  # the sample cut a multi-byte character in two
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
+    matches = from_bytes(sample)
+    best = matches.best()
+    if best is not None:  # ties are common on short samples: prefer the usual export encodings
+        tied = {codecs.lookup(m.encoding).name: m for m in matches if m.chaos <= best.chaos}
+        best = next((tied[n] for n in PREFERRED_ENCODINGS if n in tied), best)
     if best is None:
         raise DataError(
             "cannot detect the text encoding (the file may be binary or corrupt)",
@@ -288,18 +294,19 @@ def _read_excel(path: Path, sheet: Any, text_cols: list[str]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- parsing
+def _is_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Any column as pandas text (``str`` dtype), missing values kept missing."""
+    return values if _is_text(values) else values.astype("str")
+
+
 def as_id(values: pd.Series) -> pd.Series:
     """Ids as stripped text: numbers without a trailing ``.0`` (``17850.0`` -> ``17850``),
     empty strings as missing."""
-    if pd.api.types.is_float_dtype(values.dtype):
-        whole = values.notna() & (values == np.floor(values))
-        text = values.astype("str")
-        if whole.any():
-            text = text.where(~whole, values.where(whole).astype("Int64").astype("str"))
-        return text.where(values.notna())
-    if not pd.api.types.is_string_dtype(values.dtype):
-        values = values.astype("str").where(values.notna())
-    values = values.str.strip()
+    values = as_text(values).str.strip()
     if values.str.endswith(".0").any():
         values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     return values.where(values != "")
@@ -310,16 +317,17 @@ def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: 
 
     With ``date_format`` that format is applied strictly; otherwise pandas infers the
     format from the first value and applies it to all (so a second format shows up as
-    unreadable rows instead of silently swapping day and month).
+    unreadable rows instead of silently swapping day and month). Cells that already hold
+    dates (Excel, Parquet) are taken as they are.
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = values
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
+    elif values.dtype == object and not date_format:  # date objects, possibly mixed with text
+        out = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst)
     else:
-        if not pd.api.types.is_string_dtype(values.dtype) or pd.api.types.is_float_dtype(values.dtype):
-            values = as_id(values) if pd.api.types.is_numeric_dtype(values.dtype) else values.astype("str").where(values.notna())
-        text = values.str.strip()
+        text = as_id(values) if pd.api.types.is_numeric_dtype(values.dtype) else as_text(values).str.strip()
         if date_format:
             out = pd.to_datetime(text, format=date_format, errors="coerce")
         else:
@@ -329,11 +337,9 @@ def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: 
 
 def parse_numbers(values: pd.Series, *, decimal: str = ".") -> pd.Series:
     """Numbers as float64; text that is not a number becomes NaN."""
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64")
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
-    text = values.astype("str").where(values.notna()).str.strip()
+    text = as_text(values).str.strip()
     if decimal != ".":
         text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
@@ -359,18 +365,17 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     def check(canonical: str, parsed: pd.Series, original: pd.Series, what: str, hint: str) -> None:
         nonlocal invalid
         bad = parsed.isna().to_numpy()
-        unreadable = bad & original.notna().to_numpy()
-        if isinstance(original.dtype, pd.StringDtype) or original.dtype == object:
-            unreadable &= (original.astype("str").str.strip() != "").fillna(False).to_numpy()
-        share = unreadable.mean() if n else 0.0
-        if unreadable.any() and share > max_invalid_share:
-            rows = np.flatnonzero(unreadable)[:5]
-            examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows]
+        invalid |= bad
+        rows = np.flatnonzero(bad & original.notna().to_numpy())
+        if rows.size and not pd.api.types.is_numeric_dtype(original.dtype):
+            rows = rows[(as_text(original.iloc[rows]).str.strip() != "").to_numpy(dtype=bool, na_value=False)]
+        share = rows.size / n if n else 0.0
+        if rows.size and share > max_invalid_share:
+            examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows[:5]]
             raise DataError(
-                f"{unreadable.sum():,} of {n:,} values ({share:.1%}) cannot be read as {what}",
+                f"{rows.size:,} of {n:,} values ({share:.1%}) cannot be read as {what}",
                 file=raw.path, column=m[canonical], examples=examples, hint=hint,
             )
-        invalid |= bad
 
     date_src = frame[m[schema.INVOICE_DATE]]
     out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
@@ -402,8 +407,7 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
 
     for canonical in (schema.PRODUCT_NAME, schema.COUNTRY, *schema.OPTIONAL_TEXT):
         if canonical in m:
-            col = frame[m[canonical]]
-            out[canonical] = col if pd.api.types.is_string_dtype(col.dtype) else col.astype("str").where(col.notna())
+            out[canonical] = as_text(frame[m[canonical]])
     canonical_frame = pd.DataFrame(out, index=frame.index)
     canonical_frame[schema.SOURCE] = raw.name
     return canonical_frame, pd.Series(invalid, index=frame.index)
