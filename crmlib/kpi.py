@@ -158,7 +158,8 @@ def period_kpis(
     ends = pd.DatetimeIndex(np.minimum(periods.end_time.normalize().values, as_of.to_datetime64()))
     labels = periods.astype(str)
 
-    dates = pd.to_datetime(transactions["invoice_date"])
+    # One resolution throughout (files give us or ns; the boundaries below are ns).
+    dates = pd.to_datetime(transactions["invoice_date"]).astype("datetime64[ns]")
     keep = dates < as_of + pd.Timedelta(days=1)
     tx = pd.DataFrame({
         "customer_id": transactions["customer_id"].where(keep),
@@ -255,9 +256,10 @@ def period_kpis(
 def _last_purchase_on(customer_days: pd.DataFrame, boundaries: pd.DatetimeIndex) -> pd.DataFrame:
     """For every customer and boundary day: their last purchase day on or before it."""
     days = customer_days.drop_duplicates().sort_values("day")
+    days["day"] = days["day"].astype("datetime64[ns]")
     customers = np.unique(days["customer_id"].to_numpy())
     grid = pd.DataFrame({
-        "boundary": np.repeat(boundaries.values, len(customers)),
+        "boundary": np.repeat(boundaries.values.astype("datetime64[ns]"), len(customers)),
         "customer_id": np.tile(customers, len(boundaries)),
     })
     merged = pd.merge_asof(
@@ -553,7 +555,8 @@ def findings(
     metrics = dict(metrics)
     if metrics.get("04_churn") and churn_scores is not None:
         metrics["04_churn"] = {**metrics["04_churn"], **_high_risk(churn_scores)}
-    if metrics.get("05_basket") and rules is not None and len(rules) and "lift" in rules.columns:
+    if (metrics.get("05_basket") and not metrics["05_basket"].get("top_rule")
+            and rules is not None and len(rules) and "lift" in rules.columns):
         best = rules.sort_values(["lift"] + (["confidence"] if "confidence" in rules.columns else []),
                                  ascending=False, kind="stable").iloc[0]
         metrics["05_basket"] = {**metrics["05_basket"], "top_rule": best.to_dict()}
@@ -729,6 +732,10 @@ def _feature_label(feature: str) -> str:
     return feature_label(feature)
 
 
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray, pd.Series))
+
+
 def _finding_basket(m: Mapping[str, Any], currency: str) -> str | None:
     rule = _first(m, "top_rule", "top_rules", "top_pairs", "bundles")
     if isinstance(rule, list):
@@ -738,10 +745,14 @@ def _finding_basket(m: Mapping[str, Any], currency: str) -> str | None:
     if isinstance(rule, Mapping):
         left = _first(rule, "antecedent_names", "antecedents_names", "antecedents", "antecedent", "item_a")
         right = _first(rule, "consequent_names", "consequents_names", "consequents", "consequent", "item_b")
-        names = [", ".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x) for x in (left, right) if x is not None]
+        names = [" & ".join(map(str, x)) if _is_list(x) else str(x) for x in (left, right) if x is not None]
         lift = _number(rule.get("lift"))
-        if names:
-            parts.append(f"bundle to try: {' + '.join(names)}" + (f", lift {lift:.1f}" if lift is not None else ""))
+        confidence = _number(rule.get("confidence"))
+        if len(names) == 2:
+            text = f"bundle to try: {names[0]} + {names[1]}" + (f", lift {lift:.1f}" if lift is not None else "")
+            if confidence is not None:
+                text += f" ({format_percent(confidence, 0)} of baskets with the first also hold the second)"
+            parts.append(text)
     if n_rules is not None:
         parts.append(f"{format_count(n_rules)} rules found")
     return "; ".join(parts) + "." if parts else None

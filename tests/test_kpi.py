@@ -82,6 +82,7 @@ def test_identities_on_random_log():
 
 def test_backfill_equals_single_period_run():
     log = _random_log(seed=1)
+    log["invoice_date"] = log["invoice_date"].astype("datetime64[us]")  # as read from Parquet
     trend = kpi.period_kpis(log, "2011-05-14", n_periods=13)
     for period in ["2010-08", "2011-01", "2011-04"]:
         end = pd.Period(period, "M").end_time.normalize()
@@ -157,14 +158,18 @@ def test_formatting():
 def test_findings_use_scores_and_rules_without_naming_customers():
     scores = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "risk_tier": ["high", "high", "low"],
                            "value_at_risk": [40_000.0, 18_000.0, 5.0]})
-    rules = pd.DataFrame({"antecedent_names": [["MUG"], ["RED BAG"]], "consequent_names": [["SAUCER"], ["BLUE BAG"]],
+    rules = pd.DataFrame({"antecedent_names": [np.array(["MUG"]), np.array(["RED BAG"])],
+                          "consequent_names": [np.array(["SAUCER"]), np.array(["BLUE BAG"])],
                           "lift": [3.0, 9.1], "confidence": [0.5, 0.6]})
     metrics = {"04_churn": {"top_drivers": ["recency_days"], "value_basis": "CLV from notebook 03"},
                "05_basket": {"n_rules": 40}}
     text = kpi.findings_markdown(metrics, "GBP", churn_scores=scores, rules=rules)
     assert "2 customers at high churn risk, with £58k of value at risk" in text
     assert "top driver: days since the last purchase" in text
-    assert "bundle to try: RED BAG + BLUE BAG, lift 9.1" in text
+    assert "bundle to try: RED BAG + BLUE BAG, lift 9.1 (60 % of baskets" in text
+    # the basket notebook's own choice of top rule wins over the highest lift
+    metrics["05_basket"]["top_rule"] = {"antecedent_names": ["A", "B"], "consequent_names": ["C"], "lift": 2.0}
+    assert "bundle to try: A & B + C, lift 2.0" in kpi.findings_markdown(metrics, rules=rules)
     assert "c1" not in text and "c2" not in text
 
 
