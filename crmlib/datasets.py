@@ -225,11 +225,17 @@ class SyntheticData:
     truth: SyntheticTruth
 
 
-def _take_str(labels: np.ndarray | list[str], codes: np.ndarray) -> pd.Series:
+def _int_labels(numbers: np.ndarray) -> pa.Array:
+    """Integers as an Arrow string array (fast, no Python loop)."""
+    return pa.array(numbers).cast(pa.string())
+
+
+def _take_str(labels: np.ndarray | list[str] | pa.Array, codes: np.ndarray) -> pd.Series:
     """Fast ``labels[codes]`` as a pandas ``str`` Series (codes < 0 become missing)."""
     codes = np.asarray(codes)
     mask = codes < 0
-    arr = pa.array(np.asarray(labels, dtype=object), type=pa.string())
+    arr = labels if isinstance(labels, pa.Array) else pa.array(np.asarray(labels, dtype=object),
+                                                                 type=pa.string())
     taken = arr.take(pa.array(np.where(mask, 0, codes), mask=mask if mask.any() else None))
     return pd.Series(taken, dtype=_STR)
 
@@ -301,9 +307,13 @@ def make_synthetic(
     8. ``groups=k`` (2..4): customers are split evenly into the first k of
        :data:`GROUP_PROFILES` (champions, regulars, lapsed, newcomers), each with its own
        purchase rate (Gamma, CV 22 %), drop-out probability (Beta, a+b = 200), spend
-       (Gamma-Gamma with q = 40) and acquisition window. The groups differ by 5x in rate,
-       6x in spend or by more than a year in recency, so k-means on log-scaled RFM recovers
-       them (adjusted Rand ~0.9; tested >= 0.8). ``r, alpha, a, b, q, gamma`` are then unused.
+       (Gamma-Gamma with q = 40) and acquisition window. Champions buy ~7x as often and spend
+       8x more per order than regulars; lapsed customers stop after ~2 purchases in the first
+       year (recency > 1 year); newcomers first buy in the last 6 % of the window (~1-2
+       purchases, recency < 7 weeks). k-means on standardised log1p(recency days, frequency,
+       monetary) recovers them with adjusted Rand 0.88-0.97 (total or average monetary,
+       600-2,000 customers, seeds 0-2; the test asks >= 0.8) and silhouette picks the true k.
+       ``r, alpha, a, b, q, gamma`` are then unused (``p`` still shapes spend per order).
     9. ``dirt=True`` ADDS rows at the rates of :data:`DIRT_RATES`: cancellations (invoice
        ``"C<no>"`` mirroring an earlier line with negative quantity, up to 30 days later),
        guest checkouts (copies of invoices without customer id), exact duplicate lines,
@@ -424,7 +434,8 @@ def make_synthetic(
         extra_prod.append(np.full(len(hit), ib))
     key = np.concatenate([line_inv, *extra_inv]).astype(np.int64) * n_products + np.concatenate(
         [line_prod, *extra_prod])
-    key = np.unique(key)                                      # baskets are sets, sorted
+    key.sort()                                                # baskets are sets, sorted
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
     line_inv, line_prod = key // n_products, key % n_products
 
     # --- split each purchase value over its lines ---------------------------------------
@@ -436,9 +447,8 @@ def make_synthetic(
     unit_price = line_amount / quantity
 
     # --- ids and the frame --------------------------------------------------------------
-    width = max(5, len(str(10000 + n)))
-    cust_labels = np.array([str(10000 + i + 1).zfill(width) for i in range(n)], dtype=object)
-    inv_labels = np.char.mod("%d", 500000 + np.arange(n_inv))
+    cust_labels = _int_labels(10001 + np.arange(n))           # "10001", "10002", ... like UCI
+    inv_labels = _int_labels(500000 + np.arange(n_inv))
     country = rng.choice(len(_COUNTRIES), size=n, p=_COUNTRY_P)
     inv_dates = np.datetime64(t_start, "s") + ev_seconds.astype("timedelta64[s]")
     line_cust = ev_cust[line_inv]
@@ -575,7 +585,7 @@ def _add_dirt(rng: np.random.Generator, tx: pd.DataFrame, t_end: pd.Timestamp,
     # cancellations: mirror a line with negative quantity, up to 30 days later
     pick = np.flatnonzero(rng.random(n_rows) < DIRT_RATES["cancellation_lines"])
     canc = tx.iloc[pick].copy()
-    canc["invoice_id"] = pd.Series([f"C{next_no + i}" for i in range(len(pick))], dtype=_STR).to_numpy()
+    canc["invoice_id"] = ("C" + pd.Series(_int_labels(next_no + np.arange(len(pick))), dtype=_STR)).to_numpy()
     next_no += len(pick)
     later = canc["invoice_date"] + pd.to_timedelta(rng.uniform(0, 30 * 86400, len(pick)).round(), unit="s")
     canc["invoice_date"] = later.where(later < t_end, t_end - pd.Timedelta(seconds=1))
@@ -600,7 +610,8 @@ def _add_dirt(rng: np.random.Generator, tx: pd.DataFrame, t_end: pd.Timestamp,
 
     # postage lines: one per chosen invoice, dated with the invoice
     post_inv = np.flatnonzero(rng.random(len(inv_uniques)) < DIRT_RATES["postage_invoices"])
-    first_line = tx.iloc[np.unique(inv_codes, return_index=True)[1][post_inv]].copy()
+    first_of_invoice = np.flatnonzero(np.diff(inv_codes, prepend=-1) != 0)  # lines are grouped by invoice
+    first_line = tx.iloc[first_of_invoice[post_inv]].copy()
     first_line["product_id"] = "POST"
     first_line["product_name"] = "POSTAGE"
     first_line["category"] = "Postage"
