@@ -14,6 +14,7 @@ one private day-level computation (:func:`_day_summary`), so they always agree.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -801,3 +802,321 @@ def attribute_profile(customers: pd.DataFrame, attributes: pd.DataFrame, attribu
     })
     profile.insert(1, "customer_share", profile["customers"] / len(customers))
     return profile
+
+
+# --------------------------------------------------------------------------- one call for notebook 02
+SEGMENTS_COLUMNS = [
+    "customer_id", "recency_days", "frequency", "monetary", "rfm_score", "segment", "cluster", "lifecycle_stage",
+    "r_score", "f_score", "m_score", "orders", "avg_order_value", "tenure_days", "first_purchase",
+    "last_purchase", "cluster_description",
+]
+
+
+@dataclass
+class Segmentation:
+    """Everything notebook 02 shows: the per-customer frame and the fitted pieces."""
+
+    customers: pd.DataFrame            # indexed by customer_id: summary + scores + segment + cluster + stage
+    segment_map: dict[str, dict[str, Any]]
+    segments: pd.DataFrame             # segment_table
+    clusters: BehaviourClusters
+    thresholds: dict[str, Any]         # life-cycle thresholds and where they came from
+    top20_share: float
+    as_of: pd.Timestamp
+
+    def artifact(self) -> pd.DataFrame:
+        """``customers_segments.parquet``: one row per customer, plain (non-categorical) columns."""
+        out = self.customers.reset_index()
+        for col in ("segment", "lifecycle_stage"):
+            out[col] = out[col].astype("str")
+        return out[SEGMENTS_COLUMNS]
+
+    def metrics(self) -> dict[str, Any]:
+        """Headline numbers for ``metrics/02_segmentation.json``."""
+        seg_rows = self.segments
+        stages = self.customers["lifecycle_stage"].value_counts().reindex(list(LIFECYCLE_STAGES), fill_value=0)
+        return {
+            "customers": int(len(self.customers)),
+            "revenue": float(self.customers["monetary"].sum()),
+            "segments": {
+                str(name): {"customers": int(row["customers"]), "revenue_share": round(float(row["revenue_share"]), 4)}
+                for name, row in seg_rows.iterrows()
+            },
+            "top20_revenue_share": round(self.top20_share, 4),
+            "clusters_k": int(self.clusters.k_),
+            "silhouette": round(self.clusters.silhouette_, 4),
+            "clusters": {int(c): str(d) for c, d in self.clusters.profiles_["description"].items()},
+            "lifecycle": {str(k): int(v) for k, v in stages.items()},
+            "lifecycle_thresholds_days": {"active": self.thresholds["active_days"],
+                                          "lapsed": self.thresholds["lapsed_days"],
+                                          "new": self.thresholds["new_days"]},
+        }
+
+
+def segment_customers(
+    transactions: pd.DataFrame,
+    as_of: Any,
+    *,
+    segments_config: dict[str, Any] | None = None,
+    n_clusters: int | None = None,
+    k_range: tuple[int, int] = (3, 8),
+    random_state: int = 42,
+    active_days: int | None = None,
+    lapsed_days: int | None = None,
+) -> Segmentation:
+    """Customer summary, RFM scores, named segments, clusters and life-cycle stages in one call.
+
+    ``segments_config`` is ``workbook.yml``'s ``segments:`` (see :func:`load_segment_map`);
+    ``active_days`` / ``lapsed_days`` of ``None`` are derived from the inter-purchase
+    times (:func:`lifecycle_thresholds`). Customers without an id are left out.
+    """
+    segment_map = load_segment_map(segments_config)
+    customers = customer_summary(transactions, as_of)
+    if customers.empty:
+        raise DataError("no customer purchases on or before as_of: nothing to segment", column="customer_id")
+    customers = customers.join(rfm_scores(customers))
+    customers["segment"] = assign_segments(customers, segment_map)
+    model = BehaviourClusters(n_clusters=n_clusters, k_range=k_range, random_state=random_state).fit(customers)
+    customers["cluster"] = model.labels_.reindex(customers.index)
+    customers["cluster_description"] = customers["cluster"].map(model.profiles_["description"])
+    as_of_ts = _as_timestamp(as_of, "as_of")
+    thresholds = lifecycle_thresholds(inter_purchase_days(transactions, as_of_ts))
+    if active_days is not None or lapsed_days is not None:
+        thresholds["active_days"] = int(active_days or thresholds["active_days"])
+        thresholds["lapsed_days"] = int(lapsed_days or thresholds["lapsed_days"])
+        thresholds["new_days"] = thresholds["active_days"]
+        thresholds["source"] = "set by parameter"
+    customers["lifecycle_stage"] = lifecycle_stage(customers, active_days=thresholds["active_days"],
+                                                   lapsed_days=thresholds["lapsed_days"],
+                                                   new_days=thresholds["new_days"])
+    return Segmentation(customers=customers, segment_map=segment_map,
+                        segments=segment_table(customers, segment_map), clusters=model,
+                        thresholds=thresholds, top20_share=top_share(customers["monetary"], 0.2), as_of=as_of_ts)
+
+
+# --------------------------------------------------------------------------- narrative (numbers from the data)
+def _money(value: float, currency: str) -> str:
+    from crmlib.plots import currency_symbol
+
+    symbol = currency_symbol(currency)
+    if abs(value) >= 1e6:
+        return f"{symbol}{value / 1e6:,.1f}m"
+    if abs(value) >= 1e4:
+        return f"{symbol}{value / 1e3:,.0f}k"
+    return f"{symbol}{value:,.0f}"
+
+
+def summary_text(result: Segmentation, currency: str = "GBP") -> str:
+    c = result.customers
+    return (f"**{len(c):,} customers** bought between {c['first_purchase'].min():%d %b %Y} and "
+            f"{result.as_of:%d %b %Y}, spending {_money(c['monetary'].sum(), currency)} in total. The typical "
+            f"customer bought on {c['frequency'].median():.0f} day(s), last {c['recency_days'].median():.0f} days "
+            f"ago, and spent {_money(c['monetary'].median(), currency)}; "
+            f"{(c['frequency'] == 1).mean():.0%} bought on one day only.")
+
+
+def segments_text(result: Segmentation, currency: str = "GBP") -> str:
+    t = result.segments.sort_values("revenue", ascending=False)
+    top = t.iloc[0]
+    biggest = t.sort_values("customers", ascending=False).iloc[0]
+    risk = t.reindex(["At Risk", "Cannot Lose Them"]).dropna(subset=["customers"])
+    text = (f"**{t.index[0]}** bring the most revenue: {top['revenue_share']:.0%} of it from "
+            f"{top['customer_share']:.0%} of customers (on average {_money(top['avg_value'], currency)} each). "
+            f"The largest group is **{biggest.name}** ({int(biggest['customers']):,} customers, "
+            f"{biggest['customer_share']:.0%}).")
+    if not risk.empty and risk["customers"].sum() > 0:
+        text += (f" Customers who used to buy often but have gone quiet (At Risk, Cannot Lose Them) are "
+                 f"{int(risk['customers'].sum()):,} customers holding {risk['revenue_share'].sum():.0%} of revenue: "
+                 f"the first win-back list.")
+    empty = t.index[t["customers"] == 0].tolist()
+    if empty:
+        text += f" No customer falls in: {', '.join(map(str, empty))}."
+    return text
+
+
+def rfm_text(result: Segmentation) -> str:
+    c = result.customers
+    f_counts = c["f_score"].value_counts()
+    text = ("Scores run from 1 (worst fifth of customers) to 5 (best fifth) for Recency (how recently), "
+            "Frequency (on how many days) and Monetary (how much in total). Customers with the same value always "
+            "get the same score.")
+    missing = [s for s in range(1, RFM_BINS + 1) if s not in f_counts.index]
+    if missing:
+        text += (f" Because {(c['frequency'] == 1).mean():.0%} of customers bought on one day only, they all share "
+                 f"the lowest frequency score and F score {', '.join(map(str, missing))} is empty.")
+    if len(c) < 50:
+        text += f" With only {len(c)} customers the scores compare each customer with very few others."
+    return text
+
+
+def clusters_text(result: Segmentation) -> str:
+    m = result.clusters
+    lines = [f"The data split best into **{m.k_} groups** (silhouette {m.silhouette_:.2f}; 1 = perfectly separated, "
+             f"0 = overlapping; values of 0.3-0.5 are usual for customer data):"]
+    for cluster, row in m.profiles_.iterrows():
+        share = f", {row['revenue_share']:.0%} of revenue" if "revenue_share" in row else ""
+        lines.append(f"- **Cluster {cluster}** - {row['description']}: {int(row['customers']):,} customers "
+                     f"({row['customer_share']:.0%}{share}).")
+    return "\n".join(lines)
+
+
+def lifecycle_text(result: Segmentation) -> str:
+    th = result.thresholds
+    stages = result.customers["lifecycle_stage"].value_counts()
+    n = len(result.customers)
+    return (f"Thresholds ({th['source']}; median gap between purchase days {th['median_gap_days'] or 0:.0f} days): "
+            f"**new** = first purchase in the last {th['new_days']} days; **active** = bought in the last "
+            f"{th['active_days']} days; **reactivated** = active again after a silence of more than "
+            f"{th['lapsed_days']} days; **at-risk** = last purchase {th['active_days']}-{th['lapsed_days']} days "
+            f"ago; **lapsed** = silent for more than {th['lapsed_days']} days.\n\n"
+            + ", ".join(f"{k}: {stages.get(k, 0):,} ({stages.get(k, 0) / n:.0%})" for k in LIFECYCLE_STAGES) + ".")
+
+
+def cohorts_text(cohorts: dict[str, pd.DataFrame]) -> str:
+    ret = cohorts["retention"]
+    if ret.shape[1] < 2:
+        return "The data covers less than two months: no retention to show yet."
+    month1 = ret[1].dropna()
+    text = (f"On average {month1.mean():.0%} of a cohort buys again in the month after its first purchase "
+            f"(best: {month1.idxmax()} at {month1.max():.0%}; weakest: {month1.idxmin()} at {month1.min():.0%}).")
+    first = ret.index[0]
+    text += (f" The first cohort ({first}) also holds customers who bought before the data starts, so its "
+             f"retention is higher than a true new-customer cohort's.")
+    return text
+
+
+def concentration_text(result: Segmentation) -> str:
+    return (f"The top 20 % of customers bring **{result.top20_share:.0%} of revenue**"
+            + (" - more concentrated than the 80/20 rule of thumb." if result.top20_share > 0.8 else ".")
+            + " Losing a few of them costs far more than losing many small buyers.")
+
+
+# --------------------------------------------------------------------------- charts
+def plot_segments(table: pd.DataFrame, currency: str = "GBP"):
+    """Customers per segment and each segment's share of customers vs of revenue."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    y = np.arange(len(table))
+    left.barh(y, table["customers"], color=plots.PALETTE[0])
+    left.set_yticks(y, table.index)
+    left.invert_yaxis()
+    plots.count_axis(left, axis="x")
+    plots.label(left, "Customers per segment", "customers", "segment")
+    right.barh(y - 0.2, table["customer_share"], height=0.4, label="share of customers", color=plots.PALETTE[4])
+    right.barh(y + 0.2, table["revenue_share"], height=0.4, label="share of revenue", color=plots.PALETTE[1])
+    plots.percent_axis(right, axis="x")
+    plots.label(right, "Share of customers and of revenue", "share (%)", "")
+    right.legend(loc="lower right")
+    fig.tight_layout()
+    return left, right
+
+
+def plot_rf_heatmap(customers: pd.DataFrame, currency: str = "GBP"):
+    """R x F grid: colour = average spend, number = customers in the cell."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from crmlib import plots
+
+    grid = customers.groupby(["r_score", "f_score"])["monetary"].agg(["mean", "size"])
+    spend = grid["mean"].unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
+    counts = grid["size"].unstack().reindex(index=range(5, 0, -1), columns=range(1, 6))
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    sns.heatmap(spend, annot=counts.map(lambda v: "" if pd.isna(v) else f"{int(v):,}"), fmt="", cmap="Blues",
+                linewidths=0.5, ax=ax,
+                cbar_kws={"label": f"average spend per customer ({plots.currency_symbol(currency).strip()})"})
+    plots.label(ax, "Recency x Frequency (number = customers, colour = average spend)",
+                "frequency score (5 = most purchase days)", "recency score (5 = most recent)")
+    return ax
+
+
+def plot_cluster_profiles(model: BehaviourClusters):
+    """Each cluster's standardised profile (colour: green = better than average, with
+    recency flipped so that recent is better) and its median values (numbers)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from crmlib import plots
+
+    p = model.profiles_
+    medians = p[[f"median_{f}" for f in model.features]].set_axis(list(model.features), axis=1)
+    better = model.centers_.copy()
+    if "recency_days" in better:
+        better["recency_days"] = -better["recency_days"]
+    names = {"recency_days": "days since last purchase", "frequency": "purchase days", "monetary": "total spend"}
+    rows = [f"{c}: {d} ({n:,})" for c, d, n in zip(p.index, p["description"], p["customers"])]
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(p) + 1.8))
+    sns.heatmap(better.set_axis(rows), annot=medians.map(lambda v: f"{v:,.0f}"), fmt="", cmap="RdYlGn",
+                center=0, vmin=-2, vmax=2, ax=ax,
+                cbar_kws={"label": "worse  <-  average  ->  better\n(standard deviations, log scale)"})
+    ax.set_xticklabels([names.get(f, f) for f in model.features], rotation=0)
+    plots.label(ax, "Cluster profiles (numbers = cluster medians)", "feature", "cluster: description (customers)")
+    return ax
+
+
+def plot_lifecycle(customers: pd.DataFrame, currency: str = "GBP"):
+    """Customers and revenue by life-cycle stage."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    grouped = customers.groupby("lifecycle_stage", observed=False)
+    counts, revenue = grouped.size(), grouped["monetary"].sum()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.bar(counts.index.astype(str), counts.to_numpy(), color=plots.PALETTE[0])
+    plots.count_axis(left)
+    plots.label(left, "Customers by life-cycle stage", "stage", "customers")
+    right.bar(revenue.index.astype(str), revenue.to_numpy(), color=plots.PALETTE[1])
+    plots.money_axis(right, currency)
+    plots.label(right, "Their revenue to date", "stage", f"revenue ({currency})")
+    fig.tight_layout()
+    return left, right
+
+
+def plot_cohorts(cohorts: dict[str, pd.DataFrame], kind: str = "retention", currency: str = "GBP"):
+    """Cohort heat map: ``kind`` "retention" (% of the cohort buying in month k) or
+    "revenue_per_customer" (spend in month k per cohort customer)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from crmlib import plots
+
+    table = cohorts[kind]
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(table) + 1.8))
+    if kind == "retention":
+        sns.heatmap(table, annot=True, fmt=".0%", cmap="Greens", vmin=0, vmax=max(0.01, table.iloc[:, 1:].max().max()),
+                    ax=ax, annot_kws={"size": 8}, cbar_kws={"label": "share of cohort buying (%)"})
+        plots.percent_axis(ax.collections[0].colorbar.ax)
+        plots.label(ax, "Retention by monthly cohort", "months since first purchase", "cohort (first purchase month)")
+    else:
+        sym = plots.currency_symbol(currency).strip()
+        sns.heatmap(table, annot=True, fmt=",.0f", cmap="Oranges", ax=ax, annot_kws={"size": 8},
+                    cbar_kws={"label": f"revenue per cohort customer ({sym})"})
+        plots.label(ax, f"Revenue per cohort customer ({sym})", "months since first purchase",
+                    "cohort (first purchase month)")
+    return ax
+
+
+def plot_pareto(values: pd.Series, currency: str = "GBP"):
+    """Cumulative share of revenue against share of customers, best first."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    curve = pareto_curve(values)
+    share = top_share(values, 0.2)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(curve["customer_share"], curve["revenue_share"], color=plots.PALETTE[0], label="our customers")
+    ax.plot([0, 1], [0, 1], color=plots.PALETTE[4], linestyle="--", label="everyone spends the same")
+    ax.axvline(0.2, color=plots.PALETTE[1], linewidth=1)
+    ax.annotate(f"top 20 %: {share:.0%} of revenue", (0.2, share), xytext=(0.3, share - 0.15),
+                arrowprops={"arrowstyle": "->"})
+    plots.percent_axis(ax, "x")
+    plots.percent_axis(ax, "y")
+    plots.label(ax, "Revenue concentration (Pareto curve)", "share of customers, best first (%)",
+                "cumulative share of revenue (%)")
+    ax.legend(loc="lower right")
+    return ax
