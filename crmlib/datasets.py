@@ -76,7 +76,8 @@ def load_cdnow_transactions() -> pd.DataFrame:
     :func:`load_cdnow_summary`), ``invoice_id`` (str, one per row, synthesised),
     ``invoice_date``, ``quantity`` (CDs), ``unit_price`` (= value / CDs), ``amount``
     (dollars), ``source`` = ``"cdnow"``. There is no product column. 6,919 rows,
-    1997-01-01 .. 1998-06-30.
+    1997-01-01 .. 1998-06-30; several rows can share a customer and day (the published
+    summary merges them, as lifetimes does).
     """
     raw = pd.read_csv(
         _cdnow_sample_file(), sep=r"\s+", header=None,
@@ -90,9 +91,9 @@ def load_cdnow_transactions() -> pd.DataFrame:
         "invoice_date": pd.to_datetime(raw["date"], format="%Y%m%d"),
         "quantity": raw["quantity"],
     })
-    # A handful of rows have 0 CDs with a value; keep quantity as recorded and price per CD
-    # only where there are CDs (amount stays the recorded dollar value).
-    out["unit_price"] = raw["amount"] / raw["quantity"].where(raw["quantity"] > 0)
+    # Every row has at least one CD; 8 rows have a dollar value of 0 and are kept as recorded
+    # (removing them is cleaning's job, and the published summary counts them).
+    out["unit_price"] = raw["amount"] / raw["quantity"]
     out["amount"] = raw["amount"]
     out["source"] = "cdnow"
     return out
@@ -108,9 +109,14 @@ def load_cdnow_summary() -> pd.DataFrame:
     Hardie 2013): BG/NBD r=0.243, alpha=4.414, a=0.793, b=2.426; Gamma-Gamma p=6.25,
     q=3.74, gamma=15.44.
     """
-    from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+    try:
+        from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
-    summary = load_cdnow_summary_data_with_monetary_value()
+        summary = load_cdnow_summary_data_with_monetary_value()
+    except ImportError:  # lifetimes.datasets needs pkg_resources, gone from setuptools >= 81
+        summary = pd.read_csv(_cdnow_sample_file().with_name("cdnow_customers_summary_with_transactions.csv"))
+        summary.columns = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+        summary = summary.set_index("customer_id")
     summary.index = summary.index.astype("str")
     summary.index.name = "customer_id"
     return summary
