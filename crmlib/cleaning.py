@@ -196,7 +196,10 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) 
     product, products = pd.factorize(data[schema.PRODUCT_ID])
     key = customer.astype(np.int64) * (len(products) + 1) + product  # one integer per (customer, product)
     dates = data[schema.INVOICE_DATE].to_numpy()
-    stats = {"return_lines": int(is_return.sum()), "quantity_returned": float(np.abs(qty[is_return]).sum())}
+    anonymous = is_return & (customer < 0)
+    stats = {"return_lines": int(is_return.sum()), "quantity_returned": float(np.abs(qty[is_return]).sum()),
+             "anonymous_return_lines": int(anonymous.sum()),
+             "anonymous_return_value": float(np.abs(qty[anonymous] * data[schema.UNIT_PRICE].to_numpy()[anonymous]).sum())}
     ret_pos = np.flatnonzero(is_return & (customer >= 0))
     returned = (pd.DataFrame({"key": key[ret_pos], "returned": np.abs(qty[ret_pos]), "last_return": dates[ret_pos]})
                 .groupby("key", sort=False).agg(returned=("returned", "sum"), last_return=("last_return", "max")))
@@ -460,7 +463,6 @@ def _audit(raws, data, reason, line_value, transactions, anonymous_kept, as_of, 
     }
 
 
-__all__ = ["CleaningResult", "CustomerOverlap", "DEFAULT_RULES", "REASONS", "REASON_TEXT", "clean_sources", "customer_overlap", "resolve_rules"]
 
 
 # ----------------------------------------------------------------------------- one customer view
@@ -515,3 +517,273 @@ def customer_overlap(transactions: pd.DataFrame, top: int = 10) -> CustomerOverl
     per_source["also_elsewhere_share"] = per_source["also_elsewhere"] / per_source["customers"].clip(lower=1)
     return CustomerOverlap(by_source_count=by_count.reset_index(), pairs=pairs,
                            per_source=per_source.reset_index())
+
+
+# ----------------------------------------------------------------------------- notebook helpers
+def rules_with_overrides(rules: dict[str, Any] | None, *, returns_mode: str | None = None,
+                         outlier_action: str | None = None) -> dict[str, Any]:
+    """The ``cleaning:`` mapping with a notebook's parameters laid over it (``None`` = keep)."""
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (rules or {}).items()}
+    for rule, key, value in (("returns", "mode", returns_mode), ("outliers", "action", outlier_action)):
+        if value is not None:
+            current = merged.get(rule)
+            current = {"enabled": current} if isinstance(current, bool) else dict(current or {})
+            merged[rule] = {**current, key: value, "enabled": True}
+    resolve_rules(merged)  # fail early, naming the bad value
+    return merged
+
+
+def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: str | None = None) -> CleaningResult:
+    """Clean the sources of a :class:`~crmlib.context.RunContext` (notebook 01's main step).
+
+    Uses the context's ``as_of`` (or derives it from the data and notes so) and the
+    ``cleaning:`` rules of ``workbook.yml`` with the notebook's overrides.
+    """
+    rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
+    result = clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules)
+    if ctx.as_of is None:
+        ctx.as_of = pd.Timestamp(result.audit["as_of"])
+        ctx.period = ctx.period or ctx.as_of.strftime("%Y-%m")
+        ctx.notes.append(f"No analysis date given: using {result.audit['as_of']}, the end of the last complete "
+                         f"month in the data.")
+    return result
+
+
+def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
+    """Rows and revenue set aside by each reason, in rule order (for the notebook's chart).
+
+    ``revenue`` is quantity x price of the lines as read (return lines count negative).
+    """
+    rows = [(r, REASON_TEXT[r], audit["by_rule"][r], audit["revenue_by_rule"].get(r, 0.0))
+            for r in REASONS if r in audit["by_rule"]]
+    table = pd.DataFrame(rows, columns=["reason", "meaning", "rows", "revenue"])
+    table["share_of_rows"] = table["rows"] / max(audit["rows_in"], 1)
+    return table
+
+
+def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
+    """Two bar charts side by side: rows and revenue set aside by reason."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from crmlib import plots
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.5 * max(len(table), 3) + 1.5), sharey=True)
+    labels = table["reason"].str.replace("_", " ")
+    left.barh(labels, table["rows"], color=plots.PALETTE[0])
+    plots.count_axis(left, axis="x")
+    plots.label(left, "Rows set aside, by reason", "rows", "")
+    right.barh(labels, table["revenue"], color=np.where(table["revenue"] < 0, plots.PALETTE[1], plots.PALETTE[0]))
+    plots.money_axis(right, currency, axis="x")
+    right.xaxis.set_major_locator(MaxNLocator(5))
+    plots.label(right, "Their value (quantity x price as read)", f"revenue ({currency})", "")
+    left.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def profile(transactions: pd.DataFrame) -> dict[str, Any]:
+    """Headline numbers of the clean data (known customers counted without anonymous lines)."""
+    known = schema.known_customers(transactions)
+    revenue = float(transactions[schema.AMOUNT].sum())
+    anonymous = transactions[schema.CUSTOMER_ID].isna()
+    return {
+        "first_date": str(transactions[schema.INVOICE_DATE].min().date()),
+        "last_date": str(transactions[schema.INVOICE_DATE].max().date()),
+        "customers": int(known[schema.CUSTOMER_ID].nunique()),
+        "invoices": int(transactions[schema.INVOICE_ID].nunique()),
+        "products": int(transactions[schema.PRODUCT_ID].nunique()),
+        "countries": int(transactions[schema.COUNTRY].nunique()) if schema.COUNTRY in transactions else 0,
+        "sources": int(transactions[schema.SOURCE].nunique()),
+        "revenue": round(revenue, 2),
+        "anonymous_rows": int(anonymous.sum()),
+        "anonymous_share": float(anonymous.mean()) if len(transactions) else 0.0,
+        "anonymous_revenue_share": float(transactions.loc[anonymous, schema.AMOUNT].sum() / revenue) if revenue else 0.0,
+        "outlier_lines": int(transactions[schema.IS_OUTLIER].sum()),
+    }
+
+
+def revenue_by_month(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Revenue, invoices and known customers per calendar month (every month in the range)."""
+    month = transactions[schema.INVOICE_DATE].dt.to_period("M")
+    out = transactions.groupby(month, sort=True).agg(
+        revenue=(schema.AMOUNT, "sum"), invoices=(schema.INVOICE_ID, "nunique"),
+        customers=(schema.CUSTOMER_ID, "nunique"))
+    full = pd.period_range(out.index.min(), out.index.max(), freq="M")
+    out = out.reindex(full, fill_value=0)
+    out.index.name = "month"
+    return out
+
+
+def plot_revenue_by_month(monthly: pd.DataFrame, currency: str = "GBP"):
+    """Bar chart of clean revenue per month."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots()
+    ax.bar(monthly.index.strftime("%b %Y"), monthly["revenue"], color=plots.PALETTE[0])
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    plots.money_axis(ax, currency)
+    plots.label(ax, "Revenue per month (clean purchase lines)", "month", f"revenue ({currency})")
+    fig.tight_layout()
+    return fig
+
+
+def top_countries(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Countries by revenue with their share of revenue and of known customers."""
+    if schema.COUNTRY not in transactions or transactions[schema.COUNTRY].isna().all():
+        return pd.DataFrame(columns=["country", "revenue", "revenue_share", "customers"])
+    out = transactions.groupby(schema.COUNTRY).agg(revenue=(schema.AMOUNT, "sum"),
+                                                   customers=(schema.CUSTOMER_ID, "nunique"))
+    out["revenue_share"] = out["revenue"] / out["revenue"].sum()
+    return out.sort_values("revenue", ascending=False).head(n).reset_index()[
+        ["country", "revenue", "revenue_share", "customers"]]
+
+
+def intake_markdown(audit: dict[str, Any]) -> str:
+    """What came in: one line per source file, plus the analysis date."""
+    from crmlib.kpi import format_count
+
+    lines = ["| source | file | layout recognised | encoding | rows read |", "|---|---|---|---|---:|"]
+    for s in audit["sources"]:
+        lines.append(f"| {s['name']} | {Path(s['path']).name} | {s['layout'].replace('_', ' ')} | "
+                     f"{s['encoding'] or 'n/a'} | {format_count(s['rows_in'])} |")
+    lines.append("")
+    lines.append(f"**{format_count(audit['rows_in'])} rows** read from {len(audit['sources'])} "
+                 f"file{'s' if len(audit['sources']) != 1 else ''}; the analysis date (as_of) is "
+                 f"**{audit['as_of']}**: later rows belong to a later report.")
+    return "\n".join(lines)
+
+
+def outcome_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
+    """Kept versus set aside, in words."""
+    from crmlib.kpi import format_count, format_money, format_percent
+
+    share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
+    top = sorted(audit["by_rule"].items(), key=lambda kv: -kv[1])[:3]
+    main = ", ".join(f"{REASON_TEXT[r]} ({format_count(c)})" for r, c in top)
+    return (f"**{format_count(audit['rows_kept'])} rows kept** and **{format_count(audit['rows_quarantined'])} "
+            f"set aside** ({format_percent(share)}), each with its reason in `quarantine.parquet`; nothing is "
+            f"dropped silently ({format_count(audit['rows_in'])} = {format_count(audit['rows_kept'])} + "
+            f"{format_count(audit['rows_quarantined'])}). The main reasons: {main}. "
+            f"Clean revenue: **{format_money(audit['revenue_kept'], currency, compact=True)}**.")
+
+
+def returns_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
+    """How returns and cancellations were treated, with the numbers."""
+    from crmlib.kpi import format_count, format_money
+
+    r = audit["returns"]
+    if r["mode"] == "off":
+        return "Return handling is switched off: negative quantities are set aside as *zero or negative quantity*."
+    if r["mode"] == "quarantine":
+        return (f"{format_count(r.get('return_lines', 0))} return and cancellation lines were set aside; the purchases "
+                f"they refer to are kept whole, so revenue includes goods that came back.")
+    return (
+        f"{format_count(r.get('return_lines', 0))} return and cancellation lines "
+        f"({format_count(r.get('quantity_returned', 0))} units) were **netted** against the same customer's "
+        f"earlier purchases of the same product, latest purchase first: "
+        f"{format_count(r.get('purchase_lines_fully_returned', 0))} purchase lines were returned in full and set "
+        f"aside, {format_count(r.get('purchase_lines_reduced', 0))} were reduced (by "
+        f"{format_money(r.get('revenue_netted_from_kept_lines', 0), currency, compact=True)}). "
+        f"{format_count(r.get('quantity_unmatched', 0))} returned units had no matching purchase in the data "
+        f"(bought before the data starts, or returned without a customer id): only their return line was set "
+        f"aside."
+    )
+
+
+def profile_markdown(facts: dict[str, Any], currency: str = "GBP") -> str:
+    """The clean data in one paragraph."""
+    from crmlib.kpi import format_count, format_money, format_percent
+
+    return (
+        f"From **{facts['first_date']}** to **{facts['last_date']}**: "
+        f"**{format_money(facts['revenue'], currency, compact=True)}** of sales in "
+        f"{format_count(facts['invoices'])} invoices, {format_count(facts['customers'])} known customers, "
+        f"{format_count(facts['products'])} products, {format_count(facts['countries'])} countries. "
+        f"{format_count(facts['anonymous_rows'])} lines ({format_percent(facts['anonymous_share'])}, "
+        f"{format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id: they count toward "
+        f"sales and basket analysis but not toward customer analyses (segments, lifetime value, churn). "
+        f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged "
+        f"(`is_outlier`) and kept."
+    )
+
+
+def quality_warnings(audit: dict[str, Any], facts: dict[str, Any], monthly: pd.DataFrame | None = None,
+                     currency: str = "GBP") -> list[str]:
+    """Data-quality warnings in plain words, for the report (empty when all is well)."""
+    from crmlib.kpi import format_count, format_money, format_percent
+
+    out = []
+    share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
+    if share > 0.10:
+        out.append(f"{format_percent(share)} of the rows read were set aside by cleaning; see the cleaning page "
+                   f"for the reasons.")
+    if audit["by_rule"].get("invalid_value"):
+        out.append(f"{format_count(audit['by_rule']['invalid_value'])} rows had a date, number or id that could not "
+                   f"be read and were left out.")
+    if facts["anonymous_share"] > 0.05:
+        out.append(f"{format_percent(facts['anonymous_share'])} of the clean lines "
+                   f"({format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id; customer "
+                   f"analyses leave them out.")
+    anonymous_returns = audit["returns"].get("anonymous_return_value", 0)
+    if anonymous_returns:
+        out.append(f"Returns worth {format_money(anonymous_returns, currency, compact=True)} came back without a "
+                   f"customer id, so they could not be taken off the purchase they undo: sales are overstated by "
+                   f"at most that much.")
+    if facts["outlier_lines"]:
+        out.append(f"{format_count(facts['outlier_lines'])} lines have an unusual quantity or price; they are kept "
+                   f"and flagged, check them before quoting single large orders.")
+    if monthly is not None and len(monthly):
+        if len(monthly) < 13:
+            out.append(f"Only {len(monthly)} months of clean data: year-on-year comparisons are not possible yet.")
+        empty = monthly.index[monthly["revenue"] <= 0]
+        if len(empty):
+            out.append(f"No sales at all in {', '.join(m.strftime('%b %Y') for m in empty[:5])}: the data may have a gap.")
+    return out
+
+
+def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str, Any]:
+    """What notebook 01 writes to ``metrics/01_data_cleaning.json`` (read by the summary)."""
+    a = result.audit
+    return {
+        "rows_in": a["rows_in"], "rows_kept": a["rows_kept"], "rows_quarantined": a["rows_quarantined"],
+        "quarantined_share": a["rows_quarantined"] / max(a["rows_in"], 1),
+        "by_rule": a["by_rule"], "revenue_by_rule": a["revenue_by_rule"],
+        "returns_mode": a["returns"]["mode"], "outlier_action": a["outliers"]["action"],
+        **facts,
+    }
+
+
+def overlap_markdown(view: CustomerOverlap, currency: str = "GBP") -> str:
+    """The one customer view in words."""
+    from crmlib.kpi import format_count, format_money, format_percent
+
+    counts = view.by_source_count.set_index("found_in")
+    multi = counts.loc[["2 sources", "3+ sources"]]
+    text = (f"{format_count(multi['customers'].sum())} customers "
+            f"({format_percent(multi['customer_share'].sum())}) buy in more than one source and bring "
+            f"{format_percent(multi['revenue_share'].sum())} of the revenue of known customers.")
+    if len(view.pairs):
+        top = view.pairs.iloc[0]
+        text += (f" The largest overlap is {top['source_a']} and {top['source_b']}: "
+                 f"{format_count(top['shared_customers'])} shared customers spending "
+                 f"{format_money(top['shared_customers_revenue'], currency, compact=True)} in total.")
+    return text
+
+
+def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The largest lines flagged as outliers (ids and products only, no personal data)."""
+    cols = [c for c in (schema.INVOICE_DATE, schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PRODUCT_NAME,
+                        schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT) if c in transactions]
+    flagged = transactions.loc[transactions[schema.IS_OUTLIER], cols]
+    return flagged.sort_values(schema.AMOUNT, ascending=False).head(n).reset_index(drop=True)
+
+
+__all__ = [
+    "CleaningResult", "CustomerOverlap", "DEFAULT_RULES", "REASONS", "REASON_TEXT", "clean_sources",
+    "customer_overlap", "flagged_lines", "headline_metrics", "intake_markdown", "outcome_markdown", "overlap_markdown", "plot_revenue_by_month",
+    "plot_rule_table", "profile", "profile_markdown", "quality_warnings", "resolve_rules", "returns_markdown",
+    "revenue_by_month", "rule_table", "rules_with_overrides", "run_cleaning", "top_countries",
+]

@@ -220,3 +220,34 @@ def test_audit_identity_on_the_bundled_sample():
     assert a["as_of"] == "2011-11-30" and a["sources"][0]["layout"] == "online_retail"
     assert 4_000 < a["customers"] < 4_500
     assert (result.transactions["quantity"] > 0).all() and (result.transactions["unit_price"] > 0).all()
+
+
+def test_notebook_overrides_lay_over_the_config():
+    merged = cleaning.rules_with_overrides({"returns": False, "duplicates": False}, returns_mode="quarantine")
+    assert merged == {"returns": {"enabled": True, "mode": "quarantine"}, "duplicates": False}
+    assert cleaning.rules_with_overrides({"outliers": {"max_robust_z": 4}}, outlier_action=None) == {
+        "outliers": {"max_robust_z": 4}}
+    with pytest.raises(ConfigError, match="action must be flag, cap or quarantine"):
+        cleaning.rules_with_overrides({}, outlier_action="drop")
+
+
+def test_profile_rule_table_and_warnings(tmp_path):
+    rows = [line(str(i), "A", 1, f"2011-{m:02d}-05 10:00", cust=None if i % 2 else "7")
+            for i, m in enumerate([1, 1, 3, 3])]
+    rows.append(line("C9", "A", -1, "2011-03-06 10:00", price=3.0, cust=None))
+    result = clean(tmp_path, rows)
+    facts = cleaning.profile(result.transactions)
+    assert (facts["customers"], facts["anonymous_rows"], facts["anonymous_share"]) == (1, 2, 0.5)
+    table = cleaning.rule_table(result.audit)
+    assert table.to_dict("records") == [{"reason": "return", "meaning": "return or cancellation line", "rows": 1,
+                                         "revenue": -3.0, "share_of_rows": 0.2}]
+    monthly = cleaning.revenue_by_month(result.transactions)
+    assert [str(p) for p in monthly.index] == ["2011-01", "2011-02", "2011-03"]
+    warnings = cleaning.quality_warnings(result.audit, facts, monthly)
+    assert any("50.0 % of the clean lines" in w for w in warnings)
+    assert any("Returns worth £3.00 came back without a customer id" in w for w in warnings)
+    assert any("No sales at all in Feb 2011" in w for w in warnings)
+    assert any("Only 3 months" in w for w in warnings)
+    metrics = cleaning.headline_metrics(result, facts)
+    assert metrics["rows_in"] == 5 and metrics["anonymous_share"] == 0.5
+    json.dumps(metrics)
