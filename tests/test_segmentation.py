@@ -246,3 +246,30 @@ def test_attribute_crosstab_and_profile():
     assert ct.loc["B", "unknown"] == 0.5 and ct.loc["A", "18-24"] == 0.5
     profile = seg.attribute_profile(cs, attrs, "age_band")
     assert profile.loc["18-24", "customers"] == 2 and profile.loc["18-24", "mean_spend"] == 15.0
+
+
+# --------------------------------------------------------------------------- one call for notebook 02
+def test_segment_customers_artifact_metrics_and_determinism():
+    from crmlib.datasets import make_synthetic
+
+    tx = make_synthetic(n_customers=400, groups=3, seed=11).transactions
+    a = seg.segment_customers(tx, "2011-12-31", random_state=5)
+    b = seg.segment_customers(tx.sample(frac=1, random_state=2), "2011-12-31", random_state=5)
+    art = a.artifact()
+    assert list(art.columns[:8]) == ["customer_id", "recency_days", "frequency", "monetary", "rfm_score",
+                                     "segment", "cluster", "lifecycle_stage"]
+    assert art["customer_id"].is_unique and len(art) == tx["customer_id"].nunique()
+    pd.testing.assert_frame_equal(art, b.artifact())
+    metrics = a.metrics()
+    assert metrics["customers"] == len(art)
+    assert sum(s["customers"] for s in metrics["segments"].values()) == len(art)
+    assert sum(metrics["lifecycle"].values()) == len(art)
+    assert 3 <= metrics["clusters_k"] <= 8 and 0.2 < metrics["top20_revenue_share"] <= 1
+    fixed = seg.segment_customers(tx, "2011-12-31", n_clusters=2, active_days=30, lapsed_days=200)
+    assert fixed.clusters.k_ == 2 and fixed.thresholds["lapsed_days"] == 200
+
+
+def test_missing_amounts_are_reported_with_example_rows():
+    tx = _tx([("a", "2020-01-01", 10.0), ("b", "2020-01-02", float("nan"))])
+    with pytest.raises(DataError, match="missing or non-numeric amounts(.|\n)*'b'"):
+        seg.btyd_summary(tx, "2020-01-31")
