@@ -4,6 +4,23 @@ segments, behavioural clusters, life-cycle stages, cohorts and value concentrati
 Everything here is vectorised (numpy / pandas groupby); there is no per-customer
 Python loop. Notebook ``02_segmentation`` only calls these functions.
 
+Sections (public functions)
+---------------------------
+* summaries - :func:`btyd_summary` (lifetimes' frequency / recency / T /
+  monetary_value, shared with the CLV, churn and KPI pages), :func:`customer_summary`
+  (RFM facts + BTYD form), :func:`inter_purchase_days`;
+* RFM - :func:`rfm_scores`; segment map - :data:`DEFAULT_SEGMENT_MAP`,
+  :func:`load_segment_map` (checks ``workbook.yml`` ``segments:``, whose only key is
+  ``map``), :func:`segment_grid`, :func:`assign_segments`;
+* value concentration - :func:`segment_table`, :func:`pareto_curve`, :func:`top_share`;
+* clusters - :class:`BehaviourClusters`, :func:`describe_clusters`;
+* life cycle - :func:`lifecycle_thresholds`, :func:`lifecycle_stage`;
+* cohorts - :func:`cohort_tables`; attributes - :func:`attribute_columns`,
+  :func:`attribute_crosstab`, :func:`attribute_profile`;
+* notebook 02 in one call - :func:`segment_customers` -> :class:`Segmentation`
+  (``artifact()`` = ``customers_segments.parquet``, ``metrics()``); narrative
+  ``*_text`` functions (numbers from the data); charts ``plot_*`` (at the bottom).
+
 Purchase occasions
 ------------------
 A customer's *purchase occasion* is a calendar day on which they bought anything:
@@ -907,6 +924,7 @@ def _money(value: float, currency: str) -> str:
 
 
 def summary_text(result: Segmentation, currency: str = "GBP") -> str:
+    """Markdown: how many customers, their total spend and the typical customer."""
     c = result.customers
     return (f"**{len(c):,} customers** bought between {c['first_purchase'].min():%d %b %Y} and "
             f"{result.as_of:%d %b %Y}, spending {_money(c['monetary'].sum(), currency)} in total. The typical "
@@ -916,6 +934,7 @@ def summary_text(result: Segmentation, currency: str = "GBP") -> str:
 
 
 def segments_text(result: Segmentation, currency: str = "GBP") -> str:
+    """Markdown: the segment bringing most revenue, the largest one, the win-back list."""
     t = result.segments.sort_values("revenue", ascending=False)
     top = t.iloc[0]
     biggest = t.sort_values("customers", ascending=False).iloc[0]
@@ -935,6 +954,7 @@ def segments_text(result: Segmentation, currency: str = "GBP") -> str:
 
 
 def rfm_text(result: Segmentation) -> str:
+    """Markdown: how the scores work, and what ties or a tiny base did to them here."""
     c = result.customers
     f_counts = c["f_score"].value_counts()
     text = ("Scores run from 1 (worst fifth of customers) to 5 (best fifth) for Recency (how recently), "
@@ -950,6 +970,7 @@ def rfm_text(result: Segmentation) -> str:
 
 
 def clusters_text(result: Segmentation) -> str:
+    """Markdown: k chosen, silhouette, and one line per cluster in plain words."""
     m = result.clusters
     lines = [f"The data split best into **{m.k_} groups** (silhouette {m.silhouette_:.2f}; 1 = perfectly separated, "
              f"0 = overlapping; values of 0.3-0.5 are usual for customer data):"]
@@ -961,6 +982,7 @@ def clusters_text(result: Segmentation) -> str:
 
 
 def lifecycle_text(result: Segmentation) -> str:
+    """Markdown: the life-cycle thresholds (and where they come from) and stage counts."""
     th = result.thresholds
     stages = result.customers["lifecycle_stage"].value_counts()
     n = len(result.customers)
@@ -973,6 +995,7 @@ def lifecycle_text(result: Segmentation) -> str:
 
 
 def cohorts_text(cohorts: dict[str, pd.DataFrame]) -> str:
+    """Markdown: month-1 retention on average, best and weakest cohort, first-cohort caveat."""
     ret = cohorts["retention"]
     if ret.shape[1] < 2:
         return "The data covers less than two months: no retention to show yet."
@@ -986,6 +1009,7 @@ def cohorts_text(cohorts: dict[str, pd.DataFrame]) -> str:
 
 
 def concentration_text(result: Segmentation) -> str:
+    """Markdown: revenue share of the top 20 % of customers."""
     return (f"The top 20 % of customers bring **{result.top20_share:.0%} of revenue**"
             + (" - more concentrated than the 80/20 rule of thumb." if result.top20_share > 0.8 else ".")
             + " Losing a few of them costs far more than losing many small buyers.")
