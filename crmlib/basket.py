@@ -188,23 +188,26 @@ def build_baskets(
         keep = keep & tx["customer_id"].notna().to_numpy()
     tx = tx.loc[keep]
     dates = pd.to_datetime(tx["invoice_date"])
+    customer_code, customer_ids = pd.factorize(tx["customer_id"].astype(str), sort=True)
     if basket == "invoice":
-        keys = [tx["invoice_id"].astype(str)]
+        basket_code, basket_ids = pd.factorize(tx["invoice_id"].astype(str), sort=True)
     else:
-        keys = [tx["customer_id"].astype(str), dates.dt.normalize()]
-    groups = pd.DataFrame({f"k{i}": k.to_numpy() for i, k in enumerate(keys)})
-    basket_code = groups.groupby(list(groups.columns), sort=True).ngroup().to_numpy()
-    first = pd.DataFrame({"code": basket_code, "customer_id": tx["customer_id"].to_numpy(),
-                          "basket_date": dates.to_numpy()}).groupby("code", sort=True)
+        day_code, days = pd.factorize(dates.dt.normalize(), sort=True)
+        basket_code, pair = pd.factorize(customer_code.astype(np.int64) * len(days) + day_code, sort=True)
+        day_labels = np.asarray(days.strftime("%Y-%m-%d"), dtype=object)
+        customer_labels = np.asarray(customer_ids, dtype=object)
+        basket_ids = customer_labels[pair // len(days)] + "|" + day_labels[pair % len(days)]
+    per_basket = pd.DataFrame({"code": basket_code, "customer": customer_code,
+                               "basket_date": dates.to_numpy()}).groupby("code", sort=True)
+    first_customer = per_basket["customer"].first().to_numpy()
+    customers = pd.Series(np.asarray(customer_ids, dtype=object)[first_customer], dtype=object)
+    if include_anonymous and basket == "invoice":
+        customers = customers.where(first_customer >= 0, None)
     info = pd.DataFrame({
-        "customer_id": first["customer_id"].first(),
-        "basket_date": first["basket_date"].min(),
-    }).reset_index(drop=True)
-    if basket == "invoice":
-        info.insert(0, "basket_id", groups.groupby("k0", sort=True).size().index.astype(str))
-    else:
-        day = info["basket_date"].dt.strftime("%Y-%m-%d")
-        info.insert(0, "basket_id", info["customer_id"].astype(str) + "|" + day)
+        "basket_id": np.asarray(basket_ids, dtype=object).astype(str),
+        "customer_id": customers.to_numpy(),
+        "basket_date": per_basket["basket_date"].min().to_numpy(),
+    })
 
     item_code, item_ids = pd.factorize(tx[item].astype(str), sort=True)
     n_baskets, n_items = len(info), len(item_ids)

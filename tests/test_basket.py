@@ -145,6 +145,12 @@ def test_customer_day_baskets_merge_same_day_invoices():
     assert by_day.matrix.sum() == 4  # A's first day holds x and y
     with pytest.raises(ConfigError, match="basket"):
         mb.build_baskets(tx, basket="week")
+    guest = pd.concat([tx, pd.DataFrame({"customer_id": [None], "invoice_id": ["5"],
+                                         "invoice_date": pd.to_datetime(["2011-01-03 10:00"]), "product_id": ["y"]})])
+    assert mb.build_baskets(guest).n_baskets == 4
+    with_guests = mb.build_baskets(guest, include_anonymous=True)
+    assert with_guests.n_baskets == 5 and with_guests.info["customer_id"].isna().sum() == 1
+    assert set(mb.recommend(with_guests)["customer_id"]) == {"B"}  # A already has every item; guests get none
 
 
 def test_category_items(synthetic):

@@ -1,0 +1,136 @@
+"""Time crmlib.basket against the tutorial dense-pivot approach, and pair affinity at scale.
+
+1. Bundled sample (clean transactions, ~18k invoices, ~3.6k products), min_support 0.01:
+   the basket step (encode to a sparse matrix + FP-growth + rules) against the tutorial
+   recipe (groupby-unstack dense pivot + mlxtend fpgrowth/apriori + association_rules);
+   both must find the same itemsets. Target: basket step <= 5 s. (``--apriori`` adds the
+   tutorial's apriori: about 100 s and 10 GB on the sample, so it is off by default.)
+2. Synthetic log with ~1M baskets (crmlib.datasets.make_synthetic): time and peak memory of
+   pair affinity for all pairs from sparse X^T X (targets: <= 5 s, <= 2 GB), with mlxtend
+   fpgrowth's time on the same baskets beside it.
+
+Nothing is asserted; the script prints one run's numbers.
+
+    .venv/bin/python benchmarks/bench_basket.py                 # 1M synthetic baskets
+    .venv/bin/python benchmarks/bench_basket.py --baskets 2e5   # quicker
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from crmlib import basket as mba  # noqa: E402
+from crmlib import config as config_mod  # noqa: E402
+from crmlib import datasets  # noqa: E402
+
+MIN_SUPPORT = 0.01
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def traced_peak_mb(fn, *args, **kwargs) -> float:
+    """Peak memory allocated by ``fn`` (tracemalloc sees numpy/scipy buffers too)."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn(*args, **kwargs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def sample_transactions() -> pd.DataFrame:
+    from crmlib import cleaning
+
+    config = config_mod.load_config(ROOT / "workbook.yml")
+    return cleaning.clean_sources(config["sources"], rules=config.get("cleaning", {})).transactions
+
+
+def tutorial_rules(tx: pd.DataFrame, algorithm: str):
+    """The recipe found in most tutorials: a dense invoice x product pivot."""
+    from mlxtend.frequent_patterns import apriori, association_rules, fpgrowth
+
+    tx = tx[tx["customer_id"].notna()]
+    pivot = tx.groupby(["invoice_id", "product_id"])["quantity"].sum().unstack().fillna(0)
+    encoded = pivot > 0
+    mine = fpgrowth if algorithm == "fpgrowth" else apriori
+    itemsets = mine(encoded, min_support=MIN_SUPPORT, use_colnames=True)
+    rules = association_rules(itemsets, num_itemsets=len(encoded), metric="confidence", min_threshold=0.0)
+    return itemsets, rules, encoded.shape
+
+
+def crmlib_rules(tx: pd.DataFrame):
+    baskets = mba.build_baskets(tx)
+    itemsets, rules = mba.mine_rules(baskets, min_support=MIN_SUPPORT, max_len=None)
+    return itemsets, rules, baskets
+
+
+def bench_sample(with_apriori: bool = False) -> None:
+    print("== bundled sample, min_support", MIN_SUPPORT)
+    tx, t_clean = timed(sample_transactions)
+    print(f"clean transactions: {len(tx):,} rows ({t_clean:.1f} s, not counted)")
+    (itemsets, rules, baskets), t_ours = timed(crmlib_rules, tx)
+    print(f"crmlib.basket (sparse encode + fpgrowth + rules): {t_ours:6.2f} s  "
+          f"{baskets.n_baskets:,} baskets x {baskets.n_items:,} items, {len(itemsets):,} itemsets, "
+          f"{len(rules):,} rules  [target <= 5 s]")
+    for algorithm in ("fpgrowth", "apriori") if with_apriori else ("fpgrowth",):
+        (t_itemsets, t_rules, shape), t_tut = timed(tutorial_rules, tx, algorithm)
+        same = set(map(frozenset, t_itemsets["itemsets"])) == set(map(frozenset, itemsets["itemsets"]))
+        print(f"tutorial dense pivot + {algorithm:8s}:           {t_tut:6.2f} s  pivot {shape[0]:,} x {shape[1]:,}, "
+              f"{len(t_itemsets):,} itemsets, {len(t_rules):,} rules, same itemsets: {same}; "
+              f"crmlib is {t_tut / t_ours:.1f}x faster")
+    tx_peak = traced_peak_mb(crmlib_rules, tx)
+    tut_peak = traced_peak_mb(tutorial_rules, tx, "fpgrowth")
+    print(f"peak memory (tracemalloc): crmlib {tx_peak:,.0f} MB, tutorial pivot + fpgrowth {tut_peak:,.0f} MB")
+
+
+def bench_scale(n_baskets: int) -> None:
+    print(f"== synthetic, ~{n_baskets:,} baskets")
+    n_customers = max(100, int(n_baskets / 2.65))   # make_synthetic's defaults give ~2.65 invoices per customer
+    data, t_gen = timed(datasets.make_synthetic, n_customers, n_products=300, planted_pairs=3, seed=1)
+    tx = data.transactions
+    baskets, t_build = timed(mba.build_baskets, tx)
+    print(f"generated {len(tx):,} lines in {t_gen:.1f} s; build_baskets {t_build:.2f} s -> "
+          f"{baskets.n_baskets:,} baskets x {baskets.n_items:,} items, {baskets.matrix.nnz:,} entries")
+    affinity, t_aff = timed(mba.pair_affinity, baskets)
+    peak = traced_peak_mb(mba.pair_affinity, baskets)
+    print(f"pair affinity, all {len(affinity):,} pairs: {t_aff:.2f} s, peak {peak:,.0f} MB "
+          f"[targets <= 5 s, <= 2048 MB]")
+    planted = [frozenset(p[:2]) for p in data.truth.planted_pairs]
+    common = affinity[affinity["support"] >= 0.001]
+    top = [frozenset(p) for p in zip(common["item_a"].astype(str), common["item_b"].astype(str))][:3]
+    print(f"planted pairs are the top 3 by lift among pairs in >= 0.1% of baskets: {top == planted}")
+    (itemsets, rules), t_mine = timed(mba.mine_rules, baskets, min_support=MIN_SUPPORT, max_len=None)
+    print(f"mlxtend fpgrowth + rules via crmlib.basket.mine_rules: {t_mine:.2f} s "
+          f"({len(itemsets):,} itemsets, {len(rules):,} rules); affinity is {t_mine / t_aff:.1f}x faster")
+    recs, t_rec = timed(mba.recommend, baskets, n=10)
+    print(f"recommend top-10 for {recs['customer_id'].nunique():,} customers: {t_rec:.2f} s")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS so far: {rss:,.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baskets", type=float, default=1e6, help="synthetic baskets (default 1e6)")
+    parser.add_argument("--skip-sample", action="store_true", help="only the synthetic part")
+    parser.add_argument("--apriori", action="store_true",
+                        help="also time tutorial pivot + apriori (about 100 s and 10 GB on the sample)")
+    args = parser.parse_args()
+    if not args.skip_sample:
+        bench_sample(args.apriori)
+    bench_scale(int(args.baskets))
+
+
+if __name__ == "__main__":
+    main()
