@@ -16,7 +16,6 @@ same arguments, same data.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,8 +182,8 @@ class SyntheticTruth:
         ``group_name``, ``driver`` (the churn driver, = customer table ``service_issues``),
         ``lam`` (purchases per week), ``p_base`` (drop-out probability before the driver),
         ``p`` (effective per-purchase drop-out probability), ``hazard`` (extra calendar-time
-        drop-out hazard per week, 0 unless driver and effect > 1), ``nu`` (Gamma-Gamma scale
-        parameter), ``mean_spend`` (= p_gg / nu, expected value of one purchase),
+        drop-out hazard per week, 0 unless driver and effect > 1), ``nu`` (rate of the
+        customer's spend per purchase, z ~ Gamma(shape p, rate nu)), ``mean_spend`` (= p_gg / nu, expected value of one purchase),
         ``first_purchase``, ``T_weeks`` (first purchase to window end), ``n_purchases``
         (in the window, first included), ``frequency`` (repeat purchases = n_purchases - 1),
         ``dropout_weeks`` (weeks from first purchase to drop-out, may lie after the window),
@@ -214,7 +213,11 @@ class SyntheticTruth:
         return pd.Series(alive.to_numpy(), index=c["customer_id"], name="alive")
 
     def churned_between(self, start: Any, end: Any) -> pd.Series:
-        """True where a customer alive at ``start`` dropped out before ``end`` (true churn label)."""
+        """True churn label: did a customer alive at ``start`` drop out before ``end``?
+
+        Indexed by ``customer_id`` of the customers alive (acquired, not dropped out) at
+        ``start`` only.
+        """
         c = self.customers
         s, e = pd.Timestamp(start), pd.Timestamp(end)
         alive_start = (c["first_purchase"] <= s) & ~(c["dropout_date"] < s)
