@@ -93,11 +93,31 @@ def discover_notebooks(folder: Path) -> list[str]:
     return [n for n in names if n != SUMMARY] + ([SUMMARY] if SUMMARY in names else [])
 
 
-def notebook_parameters(path: Path) -> dict[str, Any]:
-    """The names and defaults of a notebook's ``parameters`` cell."""
-    import papermill
+def notebook_parameters(path: Path) -> list[str]:
+    """Names assigned in a notebook's ``parameters`` cell, in order.
 
-    return {name: info.get("default") for name, info in papermill.inspect_notebook(str(path)).items()}
+    Read with :mod:`ast` rather than papermill's line parser, which gives up on comments
+    holding quotes or percent signs.
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError as exc:
+                raise ConfigError(f"{path}: the parameters cell is not valid Python ({exc.msg})") from None
+            return [
+                target.id
+                for node in tree.body
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name)
+            ]
+    return []
 
 
 def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]) -> None:
