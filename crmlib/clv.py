@@ -296,7 +296,10 @@ def ladder_rungs(penalizers: Sequence[float] = PENALIZERS) -> list[dict[str, Any
        stop the optimiser (a change of the *measuring* unit alone, days vs weeks, does
        not change the fit: lifetimes rescales time).
     3. ``penalizer`` 0.001, 0.01, 0.1: an L2 penalty on the parameters (lifetimes'
-       ``penalizer_coef``) that keeps the optimiser away from infinity.
+       ``penalizer_coef``) that keeps the optimiser away from infinity. Tried only while
+       no earlier rung gave a usable fit: the penalty shrinks every parameter towards
+       zero, so it can rescue an optimiser that runs off to infinity but cannot lift a
+       drop-out parameter off zero.
     4. The last rung, another model, is taken by :func:`choose_model` across models.
     """
     rungs = [{"name": None, "occasion": "day", "penalizer": 0.0},
@@ -332,6 +335,8 @@ def fit_with_fallback(
     tried: list[dict[str, Any]] = []
     fits: list[ModelFit] = []
     for rung in ladder_rungs(penalizers):
+        if rung["penalizer"] > 0 and any(f.usable for f in fits):
+            break
         occ = rung["occasion"]
         if occ not in summaries:
             summaries[occ] = btyd_summary(_occasion_transactions(transactions, occ), as_of, time_unit=time_unit)
@@ -548,7 +553,7 @@ def validate(
     cal_end = pd.Timestamp(calibration_end).normalize()
     cal_tx = transactions[pd.to_datetime(transactions["invoice_date"]).dt.normalize() <= cal_end]
     fit = None
-    if like is not None and like.converged:
+    if like is not None and like.usable:
         summary = btyd_summary(_occasion_transactions(cal_tx, like.occasion), cal_end, time_unit=time_unit)
         fit = fit_model(summary, model, penalizer=like.penalizer, time_unit=time_unit, occasion=like.occasion)
         fit.fallback = like.fallback
@@ -692,7 +697,7 @@ def customer_values(
         "expected_avg_spend": avg_spend.to_numpy(),
     })
     out["clv"] = (per_month * discount).sum(axis=1) * out["expected_avg_spend"].to_numpy()
-    out["clv_tier"] = assign_tiers(out["clv"], tiers).to_numpy()
+    out["clv_tier"] = assign_tiers(out["clv"], tiers)
     return out
 
 
@@ -877,7 +882,7 @@ def run_clv(
             cal_end = None
         else:
             hold_end = as_of_ts
-            for m in models:
+            for m in (m for m in models if fits[m].usable):  # an unusable final fit is not used: skip
                 validations[m] = validate(tx, m, cal_end, hold_end, time_unit=time_unit, penalizers=penalizers,
                                           like=fits[m])
     chosen, note = choose_model(validations, fits)
@@ -916,3 +921,174 @@ def run_clv(
                      calibration_end=cal_end, holdout_end=hold_end, chosen_model=chosen, spend=spend,
                      spend_holdout_mae=spend_mae, independence=independence, customers=values, warnings=warns,
                      horizon_months=horizon_months, discount_rate=discount_rate)
+
+
+# --------------------------------------------------------------------------- page text
+def _money(value: float, currency: str) -> str:
+    from crmlib import plots
+
+    symbol = plots.currency_symbol(currency)
+    if abs(value) >= 1e6:
+        return f"{symbol}{value / 1e6:,.2f}m"
+    if abs(value) >= 1e4:
+        return f"{symbol}{value / 1e3:,.0f}k"
+    return f"{symbol}{value:,.0f}"
+
+
+def models_text(result: ClvResult) -> str:
+    """Which purchase model the page uses, why, and how each fit went (Markdown)."""
+    chosen = result.chosen
+    lines = [f"**{MODEL_LABELS[result.chosen_model]}** is used for lifetime values. {SELECTION_RULE}"]
+    rung = chosen.fallback or "the plain fit"
+    lines.append(f"Its final fit on all {len(result.summary):,} customers up to {result.as_of.date()} used "
+                 f"**{rung}**" + (f"; parameters at their bounds: {', '.join(chosen.at_bounds)}." if chosen.at_bounds
+                                  else "; no parameter is at a bound."))
+    failed = [MODEL_LABELS[m] for m, f in result.fits.items() if not f.usable]
+    if failed:
+        lines.append(f"Not usable on this data even after the fallback ladder: {', '.join(failed)}.")
+    return "\n\n".join(lines)
+
+
+def validation_text(result: ClvResult) -> str:
+    """Holdout check in words (Markdown)."""
+    if not result.validations:
+        return "No holdout check was possible (too little history before the analysis date)."
+    v = result.validations[result.chosen_model]
+    diff = v.predicted_total / v.actual_total - 1 if v.actual_total else float("nan")
+    return (f"The models were fitted on purchases up to {result.calibration_end.date()} and asked to predict the "
+            f"{len(v.frame):,} customers' purchases from then to {result.holdout_end.date()}. "
+            f"{MODEL_LABELS[result.chosen_model]} predicted **{v.predicted_total:,.0f}** repeat purchases against "
+            f"**{v.actual_total:,.0f}** actual ({diff:+.0%}); per customer it is off by {v.mae:.2f} purchases on "
+            "average (MAE). A forecast that is too low here usually means the holdout months were busier than "
+            "usual (for example the run-up to Christmas), which the models, built on steady buying, cannot know.")
+
+
+def spend_text(result: ClvResult, currency: str = "GBP") -> str:
+    """Gamma-Gamma fit and its independence check (Markdown)."""
+    sp, ind = result.spend, result.independence
+    if not sp.converged:
+        head = f"The spend model could not be fitted ({sp.message}); customers' own average spend is used."
+    else:
+        head = (f"The spend model (Gamma-Gamma) was fitted on {sp.n_customers:,} repeat buyers; it expects an average "
+                f"purchase of {_money(sp.population_mean, currency)} for a customer we know nothing about, and "
+                "moves towards each customer's own average the more purchases we have seen from them.")
+    return head + "\n\n" + ind["message"]
+
+
+def values_text(result: ClvResult, currency: str = "GBP") -> str:
+    """Customer equity and its concentration (Markdown)."""
+    v = result.customers
+    equity = result.customer_equity
+    top = v.groupby("clv_tier", observed=False)["clv"].agg(["size", "sum"])
+    first = top.index[0]
+    share = top.loc[first, "sum"] / equity if equity else 0.0
+    return (f"Over the next {result.horizon_months} months, discounted at {result.discount_rate:.1%} a month, our "
+            f"{len(v):,} customers are expected to be worth **{_money(equity, currency)}** (customer equity). "
+            f"The median customer is worth {_money(v['clv'].median(), currency)}; the {first} "
+            f"({int(top.loc[first, 'size']):,} customers) hold {share:.0%} of the equity. "
+            "Values are expected revenue, not profit: multiply by the gross margin to compare with costs.")
+
+
+def what_if_text(result: ClvResult, table: pd.DataFrame, currency: str = "GBP") -> str:
+    """The retention what-if in words, with its assumptions (Markdown)."""
+    assumptions = "\n".join(f"{i}. {a}" for i, a in enumerate(RETENTION_ASSUMPTIONS, 1))
+    mean_alive = float(result.customers["p_alive"].mean())
+    if mean_alive >= NO_DROPOUT_P_ALIVE:
+        lead = (f"The model counts {mean_alive:.1%} of customers as still active on average, so there is almost no "
+                "survival left to improve and the table shows (nearly) no gain. That is a limit of this data's short "
+                "window (see the caveat above), not evidence that retention is worthless.")
+    else:
+        row = table.iloc[min(1, len(table) - 1)]
+        lead = (f"If every customer's survival rose by {row['survival_uplift_points']:g} points, customer equity "
+                f"would grow by {_money(row['gain'], currency)} ({row['gain_pct']:+.1%}).")
+    return lead + "\n\nAssumptions:\n\n" + assumptions
+
+
+# --------------------------------------------------------------------------- charts
+def plot_calibration_vs_holdout(result: ClvResult):
+    """Mean holdout purchases by calibration-frequency bucket: actual vs each model."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    chosen = result.validations[result.chosen_model].by_bucket()
+    ax.plot(chosen.index.astype(str), chosen["actual"], marker="o", linewidth=2.5, color="black", label="actual")
+    for name, v in result.validations.items():
+        if v.mae is None:
+            continue
+        b = v.by_bucket()
+        ax.plot(b.index.astype(str), b["predicted"], marker=".", linestyle="--", label=f"{MODEL_LABELS[name]} predicted")
+    ax.legend()
+    plots.label(ax, "Holdout purchases by purchases in the calibration period",
+                "repeat purchases in the calibration period", "average purchases per customer in the holdout")
+    return ax
+
+
+def plot_tracking(tracking: pd.DataFrame, calibration_end: pd.Timestamp, model: str):
+    """Cumulative repeat purchases, actual vs model, with the calibration end marked."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.plot(tracking["date"], tracking["actual"], color="black", linewidth=2.5, label="actual")
+    ax.plot(tracking["date"], tracking["predicted"], linestyle="--", label=f"{MODEL_LABELS[model]} predicted")
+    ax.axvline(calibration_end, color="grey", linestyle=":", label="end of calibration")
+    ax.legend()
+    plots.count_axis(ax)
+    plots.label(ax, "Cumulative repeat purchases: actual vs model", "week", "repeat purchases (cumulative)")
+    return ax
+
+
+def plot_matrix(matrix: pd.DataFrame, kind: str, t_label: str = "", unit: str = "weeks"):
+    """Heatmap of :func:`expectation_matrix` (rows: recency, most recent buyers at the top)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    data = matrix.iloc[::-1]
+    sns.heatmap(data, cmap="viridis" if kind == "p_alive" else "Blues", ax=ax,
+                vmin=0 if kind == "p_alive" else None, vmax=1 if kind == "p_alive" else None,
+                cbar_kws={"label": "probability still active" if kind == "p_alive" else f"expected purchases {t_label}"})
+    title = ("Probability a customer is still active" if kind == "p_alive"
+             else f"Expected purchases {t_label}")
+    plots.label(ax, f"{title}, by purchase history", "repeat purchases so far (frequency)",
+                f"{unit} between first and last purchase (recency)")
+    return ax
+
+
+def plot_clv_distribution(values: pd.DataFrame, currency: str = "GBP"):
+    """Histogram of CLV on a log scale, coloured by tier."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    data = values[values["clv"] > 0].assign(clv_tier=lambda d: d["clv_tier"].astype(str))
+    sns.histplot(data, x="clv", hue="clv_tier", log_scale=True, bins=40, multiple="stack", ax=ax,
+                 hue_order=[str(c) for c in values["clv_tier"].cat.categories])
+    plots.money_axis(ax, currency, axis="x")
+    plots.count_axis(ax)
+    plots.label(ax, "How customer lifetime values are spread (log scale)",
+                f"CLV per customer ({plots.currency_symbol(currency).strip()}, log scale)", "customers")
+    return ax
+
+
+def plot_equity_by_segment(table: pd.DataFrame, currency: str = "GBP"):
+    """Horizontal bars: customer equity by segment."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.4 * len(table) + 1)))
+    t = table.iloc[::-1]
+    ax.barh(t.index.astype(str), t["equity"])
+    for y, (eq, share) in enumerate(zip(t["equity"], t["share_of_equity"])):
+        ax.text(eq, y, f" {share:.0%}", va="center", fontsize=9)
+    plots.money_axis(ax, currency, axis="x")
+    plots.label(ax, "Customer equity by segment (share of total)", f"customer equity ({currency})", "segment")
+    return ax
