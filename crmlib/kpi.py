@@ -520,6 +520,18 @@ def kpi_overview_markdown(comparison: pd.DataFrame, period: str, as_of: Any, cur
 
 ANALYSES = ("01_data_cleaning", "02_segmentation", "03_clv", "04_churn", "05_basket")
 
+#: Page titles of the report (the site's navigation uses the same).
+PAGE_TITLES = {
+    "00_summary": "Executive summary",
+    "01_data_cleaning": "Data quality and cleaning",
+    "02_segmentation": "Customer segments",
+    "03_clv": "Customer lifetime value",
+    "04_churn": "Churn risk and retention",
+    "05_basket": "Basket analysis and cross-sell",
+}
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "Modified BG/NBD",
+               "logistic_regression": "logistic regression", "gradient_boosting": "gradient boosting"}
+
 
 def analysis_metrics(read_metrics: Any, as_of: Any) -> dict[str, dict[str, Any] | None]:
     """Every analysis notebook's metrics for this ``as_of`` (``None`` when absent or stale).
@@ -591,7 +603,7 @@ def caveats(metrics: Mapping[str, Mapping[str, Any] | None], extra: list[str] | 
     seen: list[str] = []
     for name in ("01_data_cleaning", "03_clv", "02_segmentation", "04_churn", "05_basket", "00_summary"):
         for w in (metrics.get(name) or {}).get("warnings") or []:
-            text = f"{w} ([{name}]({name}.html))" if name != "00_summary" else str(w)
+            text = f"{w} (see [{PAGE_TITLES.get(name, name)}]({name}.html))" if name != "00_summary" else str(w)
             if text not in seen:
                 seen.append(text)
     for w in extra or []:
@@ -652,27 +664,50 @@ def _finding_cleaning(m: Mapping[str, Any], currency: str) -> str | None:
     kept = _number(_first(m, "rows_kept", "audit.rows_kept"))
     if rows_in is None or kept is None or rows_in == 0:
         return None
-    text = f"{format_count(kept)} of {format_count(rows_in)} rows kept ({format_percent(1 - kept / rows_in)} set aside, each with its reason)"
-    anon = _number(_first(m, "anonymous_share", "rows_without_customer_share", "missing_customer_share"))
-    if anon is not None:
-        text += f"; {format_percent(anon)} of lines have no customer id and count only towards sales"
+    text = (f"{format_count(kept)} of {format_count(rows_in)} rows kept; "
+            f"{format_percent(1 - kept / rows_in)} set aside, each with its reason")
+    by_rule = m.get("by_rule")
+    if isinstance(by_rule, Mapping):
+        counts = {k: _number(v.get("rows") if isinstance(v, Mapping) else v) or 0 for k, v in by_rule.items()}
+        if counts and max(counts.values()) > 0:
+            rule = max(counts, key=counts.get)
+            text += f" (largest reason: {_reason_text(rule)}, {format_count(counts[rule])} rows)"
+    anon = _number(_first(m, "anonymous_revenue_share"))
+    if anon is not None and anon > 0:
+        text += (f"; {format_percent(anon)} of revenue comes from lines without a customer id, counted in sales "
+                 "but not in customer analyses")
     return text + "."
+
+
+def _reason_text(rule: str) -> str:
+    try:
+        from crmlib.cleaning import REASON_TEXT
+    except ImportError:
+        return rule.replace("_", " ")
+    return REASON_TEXT.get(rule, rule.replace("_", " "))
 
 
 def _finding_segments(m: Mapping[str, Any], currency: str) -> str | None:
     parts = []
     n = _number(_first(m, "customers", "n_customers"))
+    sizes = m.get("segments")
     if n is not None:
-        parts.append(f"{format_count(n)} customers segmented")
-    sizes = _first(m, "segment_sizes", "segments")
+        parts.append(f"{format_count(n)} customers" + (f" in {len(sizes)} segments" if isinstance(sizes, Mapping) else ""))
     if isinstance(sizes, Mapping) and sizes:
-        name, size = max(((k, _number(v.get("customers") if isinstance(v, Mapping) else v) or 0) for k, v in sizes.items()),
-                         key=lambda kv: kv[1])
-        parts.append(f"largest segment: {name} ({format_count(size)})")
-    top = _number(_first(m, "top20_revenue_share", "top_20_share", "pareto_top20_share"))
+        share = {k: _number(v.get("revenue_share")) if isinstance(v, Mapping) else None for k, v in sizes.items()}
+        share = {k: v for k, v in share.items() if v is not None}
+        if share:
+            name = max(share, key=share.get)
+            count = _number(sizes[name].get("customers"))
+            parts.append(f"{name}" + (f" ({format_count(count)} customers)" if count is not None else "")
+                         + f" bring {format_percent(share[name])} of revenue")
+    top = _number(_first(m, "top20_revenue_share", "top_20_share"))
     if top is not None:
-        parts.append(f"the top 20 % of customers bring {format_percent(top)} of revenue")
-    return "; ".join(parts).capitalize() + "." if parts else None
+        parts.append(f"the top 20 % of customers bring {format_percent(top)}")
+    lifecycle = m.get("lifecycle")
+    if isinstance(lifecycle, Mapping) and _number(lifecycle.get("at-risk")) is not None:
+        parts.append(f"{format_count(lifecycle['at-risk'])} customers are at risk of lapsing")
+    return "; ".join(parts) + "." if parts else None
 
 
 def _finding_clv(m: Mapping[str, Any], currency: str) -> str | None:
@@ -685,7 +720,7 @@ def _finding_clv(m: Mapping[str, Any], currency: str) -> str | None:
     if horizon:
         text += f" over the next {horizon} months"
     if model:
-        text += f" (model: {model})"
+        text += f" (model: {MODEL_NAMES.get(str(model), model)})"
     return text[0].upper() + text[1:] + "."
 
 

@@ -27,14 +27,7 @@ import nbformat
 
 from crmlib import kpi
 
-TITLES = {
-    "00_summary": "Executive summary",
-    "01_data_cleaning": "Data quality and cleaning",
-    "02_segmentation": "Customer segments",
-    "03_clv": "Customer lifetime value",
-    "04_churn": "Churn risk and retention",
-    "05_basket": "Basket analysis and cross-sell",
-}
+TITLES = kpi.PAGE_TITLES
 
 DESCRIPTIONS = {
     "00_summary": "This period's KPIs against last period and last year, trends, and what to act on.",
