@@ -171,8 +171,10 @@ def period_kpis(
     cid = tx["customer_id"].astype("string").str.strip()
     codes, _ = pd.factorize(cid.where(cid.ne("")), use_na_sentinel=True)
     tx["customer_id"] = codes
-    row_period = tx["day"].dt.to_period(freq).astype(str)
-    tx["period"] = pd.Categorical(row_period.where(row_period.isin(labels)), categories=list(labels))
+    # Period of each row by binary search on the period starts (-1 = before the first period).
+    day_values = tx["day"].to_numpy()
+    code = np.searchsorted(starts.values.astype("datetime64[ns]"), day_values, side="right") - 1
+    tx["period"] = pd.Categorical.from_codes(code, categories=list(labels))
 
     out = pd.DataFrame(index=pd.Index(labels, name="period"), columns=list(KPI_KINDS), dtype="float64")
     in_range = tx[tx["period"].notna()]
