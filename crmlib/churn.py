@@ -77,7 +77,7 @@ FEATURE_LABELS: dict[str, str] = {
     "products_per_order": "different products per order",
     "items_per_order": "items per order",
     "return_rate": "share of spend returned",
-    "p_alive": "model probability the customer is still active (BG/NBD)",
+    "p_alive": "probability the customer is still active (BTYD model)",
     "country": "country",
     "segment": "RFM segment",
 }
@@ -142,8 +142,8 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
        numbers; blanks (e.g. " " in a charges column) and the rest become missing and
        are imputed by the model pipeline (median for the linear model);
     6. date columns become "days before the latest date in the column";
-    7. other text columns are categories; those with more than 50 values or more than
-       half as many values as rows are identifiers and are dropped.
+    7. other text columns are categories; those with more than 50 values, or (from 20
+       rows on) more than half as many values as rows, are identifiers and are dropped.
     """
     notes: list[str] = []
     frame = customers.copy()
@@ -187,7 +187,7 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
                     notes.append(f"'{col}': {n_blank} blank and {bad} unreadable values treated as missing.")
                 continue
             n_values = text.nunique()
-            if n_values > 50 or n_values > 0.5 * len(frame):
+            if n_values > 50 or (len(frame) >= 20 and n_values > 0.5 * len(frame)):
                 frame = frame.drop(columns=col)
                 notes.append(f"'{col}': {n_values} distinct text values, treated as an identifier and dropped.")
             else:
@@ -297,6 +297,7 @@ def purchase_features(
         feats["country"] = latest.set_index("customer_id")["country"].reindex(feats.index).fillna("unknown").astype(str)
     if customers is not None:
         attrs = customers.drop(columns=[LABEL], errors="ignore").set_index("customer_id")
+        attrs = attrs.drop(columns=[c for c in attrs.columns if c in feats.columns])  # purchase data wins
         attrs.index = attrs.index.astype(str)
         feats = feats.join(attrs, how="left")
     feats.index.name = "customer_id"
@@ -519,19 +520,31 @@ def confusion_at(y_true: Any, flagged: Any) -> dict[str, Any]:
 
 
 # ============================================================ drivers
+def _range_label(low: float, high: float) -> str:
+    for digits in (3, 5, 8):
+        a, b = f"{low:,.{digits}g}", f"{high:,.{digits}g}"
+        if a != b or low == high:
+            return a if low == high else f"{a} to {b}"
+    return f"{low:,.8g} to {high:,.8g}"
+
+
 def binned_churn_rates(X: pd.DataFrame, y: pd.Series, feature: str, n_bins: int = 5) -> pd.DataFrame:
     """Churn rate by bin of one feature: quantile bins for numbers (missing kept as its
     own bin), one bin per level for categories. Columns: bin, customers, churn_rate."""
     values = X[feature]
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > n_bins:
-        bins = pd.qcut(values.rank(method="first"), n_bins, labels=False)
-        edges = values.groupby(bins).agg(["min", "max"])
-        names = {b: f"{r['min']:,.3g} to {r['max']:,.3g}" for b, r in edges.iterrows()}
-        key = bins.map(names).astype(object).where(values.notna(), "missing")
-        order = list(names.values()) + ["missing"]
-    else:
-        key = values.astype(object).where(values.notna(), "missing").astype(str)
-        order = None
+    order = None
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > 2:
+        bins = pd.qcut(values, n_bins, duplicates="drop")  # equal ties stay in one bin
+        if bins.cat.categories.size >= 2:
+            edges = values.groupby(bins, observed=True).agg(["min", "max"])
+            names = {b: _range_label(r["min"], r["max"]) for b, r in edges.iterrows()}
+            key = bins.map(names).astype(object).where(values.notna(), "missing")
+            order = list(names.values()) + ["missing"]
+    if order is None:
+        key = values.astype(object).where(values.notna(), "missing")
+        key = key.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+        if pd.api.types.is_numeric_dtype(values):
+            order = [f"{v:g}" for v in sorted(values.dropna().unique())] + ["missing"]
     table = (pd.DataFrame({"bin": key.to_numpy(), "churned": np.asarray(y)})
              .groupby("bin", sort=False)["churned"].agg(customers="size", churn_rate="mean"))
     if order is not None:
@@ -570,11 +583,15 @@ def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, 
         name = feature_label(feature)
         if numeric:
             direction = "higher value, more churn" if high["churn_rate"] > low["churn_rate"] else "higher value, less churn"
-            sentence = (f"{name.capitalize()}: customers in the highest group ({high['bin']}) churn at "
-                        f"{high['churn_rate']:.0%}, in the lowest group ({low['bin']}) at {low['churn_rate']:.0%}.")
+            if len(bins) == 2:
+                sentence = (f"{name[0].upper() + name[1:]}: customers at {high['bin']} churn at {high['churn_rate']:.0%}, "
+                            f"at {low['bin']} at {low['churn_rate']:.0%}.")
+            else:
+                sentence = (f"{name[0].upper() + name[1:]}: customers in the highest group ({high['bin']}) churn at "
+                            f"{high['churn_rate']:.0%}, in the lowest group ({low['bin']}) at {low['churn_rate']:.0%}.")
         else:
             direction = f"riskiest: {high['bin']}"
-            sentence = (f"{name.capitalize()}: '{high['bin']}' churns most ({high['churn_rate']:.0%}), "
+            sentence = (f"{name[0].upper() + name[1:]}: '{high['bin']}' churns most ({high['churn_rate']:.0%}), "
                         f"'{low['bin']}' least ({low['churn_rate']:.0%}).")
         rows.append({"feature": feature, "direction": direction, "low_rate": float(low["churn_rate"]),
                      "high_rate": float(high["churn_rate"]), "sentence": sentence})
