@@ -74,7 +74,9 @@ table.crm-table td.num, table.crm-table th.num { text-align: right; font-variant
 .crm-card .value { font-size: 1.35rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 .crm-card .change { font-size: .8rem; color: var(--muted); }
 /* Notebook pages (nbconvert lab template): same width, fonts and tables as the index pages. */
-body.jp-Notebook, .jp-Notebook { max-width: 1000px; margin: 0 auto; padding: 1.2rem; font-family: inherit; }
+body.jp-Notebook { padding: 0; margin: 0; font-family: inherit; }
+body.jp-Notebook > main { max-width: 1000px; margin: 0 auto; padding: 1.2rem; }
+footer.crm-footer { max-width: 1000px; margin: 2rem auto 0; padding: .6rem 1.2rem 1.2rem; }
 .jp-RenderedHTMLCommon { font-family: inherit; font-size: 1rem; color: var(--ink); }
 .jp-RenderedHTMLCommon table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { border: 0; border-bottom: 1px solid var(--line);
@@ -82,7 +84,7 @@ body.jp-Notebook, .jp-Notebook { max-width: 1000px; margin: 0 auto; padding: 1.2
 .jp-RenderedHTMLCommon thead th { color: var(--muted); font-weight: 600; }
 .jp-RenderedImage img, .jp-OutputArea-output img { max-width: 100%; height: auto; }
 .jp-InputPrompt, .jp-OutputPrompt { display: none; }
-@media (max-width: 640px) { main.crm-page, .jp-Notebook { padding: .6rem; } h1 { font-size: 1.35rem; } }
+@media (max-width: 640px) { main.crm-page, body.jp-Notebook > main { padding: .6rem; } h1 { font-size: 1.35rem; } }
 @media print {
   @page { size: A4; margin: 15mm 12mm; }
   html { font-size: 11pt; }
@@ -90,7 +92,7 @@ body.jp-Notebook, .jp-Notebook { max-width: 1000px; margin: 0 auto; padding: 1.2
   .crm-nav { background: none; color: var(--ink); border-bottom: 1px solid var(--line); padding: 0 0 .3rem; }
   .crm-nav a { color: var(--ink); opacity: 1; }
   .crm-nav a:not(.brand):not(.current) { display: none; }
-  main.crm-page, body.jp-Notebook, .jp-Notebook { max-width: none; padding: 0; margin: 0; }
+  main.crm-page, body.jp-Notebook > main, footer.crm-footer { max-width: none; padding: 0; margin: 0; }
   a { color: var(--ink); text-decoration: none; }
   img { max-width: 100% !important; page-break-inside: avoid; break-inside: avoid; }
   h1, h2, h3 { page-break-after: avoid; break-after: avoid; }
@@ -155,7 +157,7 @@ def render_pages(
         i = body.index(">", body.index("<body")) + 1
         body = body[:i] + _nav(period, names, name) + body[i:]
         as_of = _read_metrics(out_dir, name).get("as_of")
-        footer = (f'<footer class="crm-footer jp-Notebook">{html.escape(title_of(name))} · '
+        footer = (f'<footer class="crm-footer">{html.escape(title_of(name))} · '
                   f'{html.escape(kpi.format_period(period))}'
                   + (f" · data up to {html.escape(fmt_date(as_of))}" if as_of else "") + "</footer>")
         j = body.rindex("</body>")
