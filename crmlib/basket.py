@@ -271,6 +271,8 @@ def pair_affinity(baskets: Baskets, min_support: float | None = None, min_count:
         min_count = max(min_count, _min_count(min_support, n))
     if not baskets.available:
         return _empty_affinity()
+    if min_count > 1:  # an item in fewer baskets cannot be in a pair that reaches min_count
+        baskets = baskets.filter_items(min_count / n - 1e-12)
     c = cooccurrence(baskets)
     counts = c.diagonal().astype(np.float64)
     upper = sp.triu(c, k=1).tocoo()
@@ -539,7 +541,7 @@ def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: 
     """Markdown paragraph on the rules found."""
     if rules.empty:
         return ("No rules reach the thresholds: lower `min_support` or `min_confidence` to see weaker "
-                "patterns." if not itemsets.empty else "No frequent itemsets, so no rules.")
+                "patterns." if not itemsets.empty else "No frequent itemsets (see the baskets above), so no rules.")
     best = best_rule_per_bundle(rules).iloc[0]
     strong = int((rules["confidence"] >= min_confidence).sum())
     return (f"{len(itemsets):,} frequent itemsets give {len(rules):,} rules; {strong:,} of them have at least "
@@ -569,15 +571,19 @@ def compare_segment(
     if not rows.any():
         found = ", ".join(sorted(segments["segment"].dropna().astype(str).unique())[:8])
         return None, f"No baskets from segment '{segment}' (segments present: {found})."
-    seg = pair_affinity(baskets.subset(rows), min_support=min_support)
-    overall = pair_affinity(baskets, min_count=1)[["item_a", "item_b", "lift", "support"]]
-    merged = seg.astype({"item_a": str, "item_b": str}).merge(
-        overall.astype({"item_a": str, "item_b": str}), on=["item_a", "item_b"], suffixes=("", "_all"), how="left")
+    seg = pair_affinity(baskets.subset(rows), min_support=min_support).head(n)
+    position = pd.Index(baskets.item_ids.astype(str))
+    a = position.get_indexer(seg["item_a"].astype(str))
+    b = position.get_indexer(seg["item_b"].astype(str))
+    x = baskets.matrix.tocsc()
+    n_ab = np.asarray(x[:, a].multiply(x[:, b]).sum(axis=0)).ravel()
+    counts = baskets.item_counts()
+    lift_all = n_ab * baskets.n_baskets / (counts[a] * counts[b]) if len(seg) else np.array([])
     table = pd.DataFrame({
-        "product": merged["name_a"].astype(str), "bought with": merged["name_b"].astype(str),
-        f"baskets ({segment})": merged["count"],
-        f"lift ({segment})": merged["lift"].round(1), "lift (everyone)": merged["lift_all"].round(1),
-    }).head(n)
+        "product": seg["name_a"].astype(str), "bought with": seg["name_b"].astype(str),
+        f"baskets ({segment})": seg["count"],
+        f"lift ({segment})": seg["lift"].round(1), "lift (everyone)": np.round(lift_all, 1),
+    }).reset_index(drop=True)
     text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f}%) come from "
             f"{members.nunique():,} '{segment}' customers. Their strongest pairs, with the same pair's "
             "lift among all customers beside it:")
@@ -682,7 +688,7 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
     result = {"n": n, "customers_evaluated": 0, "hit_rate_model": None, "hit_rate_baseline": None,
               "lift_over_baseline": None}
     if not baskets.available:
-        return result
+        return {**result, "reason": "no basket data"}
     info = baskets.info.assign(_row=np.arange(baskets.n_baskets)).dropna(subset=["customer_id"])
     info = info.sort_values(["customer_id", "basket_date", "basket_id"], kind="stable")
     per_customer = info.groupby("customer_id")["_row"].transform("size")
@@ -700,7 +706,7 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
     scorable = np.asarray(target.getnnz(axis=1)) > 0
     history, target = history[scorable], target[scorable]
     if history.shape[0] == 0:
-        return result
+        return {**result, "reason": "not enough repeat customers who bought something new in their last basket"}
     popularity = train.item_counts().astype(float)
     hits = {}
     for name, weights in (("model", item_similarity(train, min_count)), ("baseline", None)):
@@ -716,7 +722,7 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
 def describe_evaluation(evaluation: dict) -> str:
     """Markdown sentence on the offline check."""
     if not evaluation["customers_evaluated"]:
-        return "Not enough repeat customers to check the recommendations offline."
+        return f"No offline check of the suggestions: {evaluation.get('reason', 'no customers to check')}."
     e = evaluation
     verdict = ("better than" if e["hit_rate_model"] > e["hit_rate_baseline"] else "no better than")
     return (f"Hiding each customer's last basket and recommending {e['n']} products from their earlier "
