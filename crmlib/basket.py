@@ -772,6 +772,7 @@ def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20,
     values[a, b] = values[b, a] = pairs["lift"].to_numpy()
     grid = pd.DataFrame(values, index=names, columns=names)
     sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "lift"}, linewidths=0.3, linecolor="white")
+    ax.grid(False)
     return plots.label(ax, title, "product", "product")
 
 
