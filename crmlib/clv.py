@@ -1071,6 +1071,8 @@ def plot_clv_distribution(values: pd.DataFrame, currency: str = "GBP"):
     data = values[values["clv"] > 0].assign(clv_tier=lambda d: d["clv_tier"].astype(str))
     sns.histplot(data, x="clv", hue="clv_tier", log_scale=True, bins=40, multiple="stack", ax=ax,
                  hue_order=[str(c) for c in values["clv_tier"].cat.categories])
+    if ax.get_legend() is not None:
+        ax.get_legend().set_title("CLV tier")
     plots.money_axis(ax, currency, axis="x")
     plots.count_axis(ax)
     plots.label(ax, "How customer lifetime values are spread (log scale)",
