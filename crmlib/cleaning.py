@@ -167,14 +167,33 @@ class CleaningResult:
 
 # ----------------------------------------------------------------------------- the rules
 def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
-    """Trim spaces of text columns (empty -> missing); upper-case invoice and product ids."""
+    """Trim spaces of names (empty -> missing); upper-case invoice and product ids.
+
+    Ids are already trimmed when read (:func:`crmlib.io.as_id`).
+    """
     for col in schema.TEXT_COLUMNS:
         if col not in data:
             continue
+        if col in schema.ID_COLUMNS:
+            if upper_ids and col != schema.CUSTOMER_ID:
+                data[col] = data[col].str.upper()
+            continue
         stripped = crm_io.as_text(data[col]).str.strip()
-        if upper_ids and col in (schema.INVOICE_ID, schema.PRODUCT_ID):
-            stripped = stripped.str.upper()
-        data[col] = stripped.where(stripped != "")
+        data[col] = stripped.where(stripped != "") if (stripped == "").any() else stripped
+
+
+def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """Positions (among ``positions``) of lines repeating an earlier line in every field.
+
+    Rows are hashed on a few telling fields first (fast); only rows sharing a hash are
+    compared on every field, so the result is exact.
+    """
+    cols = [c for c in _DEDUP_COLUMNS if c in data]
+    quick = [schema.INVOICE_ID, schema.PRODUCT_ID, schema.QUANTITY, schema.UNIT_PRICE, "_source_index"]
+    hashes = pd.util.hash_pandas_object(data[quick], index=False).to_numpy()[positions]
+    candidates = positions[pd.Series(hashes).duplicated(keep=False).to_numpy()]
+    dup = data[cols].take(candidates).duplicated(keep="first").to_numpy()
+    return candidates[dup]
 
 
 def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) -> dict[str, Any]:
@@ -311,9 +330,7 @@ def clean_sources(
 
     if params["duplicates"]["enabled"]:
         alive_pos = np.flatnonzero(reason == 0)
-        cols = [c for c in _DEDUP_COLUMNS if c in data]
-        dup = data[cols].take(alive_pos).duplicated(keep="first").to_numpy()
-        reason[alive_pos[dup]] = _CODE["duplicate"]
+        reason[_exact_duplicates(data, alive_pos)] = _CODE["duplicate"]
 
     if params["non_product"]["enabled"]:
         codes = {c.upper() for c in params["non_product"]["codes"]}
@@ -369,39 +386,38 @@ def clean_sources(
             hint="check the cleaning rules in workbook.yml, as_of, and the quarantine reasons above",
         )
 
+    src_index, rows = data["_source_index"].to_numpy(), data["source_row"].to_numpy()
     transactions = _transactions(data, kept, is_outlier)
+    del data
     schema.validate_transactions(transactions, as_of=as_of)
-    quarantine = _quarantine(raws, data, reason)
-    audit = _audit(raws, data, reason, line_value, transactions, anonymous & kept, as_of, params,
+    quarantine = _quarantine(raws, src_index, rows, reason)
+    audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
                    returns_stats, outlier_stats)
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
 
 
 def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) -> pd.DataFrame:
+    """Move the kept lines out of ``data`` column by column (each working column is
+    released as soon as it is copied, which keeps the peak memory down)."""
     pos = np.flatnonzero(kept)
-    out = data.take(pos)
-    columns = [c for c in schema.TRANSACTION_COLUMNS if c in out or c in (schema.AMOUNT, schema.IS_OUTLIER)]
-    result = pd.DataFrame(index=pd.RangeIndex(len(pos)))
-    for col in columns:
+    index = pd.RangeIndex(len(pos))
+    out: dict[str, Any] = {}
+    for col in schema.TRANSACTION_COLUMNS:
+        dtype = schema.TRANSACTION_DTYPES[col]
         if col == schema.AMOUNT:
-            result[col] = (out[schema.QUANTITY] * out[schema.UNIT_PRICE]).to_numpy()
+            out[col] = out[schema.QUANTITY] * out[schema.UNIT_PRICE]
         elif col == schema.IS_OUTLIER:
-            result[col] = is_outlier[pos]
-        elif col in (schema.PRODUCT_NAME, schema.COUNTRY) and col not in out:
-            continue
-        else:
-            result[col] = out[col].to_numpy() if schema.TRANSACTION_DTYPES[col] != "str" else out[col].array
-    for col in (schema.PRODUCT_NAME, schema.COUNTRY):
-        if col not in result:
-            result[col] = pd.Series(pd.NA, index=result.index, dtype="str")
-    result = result[[c for c in schema.TRANSACTION_COLUMNS if c in result]]
-    return result.astype({c: schema.TRANSACTION_DTYPES[c] for c in result.columns})
+            out[col] = pd.Series(is_outlier[pos], index=index)
+        elif col in data:
+            out[col] = data.pop(col).take(pos).reset_index(drop=True).astype(dtype)
+        elif col in (schema.PRODUCT_NAME, schema.COUNTRY):
+            out[col] = pd.Series(pd.NA, index=index, dtype="str")
+    return pd.DataFrame(out, index=index)
 
 
-def _quarantine(raws: list[crm_io.RawSource], data: pd.DataFrame, reason: np.ndarray) -> pd.DataFrame:
+def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.ndarray,
+                reason: np.ndarray) -> pd.DataFrame:
     frames = []
-    src_index = data["_source_index"].to_numpy()
-    rows = data["source_row"].to_numpy()
     for i, raw in enumerate(raws):
         mine = np.flatnonzero((src_index == i) & (reason > 0))
         original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
@@ -410,23 +426,22 @@ def _quarantine(raws: list[crm_io.RawSource], data: pd.DataFrame, reason: np.nda
         original = original.astype("str").where(original.notna())
         original["source"] = raw.name
         original["source_row"] = rows[mine]
-        original["reason"] = [REASONS[c - 1] for c in reason[mine]]
+        original["reason"] = np.array(REASONS, dtype=object)[reason[mine] - 1]
         frames.append(original)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return out.astype({"source": "str", "reason": "str"})
 
 
-def _audit(raws, data, reason, line_value, transactions, anonymous_kept, as_of, params,
+def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
            returns_stats, outlier_stats) -> dict[str, Any]:
-    rows_in = int(len(data))
+    rows_in = int(sum(len(r.frame) for r in raws))
     rows_kept = int(len(transactions))
-    rows_quarantined = int((reason > 0).sum())
-    if rows_in != rows_kept + rows_quarantined:  # the "nothing lost" promise; never skip it
+    rows_quarantined = int(len(quarantine))
+    if rows_in != rows_kept + rows_quarantined or rows_quarantined != int((reason > 0).sum()):
+        # the "nothing lost" promise: checked on every run, never skipped
         raise RuntimeError(f"cleaning lost rows: {rows_in} in, {rows_kept} kept, {rows_quarantined} quarantined")
-    codes = pd.Series(reason)
     by_rule = {r: int((reason == _CODE[r]).sum()) for r in REASONS if (reason == _CODE[r]).any()}
     revenue_by_rule = {r: round(float(line_value[reason == _CODE[r]].sum()), 2) for r in by_rule}
-    src_index = data["_source_index"].to_numpy()
     per_source = []
     for i, raw in enumerate(raws):
         mine = src_index == i
@@ -436,7 +451,6 @@ def _audit(raws, data, reason, line_value, transactions, anonymous_kept, as_of, 
             "rows_in": int(mine.sum()), "rows_kept": int((mine & (reason == 0)).sum()),
             "rows_quarantined": int((mine & (reason > 0)).sum()),
         })
-    del codes
     dates = transactions[schema.INVOICE_DATE]
     known = transactions[schema.CUSTOMER_ID].notna()
     return {
