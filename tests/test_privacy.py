@@ -48,6 +48,10 @@ def test_no_personal_data_in_any_html(tmp_path: Path) -> None:
     result = report.run_report(config_path=tmp_path / "workbook.yml", period="2011-11",
                                output_dir=tmp_path / "reports", progress=False)
 
+    # the table did reach the analyses (04_churn reads it and says which columns it dropped)
+    executed = (result.period_dir / "notebooks").glob("*.ipynb")
+    assert any("full_name" in nb.read_text(encoding="utf-8") for nb in executed)
+
     pages = sorted((tmp_path / "reports").rglob("*.html"))
     assert len(pages) >= len(present) + 2  # every notebook's page + both index pages
     assert result.period_dir / "index.html" in pages
