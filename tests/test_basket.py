@@ -185,6 +185,14 @@ def test_no_product_column_runs_through():
     mb.plot_holdout(evaluation)
 
 
+def test_placeholder_product_counts_as_no_product():
+    # cleaning fills a missing product column with one placeholder value
+    tx = datasets.load_cdnow_transactions().assign(product_id="ALL")
+    b = mb.build_baskets(tx)
+    assert not b.available and "single value" in b.problem
+    assert mb.recommend(b).empty
+
+
 def test_recommendations_never_repeat_a_purchase(synthetic):
     tx = synthetic.transactions
     b = mb.build_baskets(tx)
