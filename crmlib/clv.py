@@ -609,9 +609,11 @@ def cumulative_tracking(
     births = first.value_counts()
     ages = (grid.to_numpy()[None, :] - births.index.to_numpy()[:, None]) / np.timedelta64(1, "D") / unit
     ages = np.clip(ages, 0.0, None)
-    with _quiet():
-        expected = np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(ages.ravel()), dtype="float64")
-    predicted = (expected.reshape(ages.shape) * births.to_numpy()[:, None]).sum(axis=0) if fit.usable else np.nan
+    predicted = np.full(len(grid), np.nan)
+    if fit.usable:
+        with _quiet():
+            expected = np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(ages.ravel()), dtype="float64")
+        predicted = (expected.reshape(ages.shape) * births.to_numpy()[:, None]).sum(axis=0)
     return pd.DataFrame({"date": grid, "actual": actual.astype("float64"), "predicted": predicted})
 
 
@@ -795,6 +797,7 @@ class ClvResult:
                 "rung used": fit.fallback or ("plain" if fit.converged else "none converged"),
                 "parameters at bounds": ", ".join(fit.at_bounds) or "-",
                 "log-likelihood": None if fit.log_likelihood is None else round(fit.log_likelihood, 1),
+                "holdout occasions": None if v is None else f"{v.fit.occasion}ly".replace("dayly", "daily"),
                 "holdout predicted": None if v is None else round(v.predicted_total, 1),
                 "holdout actual": None if v is None else round(v.actual_total, 1),
                 "holdout MAE": None if v is None or v.mae is None else round(v.mae, 3),
@@ -953,14 +956,21 @@ def validation_text(result: ClvResult) -> str:
     """Holdout check in words (Markdown)."""
     if not result.validations:
         return "No holdout check was possible (too little history before the analysis date)."
-    v = result.validations[result.chosen_model]
+    v = result.validations.get(result.chosen_model)
+    if v is None or v.mae is None:
+        return (f"{MODEL_LABELS[result.chosen_model]} could not be fitted on the months before "
+                f"{result.calibration_end.date()}, so its predictions could not be checked on held-back months.")
     diff = v.predicted_total / v.actual_total - 1 if v.actual_total else float("nan")
     return (f"The models were fitted on purchases up to {result.calibration_end.date()} and asked to predict the "
             f"{len(v.frame):,} customers' purchases from then to {result.holdout_end.date()}. "
             f"{MODEL_LABELS[result.chosen_model]} predicted **{v.predicted_total:,.0f}** repeat purchases against "
             f"**{v.actual_total:,.0f}** actual ({diff:+.0%}); per customer it is off by {v.mae:.2f} purchases on "
-            "average (MAE). A forecast that is too low here usually means the holdout months were busier than "
-            "usual (for example the run-up to Christmas), which the models, built on steady buying, cannot know.")
+            "average (MAE)." + (" A forecast this much too low usually means the held-back months were busier than "
+                                "usual (for example the run-up to Christmas), which models built on steady buying "
+                                "cannot know: read the values below as conservative for such a season."
+                                if diff < -0.1 else "")
+            + (" The models expected more purchases than customers made: read the values below with care."
+               if diff > 0.1 else ""))
 
 
 def spend_text(result: ClvResult, currency: str = "GBP") -> str:
