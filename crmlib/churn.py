@@ -45,7 +45,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -304,6 +304,14 @@ def purchase_features(
     return feats
 
 
+#: P(alive) is used as a model feature only when its 10th-90th percentile spread reaches this
+P_ALIVE_MIN_SPREAD = 0.01
+
+
+def _spread(values: pd.Series) -> float:
+    return float(values.quantile(0.9) - values.quantile(0.1)) if values.notna().any() else 0.0
+
+
 #: BTYD models tried for P(alive), in order: the first that converges is used.
 P_ALIVE_LADDER: tuple[tuple[str, float], ...] = (("bgnbd", 0.0), ("bgnbd", 0.01), ("pareto_nbd", 0.01))
 
@@ -440,7 +448,7 @@ def make_models(X: pd.DataFrame, seed: int = 0) -> dict[str, PriorCorrectedClass
         "gradient_boosting": PriorCorrectedClassifier(Pipeline([
             ("prepare", trees),
             ("model", HistGradientBoostingClassifier(
-                learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=40,
+                learning_rate=0.06, max_iter=150, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, class_weight="balanced", early_stopping=False, random_state=seed)),
         ])),
     }
@@ -496,15 +504,16 @@ def calibration_table(y_true: Any, probability: Any, n_bins: int = 10) -> pd.Dat
     return pd.DataFrame({"predicted": predicted, "observed": observed})
 
 
-def best_f1_threshold(y_true: Any, probability: Any) -> float:
-    """The probability threshold with the highest F1 score (precision-recall balance).
+def best_threshold(y_true: Any, probability: Any) -> float:
+    """The probability threshold with the largest Youden's J = true-positive rate - false-positive rate.
 
     Rule used to flag customers: chosen on the *training* data's out-of-fold
     predictions, then applied unchanged to the evaluation set and to today's scores.
+    It weighs catching leavers and sparing stayers equally (Youden 1950), so with a
+    high churn rate it does not flag nearly everyone, as an F1-optimal cut would.
     """
-    precision, recall, thresholds = precision_recall_curve(np.asarray(y_true).astype(int), probability)
-    f1 = 2 * precision * recall / np.where(precision + recall > 0, precision + recall, 1)
-    return float(thresholds[int(np.argmax(f1[:-1]))])
+    fpr, tpr, thresholds = roc_curve(np.asarray(y_true).astype(int), probability)
+    return float(thresholds[1:][int(np.argmax((tpr - fpr)[1:]))])
 
 
 def confusion_at(y_true: Any, flagged: Any) -> dict[str, Any]:
@@ -560,7 +569,7 @@ def feature_label(feature: str) -> str:
 
 
 def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, seed: int = 0,
-                    n_repeats: int = 5) -> pd.DataFrame:
+                    n_repeats: int = 3) -> pd.DataFrame:
     """Permutation importance on the evaluation set plus the direction of each top driver.
 
     importance = mean drop in ROC-AUC when the feature's values are shuffled
@@ -583,7 +592,7 @@ def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, 
         name = feature_label(feature)
         if numeric:
             direction = "higher value, more churn" if high["churn_rate"] > low["churn_rate"] else "higher value, less churn"
-            if len(bins) == 2:
+            if X[feature].nunique() <= 2:
                 sentence = (f"{name[0].upper() + name[1:]}: customers at {high['bin']} churn at {high['churn_rate']:.0%}, "
                             f"at {low['bin']} at {low['churn_rate']:.0%}.")
             else:
@@ -721,7 +730,7 @@ def _select_and_fit(X: pd.DataFrame, y: pd.Series, seed: int, notes: list[str]) 
         oof[name] = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
         cv[name] = score_quality(y, oof[name])["roc_auc"]
     chosen = max(cv, key=lambda k: (cv[k], k == "logistic_regression"))
-    threshold = best_f1_threshold(y, oof[chosen])
+    threshold = best_threshold(y, oof[chosen])
     notes.append("Cross-validated ROC-AUC on the training data: "
                  + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in cv.items())
                  + f"; chosen: {chosen.replace('_', ' ')}.")
@@ -828,20 +837,28 @@ def _run_transactions(transactions, as_of, table, clv, returns, window, active_d
     kwargs = {"active_days": active_days, "customers": table, "returns": returns}
     train = transaction_snapshot(transactions, train_cutoff, window, **kwargs)
     evals = transaction_snapshot(transactions, eval_cutoff, window, **kwargs)
-    today = transaction_snapshot(transactions, score_cutoff, window, labelled=False, **kwargs)
     X_train, X_eval = train.X, evals.X.reindex(columns=train.X.columns)
-    if X_train["p_alive"].isna().all() or X_eval["p_alive"].isna().all():
-        warnings.append("The BG/NBD model behind P(alive) did not converge at a cutoff; P(alive) is left out as a feature and baseline.")
+    has_p_alive = X_train["p_alive"].notna().any() and X_eval["p_alive"].notna().any()
+    if not has_p_alive:
+        warnings.append("No BTYD model behind P(alive) converged at a cutoff; P(alive) is left out as a feature "
+                        "and as a baseline.")
+    if not has_p_alive or min(_spread(X_train["p_alive"]), _spread(X_eval["p_alive"])) < P_ALIVE_MIN_SPREAD:
+        if has_p_alive:
+            notes.append("P(alive) is nearly the same for everyone (the BTYD model found almost no drop-out in this "
+                         "data), so it is used only as the naive baseline, not as a model feature: its tiny "
+                         "differences would mean different things at the two cutoffs.")
         X_train, X_eval = X_train.drop(columns="p_alive"), X_eval.drop(columns="p_alive")
     chosen, fitted, threshold, _ = _select_and_fit(X_train, train.y, seed, notes)
     baselines = {"recency": X_eval["recency_days"]}
     flags = {"recency": X_eval["recency_days"] > window}
-    if "p_alive" in X_eval:
-        baselines["p_alive"] = 1 - X_eval["p_alive"]
-        flags["p_alive"] = X_eval["p_alive"] < 0.5
+    if has_p_alive:
+        baselines["p_alive"] = 1 - evals.X["p_alive"]
+        flags["p_alive"] = evals.X["p_alive"] < 0.5
     ev = _evaluate(chosen, fitted, X_eval, evals.y, threshold, baselines, flags, seed)
     # final model: refit on the latest fully labelled cutoff, score today
     final = make_models(X_eval, seed)[chosen].fit(X_eval, evals.y)
+    today = transaction_snapshot(transactions, score_cutoff, window, labelled=False,
+                                 with_p_alive="p_alive" in X_eval.columns, **kwargs)
     X_today = today.X.reindex(columns=X_eval.columns)
     probability = final.predict_proba(X_today)[:, 1]
     tx = _customer_rows(transactions)
@@ -941,7 +958,7 @@ def quality_text(result: ChurnResult) -> str:
                  f"{top['lift']:.1f} times as many as a random 10 % would.")
     c = result.confusion
     lines.append(f"- Threshold rule: flag a customer when the churn probability is at least {result.threshold:.0%} "
-                 f"(the threshold with the best F1 on the training data). On the evaluation set this flags "
+                 f"(the threshold that best separates leavers from stayers on the training data, Youden's J). On the evaluation set this flags "
                  f"{c['flagged_share']:.0%} of customers; {c['precision']:.0%} of them did churn and they include "
                  f"{c['recall']:.0%} of all churners.")
     return "\n".join(lines)
@@ -961,3 +978,149 @@ def targets_text(result: ChurnResult, currency: str = "GBP") -> str:
             f"(probability at least {result.threshold:.0%}) worth {sym}{t['value_at_risk'].sum():,.0f} at risk; "
             f"{(t['group'] == 'control').sum():,} of them are a random control group that should **not** be "
             f"contacted, so the campaign's effect can be measured.")
+
+
+def overview_text(result: ChurnResult) -> str:
+    """Churn rate, its trend and how the numbers were obtained."""
+    if result.mode == "customer_table":
+        return (f"**{result.churn_rate:.1%}** of the {result.eval_customers:,} customers held out for evaluation have "
+                f"churned according to the customer table's churn flag (subscription data: a customer churns when "
+                f"they end the contract). There is no time axis in this table, so no trend is shown.")
+    text = (f"Churn here means **no purchase within {_window_days(result)} days**. Of the "
+            f"{result.eval_customers:,} customers active on {result.cutoffs['evaluation']} (a purchase in the year "
+            f"before), **{result.churn_rate:.1%}** did not buy again in the following window, which ends at the "
+            f"analysis date.")
+    trend = result.trend.dropna() if result.trend is not None else None
+    if trend is not None and len(trend) >= 3:
+        first, last = trend.iloc[0], trend.iloc[-1]
+        change = last["churn_rate"] - first["churn_rate"]
+        word = "risen" if change > 0.02 else ("fallen" if change < -0.02 else "stayed about level")
+        text += (f" Measured the same way at each month start, the churn rate has {word}: "
+                 f"{first['churn_rate']:.0%} for customers active on {first['cutoff']:%d %b %Y}, "
+                 f"{last['churn_rate']:.0%} on {last['cutoff']:%d %b %Y} (the first months see less history, so "
+                 f"their 'active' customers are fewer).")
+    return text
+
+
+def _window_days(result: ChurnResult) -> int:
+    cut = result.cutoffs
+    return int((pd.Timestamp(cut["scoring"]) - pd.Timestamp(cut["evaluation"])).days)
+
+
+def model_table(result: ChurnResult) -> pd.DataFrame:
+    """Evaluation-set quality of both models and the naive rules, best first, for display."""
+    lifts = {result.chosen_model: result.lift, **result.baseline_lift}
+    rows = [{"method": MODEL_NAMES[k] + (" (chosen)" if k == result.chosen_model else ""),
+             "ROC-AUC": v["roc_auc"], "PR-AUC": v["pr_auc"],
+             "top-decile lift": lifts[k]["lift"].iloc[0] if k in lifts else np.nan}
+            for k, v in result.evaluation.items()]
+    return pd.DataFrame(rows).sort_values("ROC-AUC", ascending=False).round(3).reset_index(drop=True)
+
+
+def drivers_text(result: ChurnResult, top: int = 5) -> str:
+    """The top drivers in plain words, one bullet each."""
+    d = result.drivers.dropna(subset=["sentence"]).head(top)
+    lines = ["What matters most for the model (the drop in ROC-AUC when a fact is shuffled on the evaluation "
+             "set, so the model can no longer use it), and which way it points:"]
+    lines += [f"- {row.sentence} (importance {row.importance:.3f})" for row in d.itertuples()]
+    lines.append("These are associations the model uses, not proven causes: a driver points to where to look.")
+    return "\n".join(lines)
+
+
+# ============================================================ charts (kept apart from the models)
+def plot_trend(result: ChurnResult):
+    """Churn rate at each month start (transactions mode)."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots()
+    trend = result.trend
+    ax.plot(trend["cutoff"], trend["churn_rate"], marker="o")
+    ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
+    plots.percent_axis(ax)
+    return plots.label(ax, f"Churn rate: no purchase in the next {_window_days(result)} days",
+                       "Customers active at the start of month", "Share who did not buy again")
+
+
+def plot_gains(result: ChurnResult):
+    """Cumulative gains of the chosen model and the naive rules vs random contact."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots()
+    curves = {MODEL_NAMES[result.chosen_model]: result.lift,
+              **{MODEL_NAMES[k]: v for k, v in result.baseline_lift.items()}}
+    for name, table in curves.items():
+        ax.plot(np.r_[0, table["cum_customers_share"]], np.r_[0, table["cum_gain"]], marker="o", label=name)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random contact")
+    plots.percent_axis(ax)
+    plots.percent_axis(ax, axis="x")
+    ax.legend()
+    return plots.label(ax, "Cumulative gains on the evaluation set", "Customers contacted (riskiest first)",
+                       "Share of all churners reached")
+
+
+def plot_calibration(result: ChurnResult):
+    """Predicted vs observed churn rate by probability tenth."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    cal = result.calibration
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.plot(cal["predicted"], cal["observed"], marker="o", label=MODEL_NAMES[result.chosen_model])
+    plots.percent_axis(ax)
+    plots.percent_axis(ax, axis="x")
+    ax.legend()
+    return plots.label(ax, "Are the churn probabilities right?", "Predicted churn probability (tenths of customers)",
+                       "Observed churn rate")
+
+
+def plot_drivers(result: ChurnResult, top: int = 8):
+    """Permutation importance of the top features, with plain-words names."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    d = result.drivers.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.2))
+    ax.barh([feature_label(f) for f in d["feature"]], d["importance"], xerr=d["importance_std"])
+    return plots.label(ax, "What drives churn predictions", "Drop in ROC-AUC when the fact is shuffled", "")
+
+
+def plot_driver_bins(result: ChurnResult, feature: str):
+    """Churn rate by group of one driver (evaluation set)."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    bins = result.driver_bins[feature]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.bar(bins["bin"].astype(str), bins["churn_rate"])
+    ax.axhline(result.churn_rate, linestyle="--", color="grey", label="average")
+    ax.tick_params(axis="x", labelrotation=20)
+    plots.percent_axis(ax)
+    ax.legend()
+    return plots.label(ax, f"Churn rate by {feature_label(feature)}", feature_label(feature).capitalize(),
+                       "Churn rate")
+
+
+def plot_value_at_risk(result: ChurnResult, currency: str = "GBP"):
+    """Value at risk and number of customers by risk tier."""
+    import matplotlib.pyplot as plt
+
+    from crmlib import plots
+
+    by = (result.scores.groupby("risk_tier")["value_at_risk"].agg(["sum", "size"])
+          .reindex(["high", "medium", "low"]).fillna(0))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    bars = ax.bar(by.index, by["sum"])
+    for bar, n in zip(bars, by["size"]):
+        ax.annotate(f"{int(n):,} customers", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=9)
+    plots.money_axis(ax, currency)
+    return plots.label(ax, f"Value at risk by churn-risk tier ({result.value_basis})", "Risk tier",
+                       f"Value at risk ({currency})")

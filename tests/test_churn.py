@@ -99,7 +99,8 @@ def test_score_quality_confusion_and_threshold_by_hand():
     c = churn.confusion_at(y, [False, True, True, True])
     assert (c["true_positive"], c["false_positive"], c["false_negative"], c["true_negative"]) == (2, 1, 0, 1)
     assert c["precision"] == pytest.approx(2 / 3) and c["recall"] == 1.0
-    assert churn.best_f1_threshold(y, [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.35)  # F1 0.8 beats 0.667
+    # Youden's J = TPR - FPR: 0.5 at 0.8, 0.17 at 0.5, 0.67 at 0.4 (both churners, one stayer of three)
+    assert churn.best_threshold([0, 0, 0, 1, 1], [0.1, 0.2, 0.5, 0.4, 0.8]) == pytest.approx(0.4)
     assert churn.score_quality([1, 1], [0.2, 0.3]) == {"roc_auc": None, "pr_auc": None}
 
 
