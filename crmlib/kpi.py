@@ -36,7 +36,7 @@ Definitions (the numbered assumptions every KPI below relies on)
    *revenue per customer* = identified revenue / active customers; *repeat-purchase
    rate* = share of active customers with two or more orders in P.
 10. *Top-20 % share* = share of identified revenue in P from the 20 % of active customers
-    (rounded up) who spent most in P (the Pareto check; e.g. Kotler's 80/20 rule).
+    (rounded up) who spent most in P (the Pareto or "80/20" check).
 11. *Customer equity* (sum of every customer's CLV) is not recomputed here: it is taken
     from 03_clv's metrics for the period it ran for, and left empty otherwise.
 
@@ -286,7 +286,7 @@ def set_customer_equity(kpis: pd.DataFrame, clv_metrics: Mapping[str, Any] | Non
     """
     out = kpis.copy()
     period = period or str(out.index[-1])
-    equity = _number((clv_metrics or {}).get("customer_equity"))
+    equity = as_number((clv_metrics or {}).get("customer_equity"))
     ran_for = (clv_metrics or {}).get("period")
     if equity is not None and (ran_for in (None, period)) and period in out.index:
         out.loc[period, "customer_equity"] = equity
@@ -413,7 +413,7 @@ def format_money(value: Any, currency: str = "GBP", *, compact: bool = False) ->
     """Money with thousands separators, e.g. ``£12,345`` (``£1.2m`` / ``£58k`` when compact)."""
     from crmlib.plots import currency_symbol
 
-    v = _number(value)
+    v = as_number(value)
     if v is None:
         return "–"
     symbol = currency_symbol(currency)
@@ -428,13 +428,13 @@ def format_money(value: Any, currency: str = "GBP", *, compact: bool = False) ->
 
 def format_count(value: Any) -> str:
     """A count with thousands separators, e.g. ``4,297``."""
-    v = _number(value)
+    v = as_number(value)
     return "–" if v is None else f"{v:,.0f}"
 
 
 def format_percent(value: Any, decimals: int = 1) -> str:
     """A share in [0, 1] as a percentage, e.g. ``41.3 %``."""
-    v = _number(value)
+    v = as_number(value)
     return "–" if v is None else f"{v * 100:.{decimals}f} %"
 
 
@@ -465,13 +465,13 @@ def format_kpi(kpi: str, value: Any, currency: str = "GBP", *, compact: bool = F
         return format_count(value)
     if kind == "rate":
         return format_percent(value)
-    v = _number(value)
+    v = as_number(value)
     return "–" if v is None else f"{v:,.2f}"
 
 
 def format_change(kpi: str, change: Any) -> str:
     """A change as people read it: ``+5.2 %`` for amounts, ``+1.3 pts`` for rates."""
-    v = _number(change)
+    v = as_number(change)
     if v is None:
         return "–"
     if KPI_KINDS.get(kpi) == "rate":
@@ -486,7 +486,7 @@ def headline_markdown(comparison: pd.DataFrame, currency: str = "GBP", kpis: lis
     lines = ["| KPI | This period | vs previous period | vs same period last year |", "|---|---:|---:|---:|"]
     for k in rows:
         r = comparison.loc[k]
-        if _number(r["current"]) is None and k == "customer_equity":
+        if as_number(r["current"]) is None and k == "customer_equity":
             continue
         lines.append(
             f"| {KPI_LABELS.get(k, k)} | {format_kpi(k, r['current'], currency)} | "
@@ -498,21 +498,21 @@ def headline_markdown(comparison: pd.DataFrame, currency: str = "GBP", kpis: lis
 def kpi_overview_markdown(comparison: pd.DataFrame, period: str, as_of: Any, currency: str = "GBP") -> str:
     """Two or three sentences on the period, generated from the numbers."""
     c = comparison["current"]
-    if _number(c.get("revenue")) is None:
+    if as_number(c.get("revenue")) is None:
         return f"There are no sales in {format_period(period)} up to {format_date(as_of)}."
     text = (
         f"In **{format_period(period)}** (data up to {format_date(as_of)}) the business sold "
         f"**{format_money(c['revenue'], currency)}** in {format_count(c['orders'])} orders "
         f"(average order {format_money(c['aov'], currency)}"
     )
-    change = _number(comparison.loc["revenue", "change_vs_previous"])
+    change = as_number(comparison.loc["revenue", "change_vs_previous"])
     text += f", revenue {format_change('revenue', change)} on the previous period)." if change is not None else ")."
     text += (
         f" {format_count(c['active_customers'])} known customers bought: "
         f"{format_count(c['new_customers'])} new and {format_count(c['returning_customers'])} returning "
         f"(of whom {format_count(c['reactivated_customers'])} came back after a lapse)."
     )
-    if _number(c.get("retention_rate")) is not None:
+    if as_number(c.get("retention_rate")) is not None:
         text += (
             f" Of the {format_count(c['customers_at_start'])} customers live at the start, "
             f"{format_count(c['lost_customers'])} were lost (retention {format_percent(c['retention_rate'])})."
@@ -627,7 +627,7 @@ def summary_metrics(comparison: pd.DataFrame, **extra: Any) -> dict[str, Any]:
     ``active_customers``, ``new_customers``, ``retention_rate``, ``aov`` …); the
     changes are under ``change_vs_previous`` and ``change_vs_year``.
     """
-    clean = lambda s: {k: _number(v) for k, v in s.items()}  # noqa: E731
+    clean = lambda s: {k: as_number(v) for k, v in s.items()}  # noqa: E731
     current = {k: (int(v) if v is not None and KPI_KINDS.get(k) == "count" else v)
                for k, v in clean(comparison["current"]).items()}
     return {
@@ -639,8 +639,8 @@ def summary_metrics(comparison: pd.DataFrame, **extra: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- helpers
-def _number(value: Any) -> float | None:
-    """A finite float, or None for missing / non-numeric values."""
+def as_number(value: Any) -> float | None:
+    """A finite float, or None for missing / non-numeric values (metrics are read defensively)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -662,19 +662,19 @@ def _first(m: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _finding_cleaning(m: Mapping[str, Any], currency: str) -> str | None:
-    rows_in = _number(_first(m, "rows_in", "audit.rows_in"))
-    kept = _number(_first(m, "rows_kept", "audit.rows_kept"))
+    rows_in = as_number(_first(m, "rows_in", "audit.rows_in"))
+    kept = as_number(_first(m, "rows_kept", "audit.rows_kept"))
     if rows_in is None or kept is None or rows_in == 0:
         return None
     text = (f"{format_count(kept)} of {format_count(rows_in)} rows kept; "
             f"{format_percent(1 - kept / rows_in)} set aside, each with its reason")
     by_rule = m.get("by_rule")
     if isinstance(by_rule, Mapping):
-        counts = {k: _number(v.get("rows") if isinstance(v, Mapping) else v) or 0 for k, v in by_rule.items()}
+        counts = {k: as_number(v.get("rows") if isinstance(v, Mapping) else v) or 0 for k, v in by_rule.items()}
         if counts and max(counts.values()) > 0:
             rule = max(counts, key=counts.get)
             text += f" (largest reason: {_reason_text(rule)}, {format_count(counts[rule])} rows)"
-    anon = _number(_first(m, "anonymous_revenue_share"))
+    anon = as_number(_first(m, "anonymous_revenue_share"))
     if anon is not None and anon > 0:
         text += (f"; {format_percent(anon)} of revenue comes from lines without a customer id, counted in sales "
                  "but not in customer analyses")
@@ -691,29 +691,29 @@ def _reason_text(rule: str) -> str:
 
 def _finding_segments(m: Mapping[str, Any], currency: str) -> str | None:
     parts = []
-    n = _number(_first(m, "customers", "n_customers"))
+    n = as_number(_first(m, "customers", "n_customers"))
     sizes = m.get("segments")
     if n is not None:
         parts.append(f"{format_count(n)} customers" + (f" in {len(sizes)} segments" if isinstance(sizes, Mapping) else ""))
     if isinstance(sizes, Mapping) and sizes:
-        share = {k: _number(v.get("revenue_share")) if isinstance(v, Mapping) else None for k, v in sizes.items()}
+        share = {k: as_number(v.get("revenue_share")) if isinstance(v, Mapping) else None for k, v in sizes.items()}
         share = {k: v for k, v in share.items() if v is not None}
         if share:
             name = max(share, key=share.get)
-            count = _number(sizes[name].get("customers"))
+            count = as_number(sizes[name].get("customers"))
             parts.append(f"{name}" + (f" ({format_count(count)} customers)" if count is not None else "")
                          + f" bring {format_percent(share[name])} of revenue")
-    top = _number(_first(m, "top20_revenue_share", "top_20_share"))
+    top = as_number(_first(m, "top20_revenue_share", "top_20_share"))
     if top is not None:
         parts.append(f"the top 20 % of customers bring {format_percent(top)}")
     lifecycle = m.get("lifecycle")
-    if isinstance(lifecycle, Mapping) and _number(lifecycle.get("at-risk")) is not None:
+    if isinstance(lifecycle, Mapping) and as_number(lifecycle.get("at-risk")) is not None:
         parts.append(f"{format_count(lifecycle['at-risk'])} customers are at risk of lapsing")
     return "; ".join(parts) + "." if parts else None
 
 
 def _finding_clv(m: Mapping[str, Any], currency: str) -> str | None:
-    equity = _number(m.get("customer_equity"))
+    equity = as_number(m.get("customer_equity"))
     if equity is None:
         return None
     model = m.get("chosen_model")
@@ -738,8 +738,8 @@ def _high_risk(scores: pd.DataFrame) -> dict[str, float]:
 
 def _finding_churn(m: Mapping[str, Any], currency: str) -> str | None:
     parts = []
-    high = _number(_first(m, "high_risk_customers", "n_high_risk", "risk_tiers.high"))
-    var = _number(_first(m, "high_risk_value_at_risk", "value_at_risk_high"))
+    high = as_number(_first(m, "high_risk_customers", "n_high_risk", "risk_tiers.high"))
+    var = as_number(_first(m, "high_risk_value_at_risk", "value_at_risk_high"))
     if high is not None:
         text = f"{format_count(high)} customers at high churn risk"
         basis = m.get("value_basis")
@@ -747,7 +747,7 @@ def _finding_churn(m: Mapping[str, Any], currency: str) -> str | None:
             text += f", with {format_money(var, currency, compact=True)} of value at risk"
             text += f" (churn probability × {basis})" if basis else ""
         parts.append(text)
-    rate = _number(m.get("churn_rate"))
+    rate = as_number(m.get("churn_rate"))
     if rate is not None:
         parts.append(f"churn rate {format_percent(rate)}")
     drivers = m.get("top_drivers") or []
@@ -755,7 +755,7 @@ def _finding_churn(m: Mapping[str, Any], currency: str) -> str | None:
         d = drivers[0]
         d = (d.get("feature") or d.get("name")) if isinstance(d, Mapping) else d
         parts.append(f"top driver: {_feature_label(str(d))}")
-    auc = _number(m.get("roc_auc"))
+    auc = as_number(m.get("roc_auc"))
     if auc is not None:
         parts.append(f"model ROC-AUC {auc:.2f}")
     return "; ".join(parts) + "." if parts else None
@@ -777,14 +777,14 @@ def _finding_basket(m: Mapping[str, Any], currency: str) -> str | None:
     rule = _first(m, "top_rule", "top_rules", "top_pairs", "bundles")
     if isinstance(rule, list):
         rule = rule[0] if rule else None
-    n_rules = _number(_first(m, "n_rules", "rules"))
+    n_rules = as_number(_first(m, "n_rules", "rules"))
     parts = []
     if isinstance(rule, Mapping):
         left = _first(rule, "antecedent_names", "antecedents_names", "antecedents", "antecedent", "item_a")
         right = _first(rule, "consequent_names", "consequents_names", "consequents", "consequent", "item_b")
         names = [" & ".join(map(str, x)) if _is_list(x) else str(x) for x in (left, right) if x is not None]
-        lift = _number(rule.get("lift"))
-        confidence = _number(rule.get("confidence"))
+        lift = as_number(rule.get("lift"))
+        confidence = as_number(rule.get("confidence"))
         if len(names) == 2:
             text = f"bundle to try: {names[0]} + {names[1]}" + (f", lift {lift:.1f}" if lift is not None else "")
             if confidence is not None:

@@ -191,11 +191,11 @@ def _kpi_cards(summary: dict[str, Any], keys: list[str], currency: str) -> str:
     changes = summary.get("change_vs_previous") or {}
     cards = []
     for key in keys:
-        if kpi._number(summary.get(key)) is None:
+        if kpi.as_number(summary.get(key)) is None:
             continue
         change = changes.get(key) if isinstance(changes, dict) else None
         line = (f"<div class=change>{html.escape(kpi.format_change(key, change))} vs previous period</div>"
-                if kpi._number(change) is not None else "")
+                if kpi.as_number(change) is not None else "")
         cards.append(
             f'<div class=crm-card><div class=label>{html.escape(kpi.KPI_LABELS.get(key, key))}</div>'
             f'<div class=value>{html.escape(kpi.format_kpi(key, summary.get(key), currency))}</div>{line}</div>'
