@@ -238,3 +238,45 @@ def test_online_retail_sample_runs_with_the_caveat():
     assert result.chosen.usable
     assert result.warnings[0].startswith("The data shows no measurable drop-out")
     assert result.customer_equity > 0 and np.isfinite(result.customers["clv"]).all()
+
+
+def test_weekly_occasions_merge_purchases_in_one_calendar_week():
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+                       "invoice_date": pd.to_datetime(["2021-03-01", "2021-03-03", "2021-03-08", "2021-03-02"]),
+                       "amount": [10.0, 20.0, 5.0, 7.0]})
+    weekly = btyd_summary(clv._occasion_transactions(tx, "week"), "2021-03-14")
+    daily = btyd_summary(tx, "2021-03-14")
+    assert daily.loc["a", "frequency"] == 2 and weekly.loc["a", "frequency"] == 1  # Mon+Wed merged
+    assert weekly.loc["a", "recency"] == 1.0 and weekly.loc["a", "monetary_value"] == 5.0
+    assert weekly.loc["b", "T"] == 13 / 7  # from that week's Monday
+    with pytest.raises(ModelError):
+        clv._occasion_transactions(tx, "month")
+
+
+def test_calibration_holdout_rejects_an_empty_window(cdnow_transactions):
+    from crmlib.errors import DataError
+
+    with pytest.raises(DataError, match="must be after"):
+        clv.calibration_holdout(cdnow_transactions, "1998-01-31", "1998-01-31")
+
+
+def test_metrics_round_trip_through_the_run_context(tmp_path, cdnow_transactions):
+    import json
+
+    from crmlib.context import RunContext
+
+    result = clv.run_clv(cdnow_transactions, "1998-06-30", models=("bgnbd",), holdout_months=6)
+    assert result.chosen_model == "bgnbd" and result.chosen.clean
+    assert result.validations["bgnbd"].mae > 0
+    ctx = RunContext.create("03_clv", as_of="1998-06-30", artifacts_dir=tmp_path)
+    for w in result.warnings:
+        ctx.warn(w)
+    ctx.write_parquet("customers_clv.parquet", result.customers)
+    metrics = json.loads(ctx.write_metrics(result.metrics()).read_text())
+    assert metrics["chosen_model"] == "bgnbd" and metrics["time_unit"] == "W"
+    assert metrics["models"]["bgnbd"]["params"]["r"] > 0 and metrics["models"]["bgnbd"]["fallback"] is None
+    assert metrics["customer_equity"] == pytest.approx(result.customers["clv"].sum())
+    saved = pd.read_parquet(tmp_path / "customers_clv.parquet")
+    assert list(saved.columns) == ["customer_id", "p_alive", "expected_purchases", "expected_avg_spend", "clv",
+                                   "clv_tier"]
+    assert len(saved) == 2357
