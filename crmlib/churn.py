@@ -1040,7 +1040,7 @@ def plot_trend(result: ChurnResult):
     ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
     plots.percent_axis(ax)
     return plots.label(ax, f"Churn rate: no purchase in the next {_window_days(result)} days",
-                       "Customers active at the start of month", "Share who did not buy again")
+                       "Month start (customers active at that date)", "Share who did not buy again")
 
 
 def plot_gains(result: ChurnResult):
