@@ -191,7 +191,12 @@ def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     cols = [c for c in _DEDUP_COLUMNS if c in data]
     quick = [schema.INVOICE_ID, schema.PRODUCT_ID, schema.QUANTITY, schema.UNIT_PRICE, "_source_index"]
     hashes = pd.util.hash_pandas_object(data[quick], index=False).to_numpy()[positions]
-    candidates = positions[pd.Series(hashes).duplicated(keep=False).to_numpy()]
+    order = np.argsort(hashes)
+    same = hashes[order][1:] == hashes[order][:-1]
+    shared = np.zeros(len(hashes), dtype=bool)
+    shared[order[1:][same]] = True
+    shared[order[:-1][same]] = True
+    candidates = positions[shared]
     dup = data[cols].take(candidates).duplicated(keep="first").to_numpy()
     return candidates[dup]
 
@@ -313,6 +318,7 @@ def clean_sources(
     reason[np.concatenate(invalid_parts)] = _CODE["invalid_value"]
     line_value = (data[schema.QUANTITY] * data[schema.UNIT_PRICE]).fillna(0.0).to_numpy()
 
+    ids_upper = params["normalise"]["enabled"] and params["normalise"]["upper_ids"]
     if params["normalise"]["enabled"]:
         _normalise(data, params["normalise"]["upper_ids"])
         fresh = (data[schema.INVOICE_ID].isna() | data[schema.PRODUCT_ID].isna()).to_numpy()
@@ -334,7 +340,8 @@ def clean_sources(
 
     if params["non_product"]["enabled"]:
         codes = {c.upper() for c in params["non_product"]["codes"]}
-        is_code = data[schema.PRODUCT_ID].str.upper().isin(codes).to_numpy()
+        products = data[schema.PRODUCT_ID] if ids_upper else data[schema.PRODUCT_ID].str.upper()
+        is_code = products.isin(codes).to_numpy()
         reason[(reason == 0) & is_code] = _CODE["non_product"]
         if params["non_product"]["non_positive_price"]:
             reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
@@ -344,7 +351,8 @@ def clean_sources(
         prefix = str(params["returns"]["cancel_prefix"] or "")
         is_return = (data[schema.QUANTITY] < 0).to_numpy()
         if prefix:
-            is_return = is_return | data[schema.INVOICE_ID].str.upper().str.startswith(prefix.upper()).fillna(False).to_numpy()
+            invoices = data[schema.INVOICE_ID] if ids_upper else data[schema.INVOICE_ID].str.upper()
+            is_return = is_return | invoices.str.startswith(prefix.upper()).fillna(False).to_numpy()
         is_return = is_return & (reason == 0)
         if params["returns"]["mode"] == "net" and is_return.any():
             returns_stats.update(_net_returns(data, reason, is_return))
@@ -409,7 +417,7 @@ def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) 
         elif col == schema.IS_OUTLIER:
             out[col] = pd.Series(is_outlier[pos], index=index)
         elif col in data:
-            out[col] = data.pop(col).take(pos).reset_index(drop=True).astype(dtype)
+            out[col] = data.pop(col)[kept].reset_index(drop=True).astype(dtype)
         elif col in (schema.PRODUCT_NAME, schema.COUNTRY):
             out[col] = pd.Series(pd.NA, index=index, dtype="str")
     return pd.DataFrame(out, index=index)
