@@ -143,7 +143,8 @@ class ModelFit:
     as one purchase), ``penalizer``, ``converged``, ``at_bounds`` (parameters that ran to
     0 or infinity), ``log_likelihood`` (unpenalised, in the summary's time unit),
     ``fallback`` (the ladder rung used, ``None`` for the plain fit), ``tried`` (every
-    rung tried, with its outcome) and ``seconds``.
+    rung tried, with its outcome), ``message`` (why a fit is not usable) and ``defined``
+    (False when the parameters make the model's predictions 0/0 or infinite).
     """
 
     model: str
@@ -852,10 +853,10 @@ def run_clv(
 ) -> ClvResult:
     """The whole CLV analysis at ``as_of``: validation, model choice, final fits, values.
 
-    1. Calibration = data up to ``as_of`` minus ``holdout_months``; each model is fitted
-       there (with its ladder) and scored on the holdout (:func:`validate`).
-    2. Each model is refitted on all data up to ``as_of`` (:func:`fit_with_fallback`);
+    1. Each model is fitted on all data up to ``as_of`` (:func:`fit_with_fallback`);
        these final fits give the reported parameters and the CLV.
+    2. Calibration = data up to ``as_of`` minus ``holdout_months``; each usable model is
+       refitted there (same rung first) and scored on the holdout (:func:`validate`).
     3. The CLV model is chosen by :data:`SELECTION_RULE` (:func:`choose_model`).
     4. Gamma-Gamma is fitted for spend, its independence assumption checked.
     5. Per-customer values (:func:`customer_values`) with tiers.
@@ -997,6 +998,15 @@ def values_text(result: ClvResult, currency: str = "GBP") -> str:
             f"The median customer is worth {_money(v['clv'].median(), currency)}; the {first} "
             f"({int(top.loc[first, 'size']):,} customers) hold {share:.0%} of the equity. "
             "Values are expected revenue, not profit: multiply by the gross margin to compare with costs.")
+
+
+def segment_text(by_segment: pd.DataFrame, currency: str = "GBP") -> str:
+    """The largest segments' share of equity vs their share of customers (Markdown)."""
+    total_customers = by_segment["customers"].sum()
+    parts = [f"**{name}** hold {row['share_of_equity']:.0%} of customer equity "
+             f"({_money(row['equity'], currency)}) with {row['customers'] / total_customers:.0%} of customers"
+             for name, row in by_segment.head(2).iterrows()]
+    return "; ".join(parts) + "."
 
 
 def what_if_text(result: ClvResult, table: pd.DataFrame, currency: str = "GBP") -> str:
