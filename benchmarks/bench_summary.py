@@ -10,6 +10,7 @@ both times and the speed-up from one run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -71,7 +72,8 @@ def main() -> None:
     theirs = theirs.sort_index()
     same = ours.index.equals(theirs.index) and np.allclose(ours.to_numpy(), theirs[ours.columns].to_numpy())
     print(f"results identical (to float precision): {same}")
-    print(f"speed-up: {t_theirs / t_ours:.1f}x")
+    print(f"speed-up: {t_theirs / t_ours:.1f}x  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
+          "timings from a busy machine are noisy)")
 
 
 if __name__ == "__main__":
