@@ -639,7 +639,7 @@ def _top_n(history: sp.csr_matrix, weights: sp.csr_matrix | None, popularity: np
         r, c = h.nonzero()
         scores[r, c] = -np.inf
         scores = scores[:, by_popularity]
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        top = _top_columns(scores, n)
         top_scores = np.take_along_axis(scores, top, axis=1)
         out_rows.append(np.repeat(np.arange(start, start + h.shape[0]), n))
         out_items.append(by_popularity[top].ravel())
@@ -648,6 +648,19 @@ def _top_n(history: sp.csr_matrix, weights: sp.csr_matrix | None, popularity: np
     ranks = np.tile(np.arange(1, n + 1), len(rows) // n)
     ok = np.isfinite(scores)
     return rows[ok], items[ok], ranks[ok], scores[ok]
+
+
+def _top_columns(scores: np.ndarray, n: int) -> np.ndarray:
+    """Columns of the ``n`` largest values per row, ties to the leftmost column; same result
+    as ``np.argsort(-scores, kind="stable")[:, :n]`` without sorting whole rows."""
+    threshold = -np.partition(-scores, n - 1, axis=1)[:, n - 1:n]
+    above = scores > threshold
+    equal = scores == threshold
+    room = n - above.sum(axis=1, keepdims=True)
+    chosen = above | (equal & (np.cumsum(equal, axis=1) <= room))
+    columns = np.nonzero(chosen)[1].reshape(len(scores), n)
+    order = np.argsort(-np.take_along_axis(scores, columns, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(columns, order, axis=1)
 
 
 def recommend(baskets: Baskets, n: int = 10, min_count: int = 2) -> pd.DataFrame:

@@ -204,6 +204,15 @@ def test_recommendations_never_repeat_a_purchase(synthetic):
     assert (recs.groupby("customer_id")["score"].apply(lambda s: s.is_monotonic_decreasing)).all()
 
 
+def test_top_columns_matches_a_stable_sort():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=(50, 30)).astype(float)
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    for n in (1, 5, 30):
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        assert (mb._top_columns(scores, n) == expected).all()
+
+
 def test_recommendation_follows_cooccurrence():
     # x and y always go together; a customer who bought only x must be offered y first
     baskets = [["x", "y"]] * 5 + [["z"]] * 8 + [["x"]]
