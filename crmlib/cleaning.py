@@ -787,7 +787,10 @@ def overlap_markdown(view: CustomerOverlap, currency: str = "GBP") -> str:
     text = (f"{format_count(multi['customers'].sum())} customers "
             f"({format_percent(multi['customer_share'].sum())}) buy in more than one source and bring "
             f"{format_percent(multi['revenue_share'].sum())} of the revenue of known customers.")
-    if len(view.pairs):
+    if not len(view.pairs):
+        text += (" No customer id appears in two sources: if the same people do buy in several of them, the "
+                 "sources do not share one customer numbering and cannot be integrated on ids alone.")
+    else:
         top = view.pairs.iloc[0]
         text += (f" The largest overlap is {top['source_a']} and {top['source_b']}: "
                  f"{format_count(top['shared_customers'])} shared customers spending "
