@@ -887,8 +887,11 @@ def run_clv(
         else:
             hold_end = as_of_ts
             for m in (m for m in models if fits[m].usable):  # an unusable final fit is not used: skip
-                validations[m] = validate(tx, m, cal_end, hold_end, time_unit=time_unit, penalizers=penalizers,
-                                          like=fits[m])
+                try:
+                    validations[m] = validate(tx, m, cal_end, hold_end, time_unit=time_unit,
+                                              penalizers=penalizers, like=fits[m])
+                except (DataError, ModelError) as exc:
+                    warns.append(f"{MODEL_LABELS[m]} could not be checked on the held-back months: {exc}")
     chosen, note = choose_model(validations, fits)
     if note:
         warns.append(note)
