@@ -505,6 +505,8 @@ def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]
 
     Uses ``monetary`` (spend in the window), ``recency_days`` and ``frequency``. Segments
     with no customers are kept with zero counts so that reports always list every segment.
+    ``top20_share_within`` is the share of the segment's revenue from its own top 20 %
+    of customers (as :func:`top_share`): how concentrated value is inside the segment.
     """
     total_customers = len(customers)
     total_revenue = customers["monetary"].sum()
@@ -518,6 +520,10 @@ def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]
     })
     table["customer_share"] = table["customers"] / total_customers if total_customers else 0.0
     table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
+    position = grouped["monetary"].rank(method="first", ascending=False)
+    in_top = position <= np.ceil(0.2 * grouped["monetary"].transform("size"))
+    top_revenue = customers["monetary"].where(in_top, 0.0).groupby(customers[by], observed=False).sum()
+    table["top20_share_within"] = top_revenue / table["revenue"].where(table["revenue"] > 0)
     if segment_map is not None and by == "segment":
         table["action"] = pd.Series({k: v["action"] for k, v in segment_map.items()})
     return table

@@ -235,6 +235,8 @@ def test_value_concentration():
     table = seg.segment_table(cs)
     assert table.loc["A", "revenue_share"] == pytest.approx(0.4)
     assert table.loc["C", "customers"] == 0 and table["customer_share"].sum() == pytest.approx(1.0)
+    assert table.loc["A", "top20_share_within"] == pytest.approx(30 / 40)   # top 1 of 2 customers
+    assert np.isnan(table.loc["C", "top20_share_within"])
 
 
 def test_attribute_crosstab_and_profile():
