@@ -318,12 +318,10 @@ def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: 
     With ``date_format`` that format is applied strictly; otherwise pandas infers the
     format from the first value and applies it to all (so a second format shows up as
     unreadable rows instead of silently swapping day and month). Cells that already hold
-    dates (Excel, Parquet) are taken as they are.
+    dates (Excel, Parquet) are taken as they are; times with a UTC offset become UTC.
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = values
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
     elif values.dtype == object and not date_format:  # date objects, possibly mixed with text
         out = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst)
     else:
@@ -332,6 +330,8 @@ def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: 
             out = pd.to_datetime(text, format=date_format, errors="coerce")
         else:
             out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+    if getattr(out.dt, "tz", None) is not None:  # times with an offset: compared in UTC
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     return out.astype("datetime64[ns]")
 
 
