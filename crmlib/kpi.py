@@ -162,7 +162,7 @@ def period_kpis(
     dates = pd.to_datetime(transactions["invoice_date"]).astype("datetime64[ns]")
     keep = dates < as_of + pd.Timedelta(days=1)
     tx = pd.DataFrame({
-        "customer_id": transactions["customer_id"].where(keep),
+        "customer_id": transactions["customer_id"],
         "invoice_id": transactions["invoice_id"],
         "day": dates.dt.normalize(),
         "amount": transactions["amount"].astype("float64"),
@@ -331,7 +331,8 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
         )
     if kpis.isna().all(axis=1).any():
         empty = [str(p) for p in kpis.index[kpis.isna().all(axis=1)]]
-        warnings.append(f"No data for {', '.join(map(format_period, empty))}: comparisons with those periods are left blank.")
+        warnings.append(f"No data for {', '.join(map(format_period, empty))}, so comparisons with "
+                        f"{'that period' if len(empty) == 1 else 'those periods'} are left blank.")
     return warnings
 
 
@@ -666,14 +667,17 @@ def _finding_cleaning(m: Mapping[str, Any], currency: str) -> str | None:
     kept = as_number(_first(m, "rows_kept", "audit.rows_kept"))
     if rows_in is None or kept is None or rows_in == 0:
         return None
-    text = (f"{format_count(kept)} of {format_count(rows_in)} rows kept; "
-            f"{format_percent(1 - kept / rows_in)} set aside, each with its reason")
     by_rule = m.get("by_rule")
-    if isinstance(by_rule, Mapping):
-        counts = {k: as_number(v.get("rows") if isinstance(v, Mapping) else v) or 0 for k, v in by_rule.items()}
-        if counts and max(counts.values()) > 0:
-            rule = max(counts, key=counts.get)
-            text += f" (largest reason: {_reason_text(rule)}, {format_count(counts[rule])} rows)"
+    counts = ({k: as_number(v.get("rows") if isinstance(v, Mapping) else v) or 0 for k, v in by_rule.items()}
+              if isinstance(by_rule, Mapping) else {})
+    later = counts.pop("after_as_of", 0)  # not dirt: those rows belong to later reports
+    text = f"{format_count(kept)} of {format_count(rows_in)} rows kept"
+    if later:
+        text += f" ({format_count(later)} dated after the analysis date wait for later reports)"
+    if counts and max(counts.values()) > 0:
+        rule = max(counts, key=counts.get)
+        text += (f"; {format_count(sum(counts.values()))} set aside, each with its reason, most often "
+                 f"{_reason_text(rule)} ({format_count(counts[rule])} rows)")
     anon = as_number(_first(m, "anonymous_revenue_share"))
     if anon is not None and anon > 0:
         text += (f"; {format_percent(anon)} of revenue comes from lines without a customer id, counted in sales "

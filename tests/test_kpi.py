@@ -132,13 +132,16 @@ def test_findings_handle_missing_metrics():
         "03_clv": {"customer_equity": 1_234_567, "chosen_model": "bgnbd", "warnings": ["a, b at bounds"]},
         "04_churn": {"churn_rate": 0.31, "top_drivers": ["days_since_last_purchase"], "warnings": []},
         "05_basket": {"unexpected": {"shape": 1}},   # keys we do not know: no crash
-        "01_data_cleaning": {"rows_in": 1000, "rows_kept": 900, "warnings": ["10 % of rows dropped"]},
+        "01_data_cleaning": {"rows_in": 1000, "rows_kept": 900, "warnings": ["10 % of rows dropped"],
+                             "by_rule": {"after_as_of": 60, "duplicate": 10, "return": 30}},
     }
     text = kpi.findings_markdown(partial, "GBP")
     assert "[Customer lifetime value](03_clv.html)" in text and "£1.2m" in text
     assert "top driver: days since last purchase" in text
     assert "[Cross-sell](05_basket.html)**: ran; see the page" in text
     assert "Segments**: not run" in text
+    assert ("900 of 1,000 rows kept (60 dated after the analysis date wait for later reports); 40 set aside, "
+            "each with its reason, most often return or cancellation line (30 rows)") in text
     notes = kpi.caveats(partial, extra=["history is short"])
     assert notes[0].startswith("10 % of rows dropped") and "a, b at bounds" in notes[1]
     assert notes[-1] == "history is short"
