@@ -83,7 +83,8 @@ FEATURE_LABELS: dict[str, str] = {
 }
 
 #: Customer-table columns never used as features or shown (personal data, identifiers).
-PII_PATTERN = re.compile(r"(^|_)(name|first_name|last_name|e_?mail|phone|mobile|address|street|zip|postcode|iban)($|_)")
+PII_PATTERN = re.compile(r"(customer_|full_|first_|last_|sur)?name|e_?mail(_address)?|(tele)?phone(_number)?|"
+                         r"mobile(_number)?|(street_|postal_)?address|street|zip(_code)?|post_?code|iban")
 
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "1.0", "churned", "churn", "left"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", "0.0", "stayed", "active", "retained"}
@@ -153,7 +154,7 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
                         hint="map it in workbook.yml under customers.columns")
     frame["customer_id"] = _blank_to_na(frame["customer_id"]).str.replace(r"\.0$", "", regex=True)
     frame = frame[frame["customer_id"].notna()].drop_duplicates("customer_id", keep="last")
-    pii = [c for c in frame.columns if c != "customer_id" and PII_PATTERN.search(c)]
+    pii = [c for c in frame.columns if c != "customer_id" and PII_PATTERN.fullmatch(c)]
     if pii:
         frame = frame.drop(columns=pii)
         notes.append(f"Dropped personal-data columns: {', '.join(pii)}.")
@@ -529,9 +530,15 @@ def confusion_at(y_true: Any, flagged: Any) -> dict[str, Any]:
 
 
 # ============================================================ drivers
+def _number(value: float, digits: int = 3) -> str:
+    if abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}g}"
+
+
 def _range_label(low: float, high: float) -> str:
     for digits in (3, 5, 8):
-        a, b = f"{low:,.{digits}g}", f"{high:,.{digits}g}"
+        a, b = _number(low, digits), _number(high, digits)
         if a != b or low == high:
             return a if low == high else f"{a} to {b}"
     return f"{low:,.8g} to {high:,.8g}"

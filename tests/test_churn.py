@@ -131,11 +131,13 @@ def test_clean_customer_table_rules():
         "Email": ["a@x", "b@x", "c@x", "d@x"],
         "TotalCharges": ["10.5", " ", "1,200.0", "7"],
         "Partner": ["Yes", "No", "yes", ""],
+        "Phone Service": ["Yes", "No", "No", "Yes"],
         "Contract": ["Month-to-month", "Two year", None, "One year"],
         "Churn": ["Yes", "No", "1", "false"],
     })
     table, notes = churn.clean_customer_table(raw.rename(columns={"Churn": "churned"}))
     assert "email" not in table.columns
+    assert table["phone_service"].tolist() == [1.0, 0.0, 0.0, 1.0]  # a service flag, not a phone number
     assert table["totalcharges"].tolist()[0] == 10.5 and np.isnan(table["totalcharges"].iloc[1])
     assert table["totalcharges"].iloc[2] == 1200.0
     assert table["partner"].tolist()[:3] == [1.0, 0.0, 1.0] and np.isnan(table["partner"].iloc[3])
