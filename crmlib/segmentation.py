@@ -1074,6 +1074,7 @@ def plot_rf_heatmap(customers: pd.DataFrame, currency: str = "GBP"):
     sns.heatmap(spend, annot=counts.map(lambda v: "" if pd.isna(v) else f"{int(v):,}"), fmt="", cmap="Blues",
                 linewidths=0.5, ax=ax,
                 cbar_kws={"label": f"average spend per customer ({plots.currency_symbol(currency).strip()})"})
+    ax.grid(False)
     plots.label(ax, "Recency x Frequency (number = customers, colour = average spend)",
                 "frequency score (5 = most purchase days)", "recency score (5 = most recent)")
     return ax
@@ -1132,6 +1133,7 @@ def plot_cohorts(cohorts: dict[str, pd.DataFrame], kind: str = "retention", curr
 
     table = cohorts[kind]
     fig, ax = plt.subplots(figsize=(11, 0.38 * len(table) + 1.8))
+    ax.grid(False)
     if kind == "retention":
         sns.heatmap(table, annot=True, fmt=".0%", cmap="Greens", vmin=0, vmax=max(0.01, table.iloc[:, 1:].max().max()),
                     ax=ax, annot_kws={"size": 8}, cbar_kws={"label": "share of cohort buying (%)"})
