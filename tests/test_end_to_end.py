@@ -45,7 +45,9 @@ def test_pages_carry_no_code_and_no_errors(published: dict) -> None:
     period_dir = published["folder"] / "reports" / "2011-11"
     for page in period_dir.glob("*.html"):
         body = _body(page)
-        assert "jp-InputArea" not in body, f"{page.name} shows code"
+        # markdown cells sit in jp-InputArea too; code shows as highlighted source or an editor
+        assert "hl-ipython3" not in body and "jp-CodeMirrorEditor" not in body, f"{page.name} shows code"
+        assert body.count("jp-CodeCell") == body.count("jp-mod-noInput"), f"{page.name} shows a code cell's input"
         assert "RunContext.create" not in body and "from crmlib" not in body, f"{page.name} shows code"
         assert "Traceback" not in body and "application/vnd.jupyter.stderr" not in body, f"{page.name} shows an error"
         assert not re.search(r"\b\w+Error\b:", body), f"{page.name} shows an exception"
