@@ -699,6 +699,7 @@ class ChurnResult:
             "train_customers": self.train_customers,
             "cutoffs": self.cutoffs,
             "top_drivers": self.drivers["feature"].head(5).tolist(),
+            "top_driver_sentences": self.drivers["sentence"].dropna().head(3).tolist(),
             "scored_customers": int(len(self.scores)),
             "targets": int((self.targets["group"] == "target").sum()),
             "control": int((self.targets["group"] == "control").sum()),
@@ -1022,6 +1023,21 @@ def model_table(result: ChurnResult) -> pd.DataFrame:
              "top-decile lift": lifts[k]["lift"].iloc[0] if k in lifts else np.nan}
             for k, v in result.evaluation.items()]
     return pd.DataFrame(rows).sort_values("ROC-AUC", ascending=False).round(3).reset_index(drop=True)
+
+
+BASELINE_RULES = {"recency": "no purchase for longer than the churn window", "p_alive": "P(alive) below 50 %",
+                  "tenure": "tenure below the median"}
+
+
+def confusion_table(result: ChurnResult) -> pd.DataFrame:
+    """Who each method would flag on the evaluation set: the chosen model at its threshold
+    and the naive rules at their natural cut-offs (for display)."""
+    rows = {f"{MODEL_NAMES[result.chosen_model]} (probability >= {result.threshold:.0%})": result.confusion}
+    rows.update({f"{MODEL_NAMES[k]} ({BASELINE_RULES[k]})": v for k, v in result.baseline_confusion.items()})
+    table = pd.DataFrame(rows).T[["flagged_share", "precision", "recall", "true_positive", "false_positive"]]
+    table.columns = ["share flagged", "precision (flagged who left)", "recall (leavers caught)",
+                     "leavers flagged", "stayers flagged"]
+    return table.astype("float64").round(3)
 
 
 def drivers_text(result: ChurnResult, top: int = 5) -> str:

@@ -69,6 +69,9 @@ def test_purchase_features_by_hand():
     assert a["recency_days"] == 0 and a["monetary"] == 60 and a["orders"] == 3
     assert a["gap_mean_days"] == 15 and a["gap_std_days"] == pytest.approx(np.std([10, 20], ddof=1))
     assert a["spend_last_90d"] == 60 and a["spend_prev_90d"] == 0 and a["spend_trend"] == 1
+    returns = pd.DataFrame({"customer_id": ["a", "a"], "invoice_date": pd.to_datetime(["2011-01-20", "2011-02-03"]),
+                            "amount": [-15.0, -40.0]})  # the second return is after the cutoff
+    assert churn.purchase_features(tx, "2011-02-01", returns=returns, with_p_alive=False).loc["a", "return_rate"] == 0.25
 
 
 # ------------------------------------------------------------------ metrics by hand
