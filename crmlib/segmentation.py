@@ -984,8 +984,9 @@ def rfm_text(result: Segmentation) -> str:
             "get the same score.")
     missing = [s for s in range(1, RFM_BINS + 1) if s not in f_counts.index]
     if missing:
-        text += (f" Because {(c['frequency'] == 1).mean():.0%} of customers bought on one day only, they all share "
-                 f"the lowest frequency score and F score {', '.join(map(str, missing))} is empty.")
+        plural = len(missing) > 1
+        text += (f" Tied customers share a score ({(c['frequency'] == 1).mean():.0%} bought on one day only), so "
+                 f"F score{'s' if plural else ''} {', '.join(map(str, missing))} {'are' if plural else 'is'} empty.")
     if len(c) < 50:
         text += f" With only {len(c)} customers the scores compare each customer with very few others."
     return text
