@@ -674,8 +674,12 @@ def intake_markdown(audit: dict[str, Any]) -> str:
     for s in audit["sources"]:
         lines.append(f"| {s['name']} | {Path(s['path']).name} | {s['layout'].replace('_', ' ')} | "
                      f"{s['encoding'] or 'n/a'} | {format_count(s['rows_in'])} |")
+    for s in audit["sources"]:
+        if s["layout"] == "custom":
+            pairs = ", ".join(f"{canonical} = '{column}'" for canonical, column in s["columns"].items())
+            lines.append(f"\nColumns of **{s['name']}** (mapped in workbook.yml or recognised by name): {pairs}.")
     lines.append("")
-    lines.append(f"**{format_count(audit['rows_in'])} rows** read from {len(audit['sources'])} "
+    lines.append(f"**{format_count(audit['rows_in'])} row{'s' if audit['rows_in'] != 1 else ''}** read from {len(audit['sources'])} "
                  f"file{'s' if len(audit['sources']) != 1 else ''}; the analysis date (as_of) is "
                  f"**{audit['as_of']}**: later rows belong to a later report.")
     return "\n".join(lines)
