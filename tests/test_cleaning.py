@@ -251,3 +251,26 @@ def test_profile_rule_table_and_warnings(tmp_path):
     metrics = cleaning.headline_metrics(result, facts)
     assert metrics["rows_in"] == 5 and metrics["anonymous_share"] == 0.5
     json.dumps(metrics)
+
+
+@pytest.mark.parametrize("mode", ["quarantine", "net"])
+def test_cleaning_recovers_the_dirt_planted_in_a_synthetic_log(tmp_path, mode):
+    from crmlib import datasets
+
+    kw = dict(n_customers=300, start="2010-01-01", end="2011-12-31", seed=3)
+    dirty = datasets.make_synthetic(dirt=True, **kw)
+    clean_lines = len(datasets.make_synthetic(dirt=False, **kw).transactions)
+    path = datasets.write_synthetic_csv(dirty, tmp_path / "log.csv")
+    result = cleaning.clean_sources([{**SOURCE_DEFAULTS, "path": str(path), "name": "log"}], "2011-12-31",
+                                    {"returns": {"mode": mode}, "outliers": False})
+    planted, a = dirty.truth.dirt, result.audit
+    assert a["by_rule"]["duplicate"] == planted["duplicate_lines"]
+    assert a["by_rule"]["non_product"] == planted["postage_lines"]
+    assert a["by_rule"]["non_positive_price"] == planted["zero_price_lines"]
+    assert a["by_rule"]["return"] == planted["cancellation_lines"]
+    assert a["anonymous_rows_kept"] == planted["anonymous_lines"]
+    if mode == "quarantine":
+        assert a["rows_kept"] == clean_lines + planted["anonymous_lines"]
+    else:  # each planted cancellation undoes one whole purchase line of the same customer
+        assert a["by_rule"]["fully_returned"] == planted["cancellation_lines"]
+        assert a["returns"]["quantity_unmatched"] == 0
