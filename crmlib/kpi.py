@@ -314,8 +314,10 @@ def compare_periods(kpis: pd.DataFrame, period: str | None = None, *, freq: str 
     return table
 
 
-def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: str = "M", churn_window_days: int = 90) -> list[str]:
-    """Plain-language caveats about periods whose look-back is cut short by the data's start."""
+def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: str = "M", churn_window_days: int = 90,
+                     as_of: Any = None) -> list[str]:
+    """Plain-language caveats: periods whose look-back is cut short by the data's start,
+    periods without data, and a current period that ends before its calendar end (``as_of``)."""
     if transactions.empty:
         return ["There are no transactions, so every KPI is empty."]
     data_start = pd.to_datetime(transactions["invoice_date"]).min().normalize()
@@ -323,9 +325,18 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
     short = [str(p) for p in periods if p.start_time - pd.Timedelta(days=int(churn_window_days)) < data_start
              and p.end_time >= data_start]
     warnings = []
+    if as_of is not None:
+        current = pd.Period(pd.Timestamp(as_of), freq=freq)
+        if pd.Timestamp(as_of).normalize() < current.end_time.normalize():
+            warnings.append(
+                f"{format_period(str(current))} is counted only up to {format_date(as_of)}: its totals are for part of "
+                "the period, so compare them with complete periods with care."
+            )
     if short:
+        when = ", ".join(map(format_period, short)) if len(short) <= 3 else \
+            f"the periods from {format_period(short[0])} to {format_period(short[-1])}"
         warnings.append(
-            f"The data begin on {format_date(data_start)}: in {', '.join(map(format_period, short))} customers who had bought "
+            f"The data begin on {format_date(data_start)}: in {when} customers who had bought "
             f"before that date count as new, and lost, reactivated and retention figures rest on less "
             f"than the {churn_window_days}-day churn window of history."
         )

@@ -102,6 +102,10 @@ def test_partial_last_month_and_empty_early_periods(hand_made):
     assert np.isnan(c.loc["revenue", "change_vs_year"])
     assert c.loc["revenue", "change_vs_previous"] == pytest.approx((35 - 1200) / 1200)
     assert c.loc["retention_rate", "change_vs_previous"] == pytest.approx(0.0)  # points, not relative
+    notes = kpi.history_warnings(hand_made, k, churn_window_days=40, as_of="2011-04-15")
+    assert notes[0].startswith("Apr 2011 is counted only up to 15 Apr 2011")
+    assert any("No data for Dec 2010" in n for n in notes)
+    assert any("in Jan 2011, Feb 2011 customers" in n for n in notes)
 
 
 def test_missing_column_is_a_data_error():
