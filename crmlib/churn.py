@@ -675,6 +675,8 @@ class ChurnResult:
     value_basis: str
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    window_days: int | None = None                 # transactions mode: the churn window
+    active_days: int | None = None                 # transactions mode: "active" look-back
 
     def metrics(self) -> dict[str, Any]:
         """The headline numbers for ``metrics/04_churn.json`` (evaluation-set figures)."""
@@ -884,7 +886,7 @@ def _run_transactions(transactions, as_of, table, clv, returns, window, active_d
         cutoffs={"train": str(train_cutoff.date()), "evaluation": str(eval_cutoff.date()),
                  "scoring": str(score_cutoff.date())},
         trend=churn_rate_trend(transactions, as_of, window, active_days), value_basis=basis,
-        warnings=warnings, notes=notes, **ev)
+        warnings=warnings, notes=notes, window_days=window, active_days=active_days, **ev)
 
 
 def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes) -> ChurnResult:
@@ -980,12 +982,14 @@ def targets_text(result: ChurnResult, currency: str = "GBP") -> str:
     t = result.targets
     s = result.scores
     tiers = s["risk_tier"].value_counts()
-    return (f"{len(s):,} active customers scored: {tiers.get('high', 0):,} high, {tiers.get('medium', 0):,} medium "
-            f"and {tiers.get('low', 0):,} low risk. Total value at risk: **{sym}{s['value_at_risk'].sum():,.0f}** "
+    low, high = RISK_BANDS
+    who = "current subscribers" if result.mode == "customer_table" else "active customers"
+    return (f"{len(s):,} {who} scored: {tiers.get('high', 0):,} high risk (churn probability {high:.0%} or more), "
+            f"{tiers.get('medium', 0):,} medium ({low:.0%} to {high:.0%}) and {tiers.get('low', 0):,} low risk. Total value at risk: **{sym}{s['value_at_risk'].sum():,.0f}** "
             f"(churn probability x {result.value_basis}). The retention list holds {len(t):,} customers "
             f"(probability at least {result.threshold:.0%}) worth {sym}{t['value_at_risk'].sum():,.0f} at risk; "
-            f"{(t['group'] == 'control').sum():,} of them are a random control group that should **not** be "
-            f"contacted, so the campaign's effect can be measured.")
+            f"{(t['group'] == 'control').sum():,} of them ({(t['group'] == 'control').mean():.0%}, drawn at random within "
+            f"each risk tier) are a control group that should **not** be contacted, so the campaign's effect can be measured.")
 
 
 def overview_text(result: ChurnResult) -> str:
@@ -994,9 +998,9 @@ def overview_text(result: ChurnResult) -> str:
         return (f"**{result.churn_rate:.1%}** of the {result.eval_customers:,} customers held out for evaluation have "
                 f"churned according to the customer table's churn flag (subscription data: a customer churns when "
                 f"they end the contract). There is no time axis in this table, so no trend is shown.")
-    text = (f"Churn here means **no purchase within {_window_days(result)} days**. Of the "
-            f"{result.eval_customers:,} customers active on {result.cutoffs['evaluation']} (a purchase in the year "
-            f"before), **{result.churn_rate:.1%}** did not buy again in the following window, which ends at the "
+    text = (f"Churn here means **no purchase within {result.window_days} days**. Of the "
+            f"{result.eval_customers:,} customers active on {result.cutoffs['evaluation']} (a purchase in the "
+            f"{result.active_days} days before), **{result.churn_rate:.1%}** did not buy again in the following window, which ends at the "
             f"analysis date.")
     trend = result.trend.dropna() if result.trend is not None else None
     if trend is not None and len(trend) >= 3:
@@ -1008,11 +1012,6 @@ def overview_text(result: ChurnResult) -> str:
                  f"{last['churn_rate']:.0%} on {last['cutoff']:%d %b %Y} (the first months see less history, so "
                  f"their 'active' customers are fewer).")
     return text
-
-
-def _window_days(result: ChurnResult) -> int:
-    cut = result.cutoffs
-    return int((pd.Timestamp(cut["scoring"]) - pd.Timestamp(cut["evaluation"])).days)
 
 
 def model_table(result: ChurnResult) -> pd.DataFrame:
@@ -1062,7 +1061,7 @@ def plot_trend(result: ChurnResult):
     ax.plot(trend["cutoff"], trend["churn_rate"], marker="o")
     ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
     plots.percent_axis(ax)
-    return plots.label(ax, f"Churn rate: no purchase in the next {_window_days(result)} days",
+    return plots.label(ax, f"Churn rate: no purchase in the next {result.window_days} days",
                        "Month start (customers active at that date)", "Share who did not buy again")
 
 
