@@ -587,13 +587,14 @@ def findings(
                                  ascending=False, kind="stable").iloc[0]
         metrics["05_basket"] = {**metrics["05_basket"], "top_rule": best.to_dict()}
     out = []
-    for name, title, build in (
-        ("01_data_cleaning", "Data cleaning", _finding_cleaning),
-        ("02_segmentation", "Segments", _finding_segments),
-        ("03_clv", "Customer lifetime value", _finding_clv),
-        ("04_churn", "Churn risk", _finding_churn),
-        ("05_basket", "Cross-sell", _finding_basket),
+    for name, build in (
+        ("01_data_cleaning", _finding_cleaning),
+        ("02_segmentation", _finding_segments),
+        ("03_clv", _finding_clv),
+        ("04_churn", _finding_churn),
+        ("05_basket", _finding_basket),
     ):
+        title = PAGE_TITLES[name]
         m = metrics.get(name)
         link = f"[{title}]({name}.html)"
         if not m:

@@ -142,8 +142,8 @@ def test_findings_handle_missing_metrics():
     text = kpi.findings_markdown(partial, "GBP")
     assert "[Customer lifetime value](03_clv.html)" in text and "£1.2m" in text
     assert "top driver: days since last purchase" in text
-    assert "[Cross-sell](05_basket.html)**: ran; see the page" in text
-    assert "Segments**: not run" in text
+    assert "[Basket analysis and cross-sell](05_basket.html)**: ran; see the page" in text
+    assert "**Customer segments**: not run" in text
     assert ("900 of 1,000 rows kept (60 dated after the analysis date wait for later reports); 40 set aside, "
             "each with its reason, most often return or cancellation line (30 rows)") in text
     notes = kpi.caveats(partial, extra=["history is short"])
