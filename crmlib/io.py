@@ -270,7 +270,9 @@ def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols
             return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
         if decimal == ".":
             try:  # fast path: Arrow's multi-threaded reader
-                return pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
+                frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
+                _release_arrow_buffers()
+                return frame
             except UnicodeDecodeError:
                 raise
             except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
@@ -284,6 +286,17 @@ def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"cannot be parsed as delimited text ({str(exc).splitlines()[0]})", file=path,
                         hint="check 'delimiter' for this source in workbook.yml") from None
+
+
+def _release_arrow_buffers() -> None:
+    """Hand the CSV reader's scratch buffers back to the system (Arrow's allocator keeps
+    them otherwise, and later NumPy steps cannot reuse them)."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):  # older pyarrow: nothing to release
+        pass
 
 
 def _read_excel(path: Path, sheet: Any, text_cols: list[str]) -> pd.DataFrame:
