@@ -51,6 +51,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from crmlib import clv as clv_models
+from crmlib import segmentation
 from crmlib.errors import ConfigError, DataError, ModelError
 
 MODES = ("auto", "transactions", "customer_table")
@@ -239,13 +241,12 @@ def purchase_features(
     and checks nothing changes). RFM columns come from
     :func:`crmlib.segmentation.customer_summary`; on top: spend and order trends
     (last 90 days vs the 90 before), inter-purchase gaps, basket breadth, return rate
-    (when ``returns`` is given), P(alive) from a BG/NBD fit at the cutoff, country,
+    (when ``returns`` is given), P(alive) from a BTYD fit at the cutoff (:func:`p_alive`),
+    the RFM segment at the cutoff, country,
     and the cleaned customer-table attributes (see :func:`clean_customer_table`;
     they are assumed to be known at the cutoff - the caller must not pass
     attributes measured later).
     """
-    from crmlib import segmentation
-
     cutoff = pd.Timestamp(cutoff).normalize()
     tx = _customer_rows(transactions)
     tx = tx[tx["invoice_date"] < cutoff].copy()
@@ -329,11 +330,9 @@ def p_alive(summary: pd.DataFrame) -> pd.Series:
     between customers (gamma / beta mixing). Returns NaN everywhere when no model
     converges (the caller then leaves P(alive) out and says so).
     """
-    from crmlib import clv
-
     data = summary[["btyd_frequency", "btyd_recency", "btyd_T"]].rename(columns=lambda c: c[len("btyd_"):])
     for model, penalizer in P_ALIVE_LADDER:
-        fit = clv.fit_model(data.astype("float64"), model, penalizer=penalizer)
+        fit = clv_models.fit_model(data.astype("float64"), model, penalizer=penalizer)
         if fit.usable:
             return fit.p_alive().rename("p_alive")
     return pd.Series(np.nan, index=summary.index, name="p_alive")
