@@ -182,29 +182,22 @@ def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
         data[col] = stripped.where(stripped != "") if (stripped == "").any() else stripped
 
 
-def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray, codes: dict[str, np.ndarray]) -> np.ndarray:
     """Positions (among ``positions``) of lines repeating an earlier line in every field.
 
-    Rows are hashed on a few telling fields first (fast); only rows sharing a hash are
-    compared on every field, so the result is exact.
+    Only lines sharing their (invoice, product) pair with another line can be repeats;
+    those few are then compared on every field, so the result is exact.
     """
     cols = [c for c in _DEDUP_COLUMNS if c in data]
-    quick = pd.DataFrame({  # integer codes hash much faster than the id strings themselves
-        "invoice": pd.factorize(data[schema.INVOICE_ID])[0], "product": pd.factorize(data[schema.PRODUCT_ID])[0],
-        "quantity": data[schema.QUANTITY].to_numpy(), "price": data[schema.UNIT_PRICE].to_numpy(),
-        "source": data["_source_index"].to_numpy()})
-    hashes = pd.util.hash_pandas_object(quick, index=False).to_numpy()[positions]
-    order = np.argsort(hashes)
-    same = hashes[order][1:] == hashes[order][:-1]
-    shared = np.zeros(len(hashes), dtype=bool)
-    shared[order[1:][same]] = True
-    shared[order[:-1][same]] = True
+    pair = codes["invoice"].astype(np.int64) * (int(codes["product"].max()) + 2) + codes["product"]
+    shared = pd.Series(pair[positions]).duplicated(keep=False).to_numpy()
     candidates = positions[shared]
     dup = data[cols].take(candidates).duplicated(keep="first").to_numpy()
     return candidates[dup]
 
 
-def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) -> dict[str, Any]:
+def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray,
+                 codes: dict[str, np.ndarray]) -> dict[str, Any]:
     """Net return quantities against earlier purchases of the same customer and product.
 
     Assumptions:
@@ -219,9 +212,8 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) 
     not returned.
     """
     qty = data[schema.QUANTITY].to_numpy()
-    customer, _ = pd.factorize(data[schema.CUSTOMER_ID])  # -1 = anonymous
-    product, products = pd.factorize(data[schema.PRODUCT_ID])
-    key = customer.astype(np.int64) * (len(products) + 1) + product  # one integer per (customer, product)
+    customer, product = codes["customer"], codes["product"]  # -1 = missing
+    key = customer.astype(np.int64) * (int(product.max()) + 2) + product  # one integer per (customer, product)
     dates = data[schema.INVOICE_DATE].to_numpy()
     anonymous = is_return & (customer < 0)
     stats = {"return_lines": int(is_return.sum()), "quantity_returned": float(np.abs(qty[is_return]).sum()),
@@ -257,7 +249,7 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray) 
     return stats
 
 
-def _outliers(data: pd.DataFrame, alive: np.ndarray, max_z: float,
+def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z: float,
               max_price_ratio: float) -> tuple[np.ndarray, dict[str, Any], pd.Series]:
     """Flag lines with an extreme quantity, or a price far from the product's usual price.
 
@@ -283,7 +275,7 @@ def _outliers(data: pd.DataFrame, alive: np.ndarray, max_z: float,
             bounds[schema.QUANTITY] = {"low": round(low, 4), "high": round(high, 4)}
             flags |= alive & ((qty < low) | (qty > high))
     price = data[schema.UNIT_PRICE].where(alive)
-    usual = price.groupby(data[schema.PRODUCT_ID], sort=False).transform("median")
+    usual = price.groupby(product, sort=False).transform("median")
     ratio = (price / usual).to_numpy()
     flags |= alive & ((ratio > max_price_ratio) | (ratio < 1 / max_price_ratio))
     bounds[schema.UNIT_PRICE] = {"max_ratio_to_product_median": max_price_ratio}
@@ -327,6 +319,10 @@ def clean_sources(
         fresh = (data[schema.INVOICE_ID].isna() | data[schema.PRODUCT_ID].isna()).to_numpy()
         reason[(reason == 0) & fresh] = _CODE["invalid_value"]
 
+    # integer codes of the ids, shared by the rules below (factorising text is the costly part)
+    codes = {name: pd.factorize(data[col])[0] for name, col in
+             (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID))}
+
     dates = data[schema.INVOICE_DATE]
     if as_of is None:
         valid_dates = dates[reason == 0]
@@ -339,12 +335,12 @@ def clean_sources(
 
     if params["duplicates"]["enabled"]:
         alive_pos = np.flatnonzero(reason == 0)
-        reason[_exact_duplicates(data, alive_pos)] = _CODE["duplicate"]
+        reason[_exact_duplicates(data, alive_pos, codes)] = _CODE["duplicate"]
 
     if params["non_product"]["enabled"]:
-        codes = {c.upper() for c in params["non_product"]["codes"]}
+        listed = {c.upper() for c in params["non_product"]["codes"]}
         products = data[schema.PRODUCT_ID] if ids_upper else data[schema.PRODUCT_ID].str.upper()
-        is_code = products.isin(codes).to_numpy()
+        is_code = products.isin(listed).to_numpy()
         reason[(reason == 0) & is_code] = _CODE["non_product"]
         if params["non_product"]["non_positive_price"]:
             reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
@@ -358,7 +354,7 @@ def clean_sources(
             is_return = is_return | invoices.str.startswith(prefix.upper()).fillna(False).to_numpy()
         is_return = is_return & (reason == 0)
         if params["returns"]["mode"] == "net" and is_return.any():
-            returns_stats.update(_net_returns(data, reason, is_return))
+            returns_stats.update(_net_returns(data, reason, is_return, codes))
         else:
             returns_stats["return_lines"] = int(is_return.sum())
         reason[is_return] = _CODE["return"]
@@ -371,7 +367,8 @@ def clean_sources(
     outlier_stats: dict[str, Any] = {"action": params["outliers"]["action"] if params["outliers"]["enabled"] else "off"}
     is_outlier = np.zeros(n, dtype=bool)
     if params["outliers"]["enabled"]:
-        is_outlier, bounds, usual_price = _outliers(data, reason == 0, float(params["outliers"]["max_robust_z"]),
+        is_outlier, bounds, usual_price = _outliers(data, reason == 0, codes["product"],
+                                                    float(params["outliers"]["max_robust_z"]),
                                                     float(params["outliers"]["max_price_ratio"]))
         outlier_stats.update(lines=int(is_outlier.sum()), bounds=bounds)
         action = params["outliers"]["action"]
@@ -402,8 +399,9 @@ def clean_sources(
     del data
     schema.validate_transactions(transactions, as_of=as_of)
     quarantine = _quarantine(raws, src_index, rows, reason)
+    distinct = {name: int(np.unique(c[kept & (c >= 0)]).size) for name, c in codes.items()}
     audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
-                   returns_stats, outlier_stats)
+                   returns_stats, outlier_stats, distinct)
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
 
 
@@ -434,7 +432,8 @@ def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.nd
         original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
         original = original.rename(columns={c: f"{c}_original" for c in original.columns
                                             if c in ("source", "source_row", "reason")})
-        original = original.astype("str").where(original.notna())
+        if len(raws) > 1:  # the same column name may hold different types in different files
+            original = original.astype("str").where(original.notna())
         original["source"] = raw.name
         original["source_row"] = rows[mine]
         original["reason"] = np.array(REASONS, dtype=object)[reason[mine] - 1]
@@ -444,7 +443,7 @@ def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.nd
 
 
 def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
-           returns_stats, outlier_stats) -> dict[str, Any]:
+           returns_stats, outlier_stats, distinct) -> dict[str, Any]:
     rows_in = int(sum(len(r.frame) for r in raws))
     rows_kept = int(len(transactions))
     rows_quarantined = int(len(quarantine))
@@ -474,9 +473,9 @@ def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonym
         "revenue_kept": round(float(transactions[schema.AMOUNT].sum()), 2),
         "anonymous_rows_kept": int(anonymous_kept.sum()),
         "anonymous_revenue_kept": round(float(transactions.loc[~known, schema.AMOUNT].sum()), 2),
-        "customers": int(transactions.loc[known, schema.CUSTOMER_ID].nunique()),
-        "invoices": int(transactions[schema.INVOICE_ID].nunique()),
-        "products": int(transactions[schema.PRODUCT_ID].nunique()),
+        "customers": distinct["customer"],
+        "invoices": distinct["invoice"],
+        "products": distinct["product"],
         "first_date": str(dates.min().date()),
         "last_date": str(dates.max().date()),
         "as_of": str(as_of.date()),

@@ -157,7 +157,7 @@ def test_normalise_trims_and_upper_cases_ids(tmp_path):
 def test_quarantine_keeps_the_original_row(tmp_path):
     rows = BASE + [line("C9", " x1 ", -1, "2011-01-05 10:00", cust="300")]
     q = clean(tmp_path, rows).quarantine
-    assert q.loc[0, "StockCode"] == " x1 " and q.loc[0, "Quantity"] == "-1"
+    assert q.loc[0, "StockCode"] == " x1 " and q.loc[0, "Quantity"] == -1
     assert (q.loc[0, "source"], q.loc[0, "source_row"], q.loc[0, "reason"]) == ("shop", 3, "return")
 
 
