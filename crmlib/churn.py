@@ -936,8 +936,11 @@ def _quality_warnings(ev: dict[str, Any], chosen: str, warnings: list[str]) -> N
     for name in ("recency", "p_alive", "tenure"):
         other = ev["evaluation"].get(name, {}).get("roc_auc")
         if mine is not None and other is not None and mine <= other:
-            warnings.append(f"The churn model does not beat the naive {name.replace('_', ' ')} rule on the "
+            warnings.append(f"The churn model does not beat the naive {MODEL_NAMES[name]} on the "
                             f"evaluation set (ROC-AUC {mine:.3f} vs {other:.3f}); prefer the simple rule.")
+    n_eval = int(ev["lift"]["customers"].sum())
+    if n_eval < 200:
+        warnings.append(f"The evaluation set holds only {n_eval} customers, so the model-quality figures are rough.")
     if mine is not None and mine < 0.6:
         warnings.append(f"The churn model separates churners only weakly (ROC-AUC {mine:.2f}).")
 
