@@ -121,6 +121,14 @@ def _occasions(
         amounts = np.zeros(len(days))
     if not keep.all():  # filter only when needed: copying 10M strings is not free
         customers, days, amounts = customers[keep], days[keep], amounts[keep]
+    # Exports list an invoice's lines together: merging runs of consecutive rows with the
+    # same customer and day first is exact (sums add up) and leaves the string hashing and
+    # the sort below far fewer rows (5x fewer on the UCI sample).
+    if len(days) > 1:
+        heads = customers.ne(customers.shift()).to_numpy() | np.r_[True, days[1:] != days[:-1]]
+        if heads.mean() < 0.8:
+            starts = np.flatnonzero(heads)
+            customers, days, amounts = customers.iloc[starts], days[starts], np.add.reduceat(amounts, starts)
 
     # customer codes ordered like the sorted ids (hash factorize, then sort only the ids)
     codes, uniques = pd.factorize(customers, sort=False)
