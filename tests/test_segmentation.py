@@ -58,6 +58,22 @@ def test_btyd_summary_merges_same_day_and_ignores_later_and_anonymous_rows():
     assert days.loc["a", "T"] == 28 and days.loc["a", "recency"] == 14
 
 
+@pytest.mark.parametrize("time_unit, multiplier", [("D", 1), ("W", 7)])
+def test_btyd_summary_equals_lifetimes_on_an_export_like_log(time_unit, multiplier):
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    from crmlib.datasets import make_synthetic
+
+    tx = make_synthetic(n_customers=300, seed=4).transactions   # invoice lines listed together
+    tx.loc[tx.index[::50], "customer_id"] = None                 # some anonymous lines
+    ours = seg.btyd_summary(tx, "2011-06-30", time_unit=time_unit)
+    theirs = summary_data_from_transaction_data(
+        tx.dropna(subset=["customer_id"]), "customer_id", "invoice_date", monetary_value_col="amount",
+        observation_period_end="2011-06-30", freq="D", freq_multiplier=multiplier).sort_index()
+    assert ours.index.equals(theirs.index)
+    np.testing.assert_allclose(ours.to_numpy(), theirs[ours.columns].to_numpy(), rtol=1e-9, atol=1e-9)
+
+
 def test_btyd_summary_start_window_and_bad_input():
     tx = _tx([("a", "2020-01-01", 10.0), ("a", "2020-01-10", 20.0), ("a", "2020-01-20", 30.0)])
     late = seg.btyd_summary(tx, "2020-01-31", time_unit="D", start="2020-01-05")
