@@ -178,7 +178,7 @@ def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
             if upper_ids and col != schema.CUSTOMER_ID:
                 data[col] = data[col].str.upper()
             continue
-        stripped = crm_io.as_text(data[col]).str.strip()
+        stripped = crm_io.strip_text(crm_io.as_text(data[col]))
         data[col] = stripped.where(stripped != "") if (stripped == "").any() else stripped
 
 

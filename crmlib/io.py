@@ -319,10 +319,17 @@ def as_text(values: pd.Series) -> pd.Series:
 def as_id(values: pd.Series) -> pd.Series:
     """Ids as stripped text: numbers without a trailing ``.0`` (``17850.0`` -> ``17850``),
     empty strings as missing."""
-    values = as_text(values).str.strip()
+    values = strip_text(as_text(values))
     if values.str.endswith(".0").any():
         values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-    return values.where(values != "")
+    empty = (values == "").to_numpy(dtype=bool, na_value=False)
+    return values.where(~empty) if empty.any() else values
+
+
+def strip_text(values: pd.Series) -> pd.Series:
+    """Text without leading/trailing spaces; the same column (no copy) when none has any."""
+    padded = (values.str.startswith((" ", "\t")) | values.str.endswith((" ", "\t", "\r", "\n"))).fillna(False)
+    return values.str.strip() if padded.any() else values
 
 
 def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:
@@ -356,9 +363,6 @@ def parse_numbers(values: pd.Series, *, decimal: str = ".") -> pd.Series:
     if decimal != ".":
         text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-INVALID_REASON = "invalid_value"
 
 
 def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd.DataFrame, pd.Series]:
