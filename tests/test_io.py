@@ -90,6 +90,15 @@ def test_two_date_formats_mixed_stop_with_examples(tmp_path):
     assert "row 11: '11/02/2011 08:00'" in msg and "may mix several date formats" in msg
 
 
+def test_dayfirst_and_explicit_date_format(tmp_path):
+    rows = "1,A,X,1,05/01/2011 08:00,2.0,1,UK\n2,P2,X,1,13/01/2011 09:30,2.0,1,UK\n"
+    t = clean(source(write(tmp_path, "dmy.csv", HEADER + rows), dayfirst=True)).transactions
+    assert t["invoice_date"].tolist() == [pd.Timestamp("2011-01-05 08:00"), pd.Timestamp("2011-01-13 09:30")]
+    rows = "1,A,X,1,20110105,2.0,1,UK\n2,P2,X,1,20110113,2.0,1,UK\n"
+    t = clean(source(write(tmp_path, "ymd.csv", HEADER + rows), date_format="%Y%m%d")).transactions
+    assert t["invoice_date"].tolist() == [pd.Timestamp("2011-01-05"), pd.Timestamp("2011-01-13")]
+
+
 def test_a_few_unreadable_dates_are_quarantined_not_fatal(tmp_path):
     rows = "".join(f"{i},A,X,1,2011-01-{1 + i % 28:02d} 08:00,2.0,1,UK\n" for i in range(200))
     rows += "999,A,X,1,not a date,2.0,1,UK\n"
