@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 
 from crmlib import clv as clv_models
 from crmlib import segmentation
-from crmlib.errors import ConfigError, DataError, ModelError
+from crmlib.errors import ConfigError, DataError, ModelError, NotApplicableError
 
 MODES = ("auto", "transactions", "customer_table")
 LABEL = "churned"
@@ -839,10 +839,10 @@ def _run_transactions(transactions, as_of, table, clv, returns, window, active_d
     train_cutoff = eval_cutoff - pd.Timedelta(days=window)
     first = _customer_rows(transactions)["invoice_date"].min()
     if train_cutoff - first < pd.Timedelta(days=60):
-        raise DataError(
-            f"not enough history for a time-based churn model with a {window}-day window: the data start "
-            f"{first.date()}, the training cutoff would be {train_cutoff.date()}",
-            column="invoice_date", hint="use a shorter churn_window_days or a later as_of")
+        raise NotApplicableError(
+            f"a churn model with a {window}-day window needs history from at least 60 days before its "
+            f"training date ({train_cutoff.date()}), and the data start {first.date()}; "
+            "a later period or a shorter churn_window_days makes it possible")
     kwargs = {"active_days": active_days, "customers": table, "returns": returns}
     train = transaction_snapshot(transactions, train_cutoff, window, **kwargs)
     evals = transaction_snapshot(transactions, eval_cutoff, window, **kwargs)

@@ -68,3 +68,11 @@ class DataError(CrmError):
 
 class ModelError(CrmError):
     """A model could not be fitted or used even after its documented fallbacks."""
+
+
+class NotApplicableError(CrmError):
+    """This analysis cannot be done on this data (e.g. too little history for a churn window).
+
+    Not a failure: the report runner ends the page at this point with the reason in plain
+    words, records it in the notebook's metrics for the summary, and carries on.
+    """

@@ -600,6 +600,9 @@ def findings(
         if not m:
             out.append(f"**{title}**: not run for this period.")
             continue
+        if m.get("not_applicable"):
+            out.append(f"**{link}**: not available for this period: {m['not_applicable']}")
+            continue
         try:
             text = build(m, currency)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError):

@@ -316,8 +316,15 @@ def run_report(
     kernel = ensure_kernel(output / ".kernel")
 
     def run_one(name: str) -> None:
+        from papermill.exceptions import PapermillExecutionError
+
         params = {**base, **config["notebooks"].get(name, {})}
-        _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
+        try:
+            _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
+        except PapermillExecutionError as exc:
+            if exc.ename != "NotApplicableError":
+                raise
+            close_not_applicable(executed / f"{name}.ipynb", artifacts, name, str(exc.evalue), base)
 
     try:
         _run_graph(to_run, run_one, max_parallel, progress)
@@ -339,6 +346,43 @@ def run_report(
         index_path=index,
         pages=[target / p.name for p in pages],
         seconds=time.perf_counter() - started,
+    )
+
+
+def close_not_applicable(
+    executed_notebook: Path, artifacts: Path, name: str, reason: str, base: dict[str, Any]
+) -> None:
+    """End a notebook that raised NotApplicableError as a page that says why.
+
+    The cells after the one that raised are dropped, its error output is replaced by the
+    reason in plain words, and ``metrics/<name>.json`` records ``not_applicable`` so the
+    summary can say the analysis was not possible for this period (rather than missing).
+    """
+    import nbformat
+
+    nb = nbformat.read(executed_notebook, as_version=4)
+    index = next(
+        (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)),
+        len(nb.cells) - 1,
+    )
+    nb.cells[index].outputs = [o for o in nb.cells[index].outputs if o.output_type != "error"]
+    message = f"> **Not available for this period.** {reason}"
+    nb.cells = nb.cells[: index + 1] + [nbformat.v4.new_markdown_cell(message)]
+    nbformat.write(nb, executed_notebook)
+    metrics = artifacts / "metrics" / f"{name}.json"
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(
+        json.dumps(
+            {
+                "notebook": name,
+                "as_of": base["as_of"],
+                "period": base["period"],
+                "not_applicable": reason,
+                "warnings": [f"{site.title_of(name)}: not available for this period: {reason}"],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
     )
 
 

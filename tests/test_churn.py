@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from crmlib import churn, datasets
-from crmlib.errors import ConfigError, DataError
+from crmlib.errors import ConfigError, DataError, NotApplicableError
 
 
 def _tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
@@ -240,3 +240,11 @@ def test_subscription_mode_on_a_generated_customer_table():
     assert set(result.scores["customer_id"]) == set(current)
     assert result.value_basis == "12 x monthly_charges"
     assert (result.targets["group"] == "control").sum() > 0
+
+
+def test_too_little_history_is_not_applicable_rather_than_a_failure():
+    # two months of data cannot hold a 90-day training window and a 90-day evaluation window
+    tx = _tx([(f"c{i}", f"2010-12-{1 + i % 28:02d}", 10.0) for i in range(60)]
+             + [(f"c{i}", f"2011-01-{1 + i % 28:02d}", 12.0) for i in range(0, 60, 2)])
+    with pytest.raises(NotApplicableError, match="90-day window.*data start 2010-12-01"):
+        churn.run_churn(tx, pd.Timestamp("2011-01-31"), churn_window_days=90)

@@ -142,3 +142,23 @@ def test_resolve_period_prefers_as_of() -> None:
     assert report.resolve_period([], period="2011-02") == ("2011-02", report.period_as_of("2011-02"))
     period, day = report.resolve_period([], as_of="2011-11-15")
     assert period == "2011-11" and str(day.date()) == "2011-11-15"
+
+
+def test_not_applicable_analysis_becomes_a_page_that_says_why(project: Path) -> None:
+    _notebook(
+        project / "notebooks" / "03_clv.ipynb",
+        BASE,
+        "from crmlib.errors import NotApplicableError\n"
+        "raise NotApplicableError('only 61 days of history; a 90-day churn window needs more')",
+    )
+    nb = nbformat.read(project / "notebooks" / "03_clv.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("## A heading that must not dangle"))
+    nbformat.write(nb, project / "notebooks" / "03_clv.ipynb")
+    result = _run(project, period="2011-01")
+    page = (result.period_dir / "03_clv.html").read_text(encoding="utf-8").split("<body", 1)[1]
+    assert "Not available for this period" in page and "only 61 days of history" in page
+    assert "A heading that must not dangle" not in page and "Traceback" not in page
+    metrics = json.loads((result.period_dir / "artifacts" / "metrics" / "03_clv.json").read_text())
+    assert metrics["not_applicable"].startswith("only 61 days") and metrics["as_of"] == "2011-01-31"
+    # the summary still ran after it
+    assert (result.period_dir / "00_summary.html").is_file()
