@@ -316,8 +316,6 @@ def clean_sources(
     ids_upper = params["normalise"]["enabled"] and params["normalise"]["upper_ids"]
     if params["normalise"]["enabled"]:
         _normalise(data, params["normalise"]["upper_ids"])
-        fresh = (data[schema.INVOICE_ID].isna() | data[schema.PRODUCT_ID].isna()).to_numpy()
-        reason[(reason == 0) & fresh] = _CODE["invalid_value"]
 
     # integer codes of the ids, shared by the rules below (factorising text is the costly part)
     codes = {name: pd.factorize(data[col])[0] for name, col in
