@@ -730,7 +730,7 @@ def profile_markdown(facts: dict[str, Any], currency: str = "GBP") -> str:
         f"{format_count(facts['products'])} products, {format_count(facts['countries'])} countries. "
         f"{format_count(facts['anonymous_rows'])} lines ({format_percent(facts['anonymous_share'])}, "
         f"{format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id: they count toward "
-        f"sales and basket analysis but not toward customer analyses (segments, lifetime value, churn). "
+        f"sales but not toward customer analyses (segments, lifetime value, churn, recommendations). "
         f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged "
         f"(`is_outlier`) and kept."
     )
