@@ -233,6 +233,7 @@ def purchase_features(
     customers: pd.DataFrame | None = None,
     returns: pd.DataFrame | None = None,
     with_p_alive: bool = True,
+    segment_map: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Features of every customer active before ``cutoff``, from rows dated before it.
 
@@ -293,7 +294,7 @@ def purchase_features(
         feats["return_rate"] = (returned.reindex(feats.index).fillna(0.0) / feats["monetary"]).clip(0, 1)
     if with_p_alive:
         feats["p_alive"] = p_alive(summary)
-    feats["segment"] = segmentation.assign_segments(segmentation.rfm_scores(summary)).astype(str)
+    feats["segment"] = segmentation.assign_segments(segmentation.rfm_scores(summary), segment_map).astype(str)
     if "country" in tx.columns:  # the country of the customer's latest row
         latest = tx.sort_values("invoice_date").drop_duplicates("customer_id", keep="last")
         feats["country"] = latest.set_index("customer_id")["country"].reindex(feats.index).fillna("unknown").astype(str)
@@ -760,12 +761,15 @@ def run_churn(
     control_share: float = 0.10,
     max_targets: int | None = None,
     seed: int = 0,
+    segment_map: dict[str, dict[str, Any]] | None = None,
 ) -> ChurnResult:
     """Train, evaluate, explain and score churn in one call (what notebook 04 runs).
 
     ``clv`` is the ``customers_clv.parquet`` frame of notebook 03 (``customer_id``,
     ``clv``); without it, value at risk uses spend in the last 365 days (transactions
-    mode) or 12 x monthly charges (customer-table mode) and says so.
+    mode) or 12 x monthly charges (customer-table mode) and says so. ``segment_map``
+    (from :func:`crmlib.segmentation.load_segment_map`) names the RFM segment feature as
+    the segmentation page does; ``None`` = the default map.
     """
     if churn_window_days < 7:
         raise ConfigError(f"churn_window_days must be at least 7 (got {churn_window_days})")
@@ -777,7 +781,7 @@ def run_churn(
     as_of = pd.Timestamp(as_of).normalize()
     if mode == "transactions":
         return _run_transactions(transactions, as_of, table, clv, returns, churn_window_days, active_days,
-                                 control_share, max_targets, seed, warnings, notes)
+                                 control_share, max_targets, seed, warnings, notes, segment_map)
     return _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes)
 
 
@@ -831,7 +835,7 @@ def _scores(ids: pd.Index, probability: np.ndarray, value: pd.Series, extra: dic
 
 
 def _run_transactions(transactions, as_of, table, clv, returns, window, active_days, control_share,
-                      max_targets, seed, warnings, notes) -> ChurnResult:
+                      max_targets, seed, warnings, notes, segment_map=None) -> ChurnResult:
     if transactions is None or transactions.empty:
         raise DataError("transactions mode needs transactions with customer ids")
     score_cutoff = as_of + pd.Timedelta(days=1)
@@ -843,7 +847,7 @@ def _run_transactions(transactions, as_of, table, clv, returns, window, active_d
             f"a churn model with a {window}-day window needs history from at least 60 days before its "
             f"training date ({train_cutoff.date()}), and the data start {first.date()}; "
             "a later period or a shorter churn_window_days makes it possible")
-    kwargs = {"active_days": active_days, "customers": table, "returns": returns}
+    kwargs = {"active_days": active_days, "customers": table, "returns": returns, "segment_map": segment_map}
     train = transaction_snapshot(transactions, train_cutoff, window, **kwargs)
     evals = transaction_snapshot(transactions, eval_cutoff, window, **kwargs)
     X_train, X_eval = train.X, evals.X.reindex(columns=train.X.columns)

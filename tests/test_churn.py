@@ -248,3 +248,14 @@ def test_too_little_history_is_not_applicable_rather_than_a_failure():
              + [(f"c{i}", f"2011-01-{1 + i % 28:02d}", 12.0) for i in range(0, 60, 2)])
     with pytest.raises(NotApplicableError, match="90-day window.*data start 2010-12-01"):
         churn.run_churn(tx, pd.Timestamp("2011-01-31"), churn_window_days=90)
+
+
+def test_segment_feature_follows_the_configured_segment_map(synthetic):
+    from crmlib import segmentation
+
+    cutoff = pd.Timestamp("2011-09-01")
+    one_segment = segmentation.load_segment_map({"map": {"Everyone": {"action": "treat alike"}}})
+    custom = churn.purchase_features(synthetic.transactions, cutoff, with_p_alive=False, segment_map=one_segment)
+    default = churn.purchase_features(synthetic.transactions, cutoff, with_p_alive=False)
+    assert set(custom["segment"]) == {"Everyone"}
+    assert default["segment"].nunique() > 3
