@@ -121,7 +121,16 @@ def notebook_parameters(path: Path) -> list[str]:
 
 
 def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]) -> None:
-    """Every key under ``notebooks:`` must name a notebook and one of its parameters."""
+    """Check the whole of ``workbook.yml`` before any notebook runs.
+
+    Every key under ``notebooks:`` must name a notebook and one of its parameters;
+    ``cleaning:`` and ``segments:`` are checked by the modules that own them, so a typo
+    fails in a second instead of after minutes of notebooks.
+    """
+    from crmlib import cleaning, segmentation
+
+    cleaning.resolve_rules(config["cleaning"])
+    segmentation.load_segment_map(config["segments"])
     where = config.get("_path") or "workbook.yml"
     for name, params in config["notebooks"].items():
         if name not in names:

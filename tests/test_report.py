@@ -162,3 +162,15 @@ def test_not_applicable_analysis_becomes_a_page_that_says_why(project: Path) -> 
     assert metrics["not_applicable"].startswith("only 61 days") and metrics["as_of"] == "2011-01-31"
     # the summary still ran after it
     assert (result.period_dir / "00_summary.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [("cleaning:\n  dedupe: false\n", "dedupe"), ("segments:\n  mapp: {}\n", "mapp")],
+)
+def test_module_settings_are_checked_before_any_notebook_runs(project: Path, section: str, message: str) -> None:
+    (project / "workbook.yml").write_text("sources:\n  - path: sales.csv\n" + section)
+    with pytest.raises(ConfigError, match=message):
+        _run(project, period="2011-11")
+    assert not (project / "reports" / "2011-11").exists()
+    assert not any((project / "reports" / ".runs").glob("2011-11-*"))
