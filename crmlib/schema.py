@@ -225,7 +225,10 @@ def transactions_schema():
     Checked at the end of :func:`crmlib.cleaning.clean_sources`; a failure there is a bug
     in the cleaning rules, not in the user's data.
     """
-    import pandera.pandas as pa
+    try:
+        import pandera.pandas as pa
+    except ImportError:  # pandera < 0.24 has no pandera.pandas
+        import pandera as pa
 
     text = pa.Column(nullable=True, coerce=False)
     return pa.DataFrameSchema(
