@@ -260,3 +260,19 @@ def test_read_customers_rejects_duplicated_ids(tmp_path):
 def test_known_customers_drops_anonymous_lines():
     t = pd.DataFrame({"customer_id": pd.array(["1", None, "2"], dtype="str"), "amount": [1.0, 2.0, 3.0]})
     assert schema.known_customers(t)["amount"].tolist() == [1.0, 3.0]
+
+
+def test_contract_check_names_the_broken_column():
+    t = pd.DataFrame({
+        "customer_id": pd.array(["1"], dtype="str"), "invoice_id": pd.array(["9"], dtype="str"),
+        "invoice_date": pd.to_datetime(["2011-01-01"]).astype("datetime64[ns]"),
+        "product_id": pd.array(["A"], dtype="str"), "product_name": pd.array(["X"], dtype="str"),
+        "quantity": [0.0], "unit_price": [2.0], "amount": [0.0], "country": pd.array(["UK"], dtype="str"),
+        "source": pd.array(["s"], dtype="str"), "is_outlier": [False],
+    })
+    with pytest.raises(DataError, match=r"column 'quantity': clean transactions break the data contract"):
+        schema.validate_transactions(t)
+    t["quantity"], t["amount"] = 1.0, 2.0
+    assert schema.validate_transactions(t) is t
+    with pytest.raises(DataError, match="contain rows after as_of 2010-12-31"):
+        schema.validate_transactions(t, as_of=pd.Timestamp("2010-12-31"))
