@@ -37,8 +37,6 @@ SAMPLE_BYTES = 1 << 16
 DELIMITERS = (",", ";", "\t", "|")
 WHITESPACE = r"\s+"
 #: Tie-break among equally plausible encodings: what retail exports most often use.
-#: CSV files larger than this on disk are read block by block (lower peak memory).
-LARGE_FILE_BYTES = 256 << 20
 PREFERRED_ENCODINGS = ("utf-8", "cp949", "euc_kr", "cp1252", "iso8859-1", "iso8859-15")
 
 
@@ -270,8 +268,6 @@ def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols
     try:
         if delimiter == WHITESPACE:
             return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
-        if decimal == "." and path.stat().st_size > LARGE_FILE_BYTES:
-            return _read_csv_blocks(path, encoding, delimiter, text_cols, usecols)
         if decimal == ".":
             try:  # fast path: Arrow's multi-threaded reader
                 frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
@@ -290,31 +286,6 @@ def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"cannot be parsed as delimited text ({str(exc).splitlines()[0]})", file=path,
                         hint="check 'delimiter' for this source in workbook.yml") from None
-
-
-def _read_csv_blocks(path: Path, encoding: str, delimiter: str, text_cols: list[str],
-                     usecols: list[str] | None) -> pd.DataFrame:
-    """Read a large CSV block by block with Arrow's streaming reader.
-
-    About half the peak memory of the multi-threaded reader (which holds every block's
-    scratch buffers at once) for about twice its time; used above :data:`LARGE_FILE_BYTES`.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    reader = pcsv.open_csv(
-        path,
-        read_options=pcsv.ReadOptions(block_size=16 << 20, encoding=encoding),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter),
-        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in text_cols},
-                                            strings_can_be_null=True, include_columns=usecols),
-    )
-    table = pa.Table.from_batches(list(reader), schema=reader.schema)
-    text = pd.StringDtype(na_value=np.nan)
-    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get, self_destruct=True)
-    del table
-    _release_arrow_buffers()
-    return frame
 
 
 def _release_arrow_buffers() -> None:

@@ -277,14 +277,3 @@ def test_contract_check_names_the_broken_column():
     with pytest.raises(DataError, match="contain rows after as_of 2010-12-31"):
         schema.validate_transactions(t, as_of=pd.Timestamp("2010-12-31"))
 
-
-def test_large_files_read_block_by_block_give_the_same_result(tmp_path, monkeypatch):
-    rows = ROWS + "536367,C1,X,1,2011-01-07 09:00:00,2.0,,United Kingdom\n536368,k2 ,Y,1,2011-01-08 09:00:00,2.5,42.0,UK\n"
-    path = write(tmp_path, "t.csv", HEADER + rows)
-    fast = clean(source(path))
-    monkeypatch.setattr(io, "LARGE_FILE_BYTES", 0)
-    blocks = clean(source(path))
-    pd.testing.assert_frame_equal(fast.transactions, blocks.transactions)
-    ids = blocks.transactions["customer_id"]
-    assert ids.isna().tolist() == [False, False, True, False] and ids.iloc[-1] == "42"
-    assert blocks.transactions["product_id"].iloc[-1] == "K2"
