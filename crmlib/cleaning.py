@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -349,7 +350,9 @@ def clean_sources(
         is_return = (data[schema.QUANTITY] < 0).to_numpy()
         if prefix:
             invoices = data[schema.INVOICE_ID] if ids_upper else data[schema.INVOICE_ID].str.upper()
-            is_return = is_return | invoices.str.startswith(prefix.upper()).fillna(False).to_numpy()
+            # "C536379" is a cancellation, "CD00001" or "CUST-9" is not: the prefix must precede a digit
+            marked = invoices.str.match(re.escape(prefix.upper()) + r"\d").fillna(False).to_numpy()
+            is_return = is_return | marked
         is_return = is_return & (reason == 0)
         if params["returns"]["mode"] == "net" and is_return.any():
             returns_stats.update(_net_returns(data, reason, is_return, codes))
@@ -742,10 +745,11 @@ def quality_warnings(audit: dict[str, Any], facts: dict[str, Any], monthly: pd.D
     from crmlib.kpi import format_count, format_money, format_percent
 
     out = []
-    share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
+    later = audit["by_rule"].get("after_as_of", 0)  # not dirt: those rows belong to later reports
+    share = (audit["rows_quarantined"] - later) / max(audit["rows_in"] - later, 1)
     if share > 0.10:
-        out.append(f"{format_percent(share)} of the rows read were set aside by cleaning; see the cleaning page "
-                   f"for the reasons.")
+        out.append(f"{format_percent(share)} of the rows up to the analysis date were set aside by cleaning; see "
+                   f"the cleaning page for the reasons.")
     if audit["by_rule"].get("invalid_value"):
         out.append(f"{format_count(audit['by_rule']['invalid_value'])} rows had a date, number or id that could not "
                    f"be read and were left out.")

@@ -688,7 +688,7 @@ def _finding_cleaning(m: Mapping[str, Any], currency: str) -> str | None:
     later = counts.pop("after_as_of", 0)  # not dirt: those rows belong to later reports
     text = f"{format_count(kept)} of {format_count(rows_in)} rows kept"
     if later:
-        text += f" ({format_count(later)} dated after the analysis date wait for later reports)"
+        text += f" ({format_count(later)} dated after the analysis date, left for later reports)"
     if counts and max(counts.values()) > 0:
         rule = max(counts, key=counts.get)
         text += (f"; {format_count(sum(counts.values()))} set aside, each with its reason, most often "

@@ -85,6 +85,15 @@ def test_returns_quarantine_mode_keeps_purchases_whole(tmp_path):
     assert result.transactions["quantity"].tolist() == [3.0]
 
 
+def test_cancel_prefix_needs_a_digit_after_it(tmp_path):
+    # UCI cancellations look like C536379; ids such as CD00001 or CUST-9 merely start with C
+    rows = [line("CD00001", "A", 3, "2011-01-03 10:00"), line("CUST-9", "E", 1, "2011-01-04 10:00"),
+            line("C536379", "A", 1, "2011-01-05 10:00")]
+    result = clean(tmp_path, rows, {"returns": {"mode": "quarantine"}})
+    assert reasons(result) == {3: "return"}
+    assert sorted(result.transactions["invoice_id"]) == ["CD00001", "CUST-9"]
+
+
 def test_returns_off_sends_negative_quantities_to_the_safety_net(tmp_path):
     rows = [line("1", "A", 3, "2011-01-03 10:00"), line("C2", "A", -3, "2011-01-05 10:00")]
     result = clean(tmp_path, rows, {"returns": False})

@@ -144,7 +144,7 @@ def test_findings_handle_missing_metrics():
     assert "top driver: days since last purchase" in text
     assert "[Basket analysis and cross-sell](05_basket.html)**: ran; see the page" in text
     assert "**Customer segments**: not run" in text
-    assert ("900 of 1,000 rows kept (60 dated after the analysis date wait for later reports); 40 set aside, "
+    assert ("900 of 1,000 rows kept (60 dated after the analysis date, left for later reports); 40 set aside, "
             "each with its reason, most often return or cancellation line (30 rows)") in text
     notes = kpi.caveats(partial, extra=["history is short"])
     assert notes[0].startswith("10 % of rows dropped") and "a, b at bounds" in notes[1]
