@@ -787,9 +787,9 @@ def run_churn(
 
 def _evaluate(chosen: str, fitted: dict, X: pd.DataFrame, y: pd.Series, threshold: float,
               baselines: dict[str, pd.Series], baseline_flags: dict[str, pd.Series], seed: int) -> dict[str, Any]:
-    evaluation = {name: score_quality(y, m.predict_proba(X)[:, 1]) for name, m in fitted.items()}
-    for name, score in baselines.items():
-        evaluation[name] = score_quality(y, score)
+    scores = {**{name: m.predict_proba(X)[:, 1] for name, m in fitted.items()}, **baselines}
+    evaluation = {name: {**score_quality(y, score), "top_decile_lift": float(lift_table(y, score)["lift"].iloc[0])}
+                  for name, score in scores.items()}
     probability = fitted[chosen].predict_proba(X)[:, 1]
     drivers = explain_drivers(fitted[chosen], X, y, seed=seed)
     return {
@@ -1022,10 +1022,8 @@ def overview_text(result: ChurnResult) -> str:
 
 def model_table(result: ChurnResult) -> pd.DataFrame:
     """Evaluation-set quality of both models and the naive rules, best first, for display."""
-    lifts = {result.chosen_model: result.lift, **result.baseline_lift}
     rows = [{"method": MODEL_NAMES[k] + (" (chosen)" if k == result.chosen_model else ""),
-             "ROC-AUC": v["roc_auc"], "PR-AUC": v["pr_auc"],
-             "top-decile lift": lifts[k]["lift"].iloc[0] if k in lifts else np.nan}
+             "ROC-AUC": v["roc_auc"], "PR-AUC": v["pr_auc"], "top-decile lift": v["top_decile_lift"]}
             for k, v in result.evaluation.items()]
     return pd.DataFrame(rows).sort_values("ROC-AUC", ascending=False).round(3).reset_index(drop=True)
 
@@ -1058,6 +1056,7 @@ def drivers_text(result: ChurnResult, top: int = 5) -> str:
 # ============================================================ charts (kept apart from the models)
 def plot_trend(result: ChurnResult):
     """Churn rate at each month start (transactions mode)."""
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from crmlib import plots
@@ -1067,6 +1066,8 @@ def plot_trend(result: ChurnResult):
     ax.plot(trend["cutoff"], trend["churn_rate"], marker="o")
     ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
     plots.percent_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    fig.autofmt_xdate()
     return plots.label(ax, f"Churn rate: no purchase in the next {result.window_days} days",
                        "Month start (customers active at that date)", "Share who did not buy again")
 

@@ -197,6 +197,14 @@ def test_planted_driver_is_found_and_the_model_beats_both_baselines(driver_run):
     assert "service issues" in churn.quality_text(driver_run) or "beats" in churn.quality_text(driver_run)
 
 
+def test_model_table_compares_every_method_on_the_same_measures(driver_run):
+    table = churn.model_table(driver_run)
+    assert len(table) == 4  # two models, two rules of thumb
+    assert table[["ROC-AUC", "PR-AUC", "top-decile lift"]].notna().all().all()
+    chosen = table[table["method"].str.endswith("(chosen)")].iloc[0]
+    assert chosen["top-decile lift"] == round(float(driver_run.lift["lift"].iloc[0]), 3)
+
+
 def test_scores_cover_active_customers_and_value_at_risk_falls_back_to_spend(driver_run, synthetic):
     scores = driver_run.scores
     tx = synthetic.transactions
