@@ -226,6 +226,19 @@ def _execute(
     )
 
 
+def _dependencies(name: str, names: list[str]) -> tuple[str, ...]:
+    """The notebooks of this run that ``name`` reads from.
+
+    The summary reads everything; a notebook missing from :data:`DEPENDENCIES` (one an
+    analyst added) waits for every analysis before it in run order.
+    """
+    if name == SUMMARY:
+        return tuple(n for n in names if n != SUMMARY)
+    if name in DEPENDENCIES:
+        return tuple(d for d in DEPENDENCIES[name] if d in names)
+    return tuple(n for n in names[: names.index(name)] if n != SUMMARY)
+
+
 def _run_graph(
     names: list[str],
     run_one: Any,
@@ -244,12 +257,11 @@ def _run_graph(
         while (pending and failure is None) or running:
             if failure is None:
                 for name in list(pending):
-                    deps = DEPENDENCIES.get(name, tuple(n for n in names if n != name))
-                    if name == SUMMARY:
-                        deps = tuple(n for n in names if n != SUMMARY)
-                    if all(d in done or d not in names for d in deps) and len(running) < max_parallel:
+                    if all(d in done for d in _dependencies(name, names)) and len(running) < max_parallel:
                         pending.remove(name)
                         running[pool.submit(run_one, name)] = name
+            if not running:
+                raise ConfigError(f"notebooks {', '.join(pending)} wait on each other; check DEPENDENCIES")
             bar.set_postfix_str(", ".join(sorted(running.values())))
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in finished:

@@ -174,3 +174,12 @@ def test_module_settings_are_checked_before_any_notebook_runs(project: Path, sec
         _run(project, period="2011-11")
     assert not (project / "reports" / "2011-11").exists()
     assert not any((project / "reports" / ".runs").glob("2011-11-*"))
+
+
+def test_an_added_notebook_runs_after_the_analyses_before_it_and_before_the_summary(project: Path) -> None:
+    _notebook(project / "notebooks" / "06_extra.ipynb", BASE, RECORD.replace("NAME", repr("06_extra")))
+    result = _run(project, period="2011-11")
+    metrics = {p.stem: json.loads(p.read_text()) for p in (result.period_dir / "artifacts" / "metrics").glob("*.json")}
+    assert metrics["06_extra"]["upstream"] == ["01_data_cleaning.done", "02_segmentation.done", "03_clv.done"]
+    assert "06_extra.done" in metrics["00_summary"]["upstream"]
+    assert report._dependencies("06_extra", ["01_data_cleaning", "06_extra", "00_summary"]) == ("01_data_cleaning",)
