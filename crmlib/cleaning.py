@@ -224,7 +224,7 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray,
     returned = (pd.DataFrame({"key": key[ret_pos], "returned": np.abs(qty[ret_pos]), "last_return": dates[ret_pos]})
                 .groupby("key", sort=False).agg(returned=("returned", "sum"), last_return=("last_return", "max")))
     buy_pos = np.flatnonzero((reason == 0) & ~is_return & (qty > 0) & (customer >= 0))
-    buy_pos = buy_pos[np.isin(key[buy_pos], returned.index.to_numpy())]
+    buy_pos = buy_pos[returned.index.get_indexer(key[buy_pos]) >= 0]  # hash look-up, no sort
     buys = pd.DataFrame({"pos": buy_pos, "key": key[buy_pos], "date": dates[buy_pos], "qty": qty[buy_pos]})
     buys = buys.join(returned, on="key")
     buys = buys.loc[buys["date"] <= buys["last_return"]]
@@ -283,6 +283,12 @@ def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z:
     return flags, bounds, usual
 
 
+def _spread(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """A boolean found for each distinct value, given to every line holding it
+    (lines with code -1, a missing value, get False)."""
+    return np.append(per_code.astype(bool), False)[codes]
+
+
 # ----------------------------------------------------------------------------- main entry
 def clean_sources(
     sources: list[dict[str, Any]],
@@ -319,8 +325,9 @@ def clean_sources(
         _normalise(data, params["normalise"]["upper_ids"])
 
     # integer codes of the ids, shared by the rules below (factorising text is the costly part)
-    codes = {name: pd.factorize(data[col])[0] for name, col in
-             (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID))}
+    codes, uniques = {}, {}
+    for name, col in (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID)):
+        codes[name], uniques[name] = pd.factorize(data[col])
 
     dates = data[schema.INVOICE_DATE]
     if as_of is None:
@@ -338,8 +345,9 @@ def clean_sources(
 
     if params["non_product"]["enabled"]:
         listed = {c.upper() for c in params["non_product"]["codes"]}
-        products = data[schema.PRODUCT_ID] if ids_upper else data[schema.PRODUCT_ID].str.upper()
-        is_code = products.isin(listed).to_numpy()
+        # tested on the distinct codes, then spread to the lines (code -1 = missing id: no match)
+        products = pd.Series(uniques["product"]) if ids_upper else pd.Series(uniques["product"]).str.upper()
+        is_code = _spread(products.isin(listed).to_numpy(), codes["product"])
         reason[(reason == 0) & is_code] = _CODE["non_product"]
         if params["non_product"]["non_positive_price"]:
             reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
@@ -349,9 +357,11 @@ def clean_sources(
         prefix = str(params["returns"]["cancel_prefix"] or "")
         is_return = (data[schema.QUANTITY] < 0).to_numpy()
         if prefix:
-            invoices = data[schema.INVOICE_ID] if ids_upper else data[schema.INVOICE_ID].str.upper()
+            invoices = pd.Series(uniques["invoice"])
+            invoices = invoices if ids_upper else invoices.str.upper()
             # "C536379" is a cancellation, "CD00001" or "CUST-9" is not: the prefix must precede a digit
-            marked = invoices.str.match(re.escape(prefix.upper()) + r"\d").fillna(False).to_numpy()
+            marked = _spread(invoices.str.match(re.escape(prefix.upper()) + r"\d").fillna(False)
+                             .to_numpy(dtype=bool), codes["invoice"])
             is_return = is_return | marked
         is_return = is_return & (reason == 0)
         if params["returns"]["mode"] == "net" and is_return.any():
@@ -400,7 +410,8 @@ def clean_sources(
     del data
     schema.validate_transactions(transactions, as_of=as_of)
     quarantine = _quarantine(raws, src_index, rows, reason)
-    distinct = {name: int(np.unique(c[kept & (c >= 0)]).size) for name, c in codes.items()}
+    distinct = {name: int(np.count_nonzero(np.bincount(c[kept & (c >= 0)], minlength=1)))
+                for name, c in codes.items()}
     audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
                    returns_stats, outlier_stats, distinct)
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
