@@ -190,8 +190,17 @@ def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray, codes: dict[str
     those few are then compared on every field, so the result is exact.
     """
     cols = [c for c in _DEDUP_COLUMNS if c in data]
-    pair = codes["invoice"].astype(np.int64) * (int(codes["product"].max()) + 2) + codes["product"]
-    shared = pd.Series(pair[positions]).duplicated(keep=False).to_numpy()
+    pair = codes["invoice"][positions].astype(np.int64) * (int(codes["product"].max()) + 2) + codes["product"][positions]
+    # pairs seen more than once, found by sorting (codes follow the file order, so the
+    # stable sort meets long sorted runs and is several times faster than hashing)
+    order = np.argsort(pair, kind="stable")
+    repeat = pair[order]
+    repeat = repeat[1:] == repeat[:-1]
+    shared_sorted = np.zeros(len(positions), dtype=bool)
+    shared_sorted[1:] = repeat
+    shared_sorted[:-1] |= repeat
+    shared = np.empty_like(shared_sorted)
+    shared[order] = shared_sorted
     candidates = positions[shared]
     dup = data[cols].take(candidates).duplicated(keep="first").to_numpy()
     return candidates[dup]
@@ -430,7 +439,7 @@ def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) 
         elif col == schema.IS_OUTLIER:
             out[col] = pd.Series(is_outlier[pos], index=index)
         elif col in data:
-            out[col] = data.pop(col)[kept].reset_index(drop=True).astype(dtype)
+            out[col] = pd.Series(data.pop(col).array[kept], index=index).astype(dtype)
         elif col in (schema.PRODUCT_NAME, schema.COUNTRY):
             out[col] = pd.Series(pd.NA, index=index, dtype="str")
     return pd.DataFrame(out, index=index)
