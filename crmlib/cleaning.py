@@ -336,7 +336,8 @@ def clean_sources(
     # integer codes of the ids, shared by the rules below (factorising text is the costly part)
     codes, uniques = {}, {}
     for name, col in (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID)):
-        codes[name], uniques[name] = pd.factorize(data[col])
+        code, uniques[name] = pd.factorize(data[col])
+        codes[name] = code.astype(np.int32)  # half the memory of intp; 2**31 distinct ids is plenty
 
     dates = data[schema.INVOICE_DATE]
     if as_of is None:
@@ -345,6 +346,7 @@ def clean_sources(
             raise DataError("no readable invoice dates, so the analysis date cannot be derived",
                             column=schema.INVOICE_DATE)
         as_of = month_end_as_of(valid_dates.max())
+        del valid_dates
     as_of = pd.Timestamp(as_of).normalize()
     reason[(reason == 0) & (dates >= as_of + pd.Timedelta(days=1)).to_numpy()] = _CODE["after_as_of"]
 
@@ -414,13 +416,16 @@ def clean_sources(
             hint="check the cleaning rules in workbook.yml, as_of, and the quarantine reasons above",
         )
 
+    distinct = {name: int(np.count_nonzero(np.bincount(c[kept & (c >= 0)], minlength=1)))
+                for name, c in codes.items()}
     src_index, rows = data["_source_index"].to_numpy(), data["source_row"].to_numpy()
+    del codes, uniques, dates  # working state no longer needed: free it before the output is built
+    if params["outliers"]["enabled"]:
+        del usual_price
     transactions = _transactions(data, kept, is_outlier)
     del data
     schema.validate_transactions(transactions, as_of=as_of)
     quarantine = _quarantine(raws, src_index, rows, reason)
-    distinct = {name: int(np.count_nonzero(np.bincount(c[kept & (c >= 0)], minlength=1)))
-                for name, c in codes.items()}
     audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
                    returns_stats, outlier_stats, distinct)
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)

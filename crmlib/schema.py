@@ -27,6 +27,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from crmlib.errors import DataError
@@ -219,6 +220,19 @@ def known_customers(transactions: pd.DataFrame) -> pd.DataFrame:
     return transactions.loc[ids.notna() & (ids.astype("str") != "")]
 
 
+def _amount_matches(df: pd.DataFrame) -> pd.Series:
+    """``|amount - quantity x unit_price| <= 1e-6 x max(|amount|, 1)`` row by row, computed
+    in place (two temporary columns instead of five on a large frame)."""
+    amount = df[AMOUNT].to_numpy(dtype="float64")
+    gap = df[QUANTITY].to_numpy(dtype="float64") * df[UNIT_PRICE].to_numpy(dtype="float64")
+    np.subtract(amount, gap, out=gap)
+    np.abs(gap, out=gap)
+    tolerance = np.abs(amount)
+    np.maximum(tolerance, 1.0, out=tolerance)  # like clip(lower=1): NaN stays NaN
+    tolerance *= 1e-6
+    return pd.Series(gap <= tolerance, index=df.index)
+
+
 def transactions_schema():
     """pandera schema of ``transactions.parquet`` (the clean contract).
 
@@ -245,8 +259,7 @@ def transactions_schema():
             SOURCE: pa.Column(nullable=False),
             IS_OUTLIER: pa.Column("bool"),
         },
-        checks=[pa.Check(lambda df: (df[AMOUNT] - df[QUANTITY] * df[UNIT_PRICE]).abs()
-                         <= 1e-6 * df[AMOUNT].abs().clip(lower=1), name="amount = quantity * unit_price")],
+        checks=[pa.Check(_amount_matches, name="amount = quantity * unit_price")],
         strict=False,
     )
 
