@@ -320,16 +320,73 @@ def as_id(values: pd.Series) -> pd.Series:
     """Ids as stripped text: numbers without a trailing ``.0`` (``17850.0`` -> ``17850``),
     empty strings as missing."""
     values = strip_text(as_text(values))
-    if values.str.endswith(".0").any():
-        values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    edges = _edge_bytes(values)
+    if edges is None or edges.dot_zero:
+        if values.str.endswith(".0").any():
+            values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+        edges = None
+    if edges is not None and not edges.empty:
+        return values
     empty = (values == "").to_numpy(dtype=bool, na_value=False)
     return values.where(~empty) if empty.any() else values
 
 
 def strip_text(values: pd.Series) -> pd.Series:
     """Text without leading/trailing spaces; the same column (no copy) when none has any."""
-    padded = (values.str.startswith((" ", "\t")) | values.str.endswith((" ", "\t", "\r", "\n"))).fillna(False)
-    return values.str.strip() if padded.any() else values
+    edges = _edge_bytes(values)
+    if edges is not None:
+        padded = edges.padded
+    else:
+        padded = (values.str.startswith((" ", "\t")) | values.str.endswith((" ", "\t", "\r", "\n"))).fillna(False).any()
+    return values.str.strip() if padded else values
+
+
+@dataclass
+class _Edges:
+    padded: bool     # some value starts with a space or tab, or ends with space, tab, CR or LF
+    dot_zero: bool   # some value ends with ".0"
+    empty: bool      # some value is the empty string
+
+
+def _edge_bytes(values: pd.Series) -> _Edges | None:
+    """What :func:`strip_text` and :func:`as_id` need to know, read from the first and
+    last bytes of each value in the Arrow buffers (one vectorised pass instead of a
+    string scan per pattern). ``None`` when the column is not Arrow text: the callers
+    then use the pandas string methods. Exact: in UTF-8 an ASCII byte is always a whole
+    character, so the first/last byte is the first/last character when it is ASCII."""
+    chunked = getattr(values.array, "_pa_array", None)
+    if chunked is None:
+        return None
+    import pyarrow as pa
+
+    padded = dot_zero = empty = False
+    for chunk in getattr(chunked, "chunks", [chunked]):
+        if pa.types.is_large_string(chunk.type):
+            offset_type = np.int64
+        elif pa.types.is_string(chunk.type):
+            offset_type = np.int32
+        else:
+            return None
+        if len(chunk) == 0:
+            continue
+        _, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
+        start, end = offsets[:-1], offsets[1:]
+        length = end - start
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count else None
+        filled = length > 0 if valid is None else (length > 0) & valid
+        if not empty:
+            empty = bool(((length == 0) if valid is None else (length == 0) & valid).any())
+        if data_buf is None or not filled.any():
+            continue
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        first, last = data[start[filled]], data[end[filled] - 1]
+        padded = padded or bool(((first == 32) | (first == 9) | (last == 32) | (last == 9) | (last == 13)
+                                 | (last == 10)).any())
+        if not dot_zero:
+            two = filled & (length >= 2)
+            dot_zero = bool(((data[end[two] - 1] == 48) & (data[end[two] - 2] == 46)).any())
+    return _Edges(padded=padded, dot_zero=dot_zero, empty=empty)
 
 
 def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:

@@ -277,3 +277,20 @@ def test_contract_check_names_the_broken_column():
     with pytest.raises(DataError, match="contain rows after as_of 2010-12-31"):
         schema.validate_transactions(t, as_of=pd.Timestamp("2010-12-31"))
 
+
+
+@pytest.mark.parametrize("values", [
+    [" a", "b", None], ["a\t", "b"], ["ab\r", "c"], ["x\n"], ["\tx"], ["é ", "ü"], ["é", "ü", None],
+    ["17850.0", "1"], ["17850.5", "10"], ["", "a"], [None, None], ["0", "."], ["a.0b"],
+])
+def test_byte_level_checks_agree_with_pandas_string_methods(values):
+    """strip_text / as_id read first and last bytes from the Arrow buffers; the result
+    must equal the plain pandas string methods, also on sliced chunked columns."""
+    arrow = pd.Series(["pad"] + values + ["pad"], dtype="str").iloc[1:-1]  # a slice: buffers with an offset
+    python = pd.Series(values, dtype=object)
+    expect_strip = python.str.strip() if (python.str.startswith((" ", "\t")) | python.str.endswith(
+        (" ", "\t", "\r", "\n"))).fillna(False).any() else python
+    assert io.strip_text(arrow).fillna("<NA>").tolist() == expect_strip.fillna("<NA>").tolist()
+    ids = io.as_id(arrow).fillna("<NA>").tolist()
+    stripped = expect_strip.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    assert ids == stripped.where(stripped != "").fillna("<NA>").tolist()
