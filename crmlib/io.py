@@ -341,6 +341,36 @@ def strip_text(values: pd.Series) -> pd.Series:
     return values.str.strip() if padded else values
 
 
+def has_empty_text(values: pd.Series) -> bool:
+    """Whether some value is the empty string (missing values do not count)."""
+    edges = _edge_bytes(values)
+    return edges.empty if edges is not None else bool((values == "").fillna(False).any())
+
+
+def may_have_lowercase(values: pd.Series) -> bool:
+    """``False`` only when upper-casing cannot change the column: every value is ASCII
+    without a lower-case letter (checked on the Arrow bytes in one pass; any other
+    column answers ``True``)."""
+    chunked = getattr(values.array, "_pa_array", None)
+    if chunked is None:
+        return True
+    import pyarrow as pa
+
+    for chunk in getattr(chunked, "chunks", [chunked]):
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        if len(chunk) == 0:
+            continue
+        _, offsets_buf, data_buf = chunk.buffers()
+        if data_buf is None:
+            continue
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[chunk.offset]:offsets[chunk.offset + len(chunk)]]
+        if ((data >= 97) & (data <= 122) | (data >= 128)).any():  # a-z or a non-ASCII byte
+            return True
+    return False
+
+
 @dataclass
 class _Edges:
     padded: bool     # some value starts with a space or tab, or ends with space, tab, CR or LF
@@ -482,7 +512,7 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     for canonical in (schema.PRODUCT_NAME, schema.COUNTRY, *schema.OPTIONAL_TEXT):
         if canonical in m:
             out[canonical] = as_text(frame[m[canonical]])
-    canonical_frame = pd.DataFrame(out, index=frame.index)
+    canonical_frame = pd.DataFrame(out, index=frame.index, copy=False)  # no copy of 10M-row columns
     canonical_frame[schema.SOURCE] = raw.name
     return canonical_frame, pd.Series(invalid, index=frame.index)
 
@@ -589,6 +619,7 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
 
 
 __all__ = [
-    "RawSource", "as_id", "detect_encoding", "file_kind", "last_invoice_date", "parse_dates",
+    "RawSource", "as_id", "detect_encoding", "file_kind", "has_empty_text", "last_invoice_date",
+    "may_have_lowercase", "parse_dates",
     "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
 ]

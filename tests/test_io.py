@@ -294,3 +294,14 @@ def test_byte_level_checks_agree_with_pandas_string_methods(values):
     ids = io.as_id(arrow).fillna("<NA>").tolist()
     stripped = expect_strip.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     assert ids == stripped.where(stripped != "").fillna("<NA>").tolist()
+
+
+@pytest.mark.parametrize("values, lower, empty", [
+    (["ABC", "X-1"], False, False), (["ABc"], True, False), (["É"], True, False),
+    ([None, "A"], False, False), (["", "Z"], False, True),
+])
+def test_lowercase_and_empty_checks(values, lower, empty):
+    column = pd.Series(["zz"] + values + ["zz"], dtype="str").iloc[1:-1]  # a slice: buffers with an offset
+    assert io.may_have_lowercase(column) is lower
+    assert io.has_empty_text(column) is empty
+    assert io.has_empty_text(pd.Series(values, dtype=object)) is empty
