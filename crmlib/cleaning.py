@@ -179,8 +179,7 @@ def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
             if upper_ids and col != schema.CUSTOMER_ID and crm_io.may_have_lowercase(data[col]):
                 data[col] = data[col].str.upper()
             continue
-        stripped = crm_io.strip_text(crm_io.as_text(data[col]))
-        data[col] = stripped.where(stripped != "") if crm_io.has_empty_text(stripped) else stripped
+        data[col] = crm_io.strip_text_empty_missing(crm_io.as_text(data[col]))
 
 
 def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray, codes: dict[str, np.ndarray]) -> np.ndarray:

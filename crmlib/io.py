@@ -319,8 +319,7 @@ def as_text(values: pd.Series) -> pd.Series:
 def as_id(values: pd.Series) -> pd.Series:
     """Ids as stripped text: numbers without a trailing ``.0`` (``17850.0`` -> ``17850``),
     empty strings as missing."""
-    values = strip_text(as_text(values))
-    edges = _edge_bytes(values)
+    values, edges = _strip_text_and_edges(as_text(values))
     if edges is None or edges.dot_zero:
         if values.str.endswith(".0").any():
             values = values.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
@@ -333,12 +332,27 @@ def as_id(values: pd.Series) -> pd.Series:
 
 def strip_text(values: pd.Series) -> pd.Series:
     """Text without leading/trailing spaces; the same column (no copy) when none has any."""
+    return _strip_text_and_edges(values)[0]
+
+
+def _strip_text_and_edges(values: pd.Series) -> tuple[pd.Series, _Edges | None]:
+    """:func:`strip_text` plus the byte facts of the result (``None`` when not known)."""
     edges = _edge_bytes(values)
     if edges is not None:
         padded = edges.padded
     else:
         padded = (values.str.startswith((" ", "\t")) | values.str.endswith((" ", "\t", "\r", "\n"))).fillna(False).any()
-    return values.str.strip() if padded else values
+    if not padded:
+        return values, edges
+    values = values.str.strip()
+    return values, _edge_bytes(values)
+
+
+def strip_text_empty_missing(values: pd.Series) -> pd.Series:
+    """Text without leading/trailing spaces, empty strings as missing."""
+    values, edges = _strip_text_and_edges(values)
+    empty = edges.empty if edges is not None else bool((values == "").fillna(False).any())
+    return values.where(values != "") if empty else values
 
 
 def has_empty_text(values: pd.Series) -> bool:
@@ -620,6 +634,6 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
 
 __all__ = [
     "RawSource", "as_id", "detect_encoding", "file_kind", "has_empty_text", "last_invoice_date",
-    "may_have_lowercase", "parse_dates",
+    "may_have_lowercase", "parse_dates", "strip_text", "strip_text_empty_missing",
     "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
 ]
