@@ -385,6 +385,12 @@ def may_have_lowercase(values: pd.Series) -> bool:
     return False
 
 
+_LEADING_PAD = np.zeros(256, dtype=bool)
+_LEADING_PAD[[ord(" "), ord("\t")]] = True
+_TRAILING_PAD = np.zeros(256, dtype=bool)
+_TRAILING_PAD[[ord(" "), ord("\t"), ord("\r"), ord("\n")]] = True
+
+
 @dataclass
 class _Edges:
     padded: bool     # some value starts with a space or tab, or ends with space, tab, CR or LF
@@ -415,21 +421,26 @@ def _edge_bytes(values: pd.Series) -> _Edges | None:
             continue
         _, offsets_buf, data_buf = chunk.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
-        start, end = offsets[:-1], offsets[1:]
-        length = end - start
-        valid = chunk.is_valid().to_numpy(zero_copy_only=False) if chunk.null_count else None
-        filled = length > 0 if valid is None else (length > 0) & valid
-        if not empty:
-            empty = bool(((length == 0) if valid is None else (length == 0) & valid).any())
+        filled = np.diff(offsets) > 0
+        if chunk.null_count:
+            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+            empty = empty or bool((valid & ~filled).any())
+            filled &= valid
+        else:
+            empty = empty or not filled.all()
         if data_buf is None or not filled.any():
             continue
         data = np.frombuffer(data_buf, dtype=np.uint8)
-        first, last = data[start[filled]], data[end[filled] - 1]
-        padded = padded or bool(((first == 32) | (first == 9) | (last == 32) | (last == 9) | (last == 13)
-                                 | (last == 10)).any())
+        if filled.all():  # the usual case: no masking copies
+            start, end = offsets[:-1], offsets[1:]
+        else:
+            start, end = offsets[:-1][filled], offsets[1:][filled]
+        last = data[end - 1]
+        padded = padded or bool(_LEADING_PAD[data[start]].any() or _TRAILING_PAD[last].any())
         if not dot_zero:
-            two = filled & (length >= 2)
-            dot_zero = bool(((data[end[two] - 1] == 48) & (data[end[two] - 2] == 46)).any())
+            zero = np.flatnonzero(last == 48)  # ends with "0": is the byte before it a "."?
+            zero = zero[end[zero] - start[zero] >= 2]
+            dot_zero = bool((data[end[zero] - 2] == 46).any())
     return _Edges(padded=padded, dot_zero=dot_zero, empty=empty)
 
 
