@@ -55,11 +55,19 @@ def best_of_interleaved(fns: list, repeat: int) -> list[float]:
     return best
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process image. ``VmHWM`` rather than ``ru_maxrss``:
+    on Linux a child started by fork/vfork + exec inherits the parent's peak in
+    ``ru_maxrss``, so a parent that generated the data would be counted."""
+    peak = rss_mb("VmHWM")
+    return peak if peak == peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(path: str) -> None:
@@ -72,7 +80,7 @@ def child(path: str) -> None:
     start = time.perf_counter()
     result = workbook(Path(path))
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_mb": peak,
                       "rows_in": result.audit["rows_in"], "rows_kept": result.audit["rows_kept"]}))
 
