@@ -1,0 +1,449 @@
+"""Campaign lists: the user's campaign files and the retention lists of earlier periods.
+
+A campaign is a list of customers, each in the ``target`` group (contacted) or the
+``control`` group (held out, not contacted), with a contact date. Every list, whatever
+its origin, becomes rows of one frame with the columns of :data:`CAMPAIGN_COLUMNS`
+(plus score columns such as ``churn_probability`` when the list came with them).
+
+Two origins:
+
+* **campaign files** listed under ``campaigns:`` in ``workbook.yml`` (CSV or Excel),
+  read by :func:`read_campaign_file`. Rows that cannot be used are quarantined with a
+  reason, never dropped silently;
+* **retention lists** published by earlier periods of the report site
+  (``<reports>/<YYYY-MM>/artifacts/retention_targets.parquet`` or ``.csv``, the
+  analyst artifact with the clean ids), read by :func:`published_retention_lists`.
+
+Ids are then matched to the clean customer ids of the transactions
+(:func:`match_ids`) and each campaign is checked (:func:`validate_campaigns`).
+
+Imports from outside this page are kept to intake helpers (:mod:`crmlib.io`) and the
+period helper of the run context; when the shared core lands they move to ``crmlib.core``.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlib import io as crm_io
+from crmlib import schema
+from crmlib.context import period_as_of
+from crmlib.errors import ConfigError, DataError
+
+#: Columns of a campaign row, whatever its origin.
+CAMPAIGN_COLUMNS = ["campaign", "source", "customer_id", "group", "contact_date", "cost_per_contact", "channel"]
+
+#: What the user's file must provide (``campaign`` may instead come from the spec's ``name``
+#: or the file name).
+REQUIRED_FILE_COLUMNS = ("customer_id", "group", "contact_date")
+SPEC_KEYS = {"path", "columns", "name", "source", "cost_per_contact", "channel", "encoding", "delimiter",
+             "sheet", "date_format", "dayfirst"}
+
+#: Accepted spellings of the two groups (compared after trimming and lower-casing).
+GROUP_WORDS: dict[str, str] = {
+    "target": "target", "treatment": "target", "treated": "target", "contacted": "target",
+    "대상": "target", "대상군": "target", "실험군": "target",
+    "control": "control", "holdout": "control", "hold-out": "control", "hold out": "control",
+    "대조": "control", "대조군": "control", "통제군": "control",
+}
+
+#: Score columns carried from a retention list for the targeting analysis, in order of use.
+SCORE_COLUMNS = ("churn_probability", "value_at_risk", "value", "clv")
+
+#: Above this share of a campaign's customers in both groups the list is considered broken.
+MAX_BOTH_GROUPS_SHARE = 0.05
+
+RETENTION_FILES = ("retention_targets.parquet", "retention_targets.csv")
+
+
+# ============================================================================ campaign files
+def parse_group(values: pd.Series) -> pd.Series:
+    """``target`` / ``control`` from the user's spelling (see :data:`GROUP_WORDS`); NaN when unknown."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.map(GROUP_WORDS).astype("object")
+
+
+def _resolve_columns(header: list[str], explicit: Mapping[str, str], path: Path) -> dict[str, str]:
+    """canonical -> file column: the spec's ``columns`` first, then the canonical name itself
+    (case-insensitive), then the intake synonyms for ``customer_id``."""
+    by_normal = {schema.normalise_header(h): h for h in header}
+    mapping: dict[str, str] = {}
+    for canonical in ("customer_id", "group", "contact_date", "campaign"):
+        if canonical in explicit:
+            column = explicit[canonical]
+            if column not in header:
+                raise DataError(f"the column '{column}' mapped to {canonical} is not in the file "
+                                f"(columns: {', '.join(header)})", file=path, column=column,
+                                hint="fix 'columns' of this campaign file in workbook.yml")
+            mapping[canonical] = column
+            continue
+        names = (canonical,) + (schema.SYNONYMS[schema.CUSTOMER_ID] if canonical == "customer_id" else ())
+        found = next((by_normal[schema.normalise_header(n)] for n in names if schema.normalise_header(n) in by_normal), None)
+        if found is not None:
+            mapping[canonical] = found
+    missing = [c for c in REQUIRED_FILE_COLUMNS if c not in mapping]
+    if missing:
+        raise DataError(f"no column for {', '.join(missing)} (columns: {', '.join(header)})", file=path,
+                        column=missing[0], hint="map it under 'columns' of this campaign file in workbook.yml, "
+                        "e.g. columns: {customer_id: cust, group: arm, contact_date: sent}")
+    return mapping
+
+
+def _read_table(path: Path, spec: Mapping[str, Any]) -> pd.DataFrame:
+    """The file as text (every cell a string, so ids keep leading zeros), header trimmed."""
+    header_options = crm_io.read_header({"path": str(path), "encoding": spec.get("encoding", "auto"),
+                                         "delimiter": spec.get("delimiter"), "sheet": spec.get("sheet", 0)})[1]
+    kind = crm_io.file_kind(path)
+    try:
+        if kind == "excel":
+            frame = pd.read_excel(path, sheet_name=spec.get("sheet", 0) or 0, dtype=object)
+        elif kind == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=header_options["encoding"],
+                                sep=header_options["delimiter"], engine="python")
+    except DataError:
+        raise
+    except Exception as exc:  # the readers raise many types on bad files
+        raise DataError(f"cannot read the campaign file ({str(exc).splitlines()[0]})", file=path) from None
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    return frame
+
+
+def read_campaign_file(spec: Mapping[str, Any], root: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read one campaign file listed in ``workbook.yml``; return ``(rows, quarantine)``.
+
+    ``spec`` is ``{path, columns: {customer_id: ..., group: ..., contact_date: ...,
+    campaign: ...}, source?, cost_per_contact?, channel?, name?}`` (``columns`` maps the
+    canonical name to the file's column; unmapped names are looked up by their own name).
+    Relative paths are relative to ``root`` (the folder of ``workbook.yml``).
+
+    Rules: 1. ids are read as text, trimmed, a trailing ``.0`` removed (as intake does);
+    2. ``group`` is target/control in any case, or 대상/대조 (see :data:`GROUP_WORDS`);
+    3. ``contact_date`` is read like invoice dates (``date_format``/``dayfirst`` of the
+    spec when given); 4. the campaign name is the ``campaign`` column, else the spec's
+    ``name``, else the file name; 5. a row with an empty id, an unreadable date or an
+    unknown group goes to the quarantine with the reason (first failing check) and its
+    original values and row number (1 = first data row). Nothing is dropped silently.
+    """
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        raise ConfigError(f"campaigns: unknown key '{unknown[0]}' in a campaign file entry; "
+                          f"allowed: {', '.join(sorted(SPEC_KEYS))}")
+    if not spec.get("path"):
+        raise ConfigError("campaigns: every campaign file entry needs a 'path'")
+    path = Path(str(spec["path"])).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = Path(root) / path
+    if not path.is_file():
+        raise DataError("campaign file not found", file=path, hint="check 'campaigns' in workbook.yml")
+    frame = _read_table(path, spec)
+    mapping = _resolve_columns(list(frame.columns), dict(spec.get("columns") or {}), path)
+
+    ids = crm_io.as_id(frame[mapping["customer_id"]].astype("string"))
+    dates = crm_io.parse_dates(frame[mapping["contact_date"]], date_format=spec.get("date_format"),
+                               dayfirst=bool(spec.get("dayfirst", False)))
+    groups = parse_group(frame[mapping["group"]])
+    if "campaign" in mapping:
+        names = frame[mapping["campaign"]].astype("string").str.strip()
+        names = names.mask(names == "").fillna(str(spec.get("name") or path.stem))
+    else:
+        names = pd.Series(str(spec.get("name") or path.stem), index=frame.index)
+
+    reason = pd.Series(pd.NA, index=frame.index, dtype="object")
+    checks = [  # (rows failing, reason, column whose value is shown)
+        (ids.isna(), "empty customer id", mapping["customer_id"]),
+        (dates.isna(), "unreadable contact date", mapping["contact_date"]),
+        (groups.isna(), "unknown group (use target or control, 대상 or 대조)", mapping["group"]),
+    ]
+    value = pd.Series(pd.NA, index=frame.index, dtype="object")
+    for bad, why, column in checks:
+        new = bad.to_numpy(dtype=bool, na_value=True) & reason.isna().to_numpy()
+        reason[new] = why
+        value[new] = frame.loc[new, column].astype("string")
+    bad_rows = reason.notna()
+    quarantine = frame[bad_rows].astype("string").copy()
+    quarantine.insert(0, "row", (frame.index[bad_rows] + 1).to_numpy())
+    quarantine.insert(0, "file", str(path))
+    quarantine["reason"] = reason[bad_rows].to_numpy()
+    quarantine["value"] = value[bad_rows].to_numpy()
+
+    keep = ~bad_rows
+    rows = pd.DataFrame({
+        "campaign": names[keep].astype(str).to_numpy(),
+        "source": path.name,
+        "customer_id": ids[keep].astype(str).to_numpy(),
+        "group": groups[keep].to_numpy(),
+        "contact_date": dates[keep].dt.normalize().to_numpy(),
+        "cost_per_contact": float(spec["cost_per_contact"]) if spec.get("cost_per_contact") is not None else np.nan,
+        "channel": spec.get("channel"),
+    })
+    rows["id_source"] = spec.get("source")
+    return rows.reset_index(drop=True), quarantine.reset_index(drop=True)
+
+
+# ============================================================================ id matching
+@dataclass
+class IdMatch:
+    """Campaign rows whose ids were found among the clean customer ids, and what was not."""
+
+    rows: pd.DataFrame                 # matched rows, ``customer_id`` in the clean spelling
+    unmatched: pd.DataFrame            # campaign, group, customer_id of rows not found
+    counts: pd.DataFrame               # per campaign and group: rows, matched, unmatched, case_fixed
+
+    def sentences(self) -> list[str]:
+        """One plain sentence per campaign with unmatched ids (empty when all matched)."""
+        out = []
+        for name, part in self.counts.groupby("campaign", sort=False):
+            missing = int(part["unmatched"].sum())
+            if missing:
+                examples = self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"].head(3).tolist()
+                out.append(f"Campaign '{name}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
+                           f"are not in the cleaned transactions (e.g. {', '.join(examples)}); they are left out "
+                           f"of the measurement in both groups.")
+        return out
+
+
+def normalise_ids(values: Iterable[Any] | pd.Series) -> pd.Series:
+    """Ids as intake writes them (:func:`crmlib.io.as_id`): text, trimmed, no trailing ``.0``."""
+    return crm_io.as_id(pd.Series(values).astype("string"))
+
+
+def match_ids(campaign_rows: pd.DataFrame, known_customer_ids: Iterable[Any]) -> IdMatch:
+    """Match campaign ids to the clean customer ids; count what does not match.
+
+    Rules: 1. both sides are normalised like intake (:func:`normalise_ids`); 2. an exact
+    match wins; 3. otherwise an id matching a known id up to upper/lower case is matched
+    to it (``upper_ids`` of the cleaning rules upper-cases invoice and product codes, and
+    exports differ in case) when that known id is the only one with that spelling;
+    4. the rest are unmatched, counted per campaign and group, and left out.
+    """
+    known = normalise_ids(list(known_customer_ids)).dropna().astype(str)
+    known_set = set(known)
+    upper = pd.Series(known.to_numpy(), index=known.str.upper().to_numpy())
+    upper = upper[~upper.index.duplicated(keep=False)]
+
+    rows = campaign_rows.copy()
+    ids = normalise_ids(rows["customer_id"]).astype(str)
+    exact = ids.isin(known_set).to_numpy()
+    fixed = ids.str.upper().map(upper)
+    case_fixed = ~exact & fixed.notna().to_numpy()
+    rows["customer_id"] = np.where(exact, ids, fixed.fillna(ids)).astype(str)
+    matched = exact | case_fixed
+    counts = (rows.assign(matched=matched, unmatched=~matched, case_fixed=case_fixed, rows=1)
+              .groupby(["campaign", "group"], sort=False)[["rows", "matched", "unmatched", "case_fixed"]].sum()
+              .astype(int).reset_index())
+    unmatched = rows.loc[~matched, ["campaign", "group", "customer_id"]].reset_index(drop=True)
+    return IdMatch(rows=rows[matched].reset_index(drop=True), unmatched=unmatched, counts=counts)
+
+
+# ============================================================================ retention lists
+def _period_as_of(period_dir: Path) -> pd.Timestamp:
+    """The ``as_of`` of a published period: from its churn metrics, else the period's last day."""
+    metrics = period_dir / "artifacts" / "metrics" / "04_churn.json"
+    if metrics.is_file():
+        try:
+            value = json.loads(metrics.read_text(encoding="utf-8")).get("as_of")
+            if value:
+                return pd.Timestamp(value).normalize()
+        except (ValueError, OSError):
+            pass
+    return period_as_of(period_dir.name)
+
+
+def _read_retention_list(artifacts: Path) -> pd.DataFrame | None:
+    for name in RETENTION_FILES:
+        p = artifacts / name
+        if p.is_file():
+            if p.suffix == ".parquet":
+                return pd.read_parquet(p)
+            return pd.read_csv(p, dtype={"customer_id": str})
+    return None
+
+
+def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFrame:
+    """The retention lists of earlier published periods, as campaign rows.
+
+    Looks at ``<reports_dir>/<YYYY-MM>/artifacts/retention_targets.parquet`` (preferred)
+    or ``retention_targets.csv``: the analyst artifact written by the churn page with the
+    clean ids, not the manager's download. Each period whose ``as_of`` (from its
+    ``metrics/04_churn.json``, else the period's last day) is before ``as_of`` becomes a
+    campaign named "Retention list YYYY-MM", contacted on that ``as_of``. The churn
+    page's ``group`` column (target / seeded random control) is kept, and so are the
+    scores (:data:`SCORE_COLUMNS`) for the targeting analysis.
+
+    Assumption: the list was acted on as published (targets contacted, control not) on
+    its ``as_of``; if nobody acted on it, the measurement should find no effect.
+    """
+    reports = Path(reports_dir)
+    current = pd.Timestamp(as_of).normalize()
+    frames = []
+    if not reports.is_dir():
+        return _empty_rows()
+    for period_dir in sorted(p for p in reports.iterdir() if p.is_dir()):
+        try:
+            pd.Period(period_dir.name, freq="M")
+        except (ValueError, TypeError):
+            continue  # .runs, assets and other folders
+        if len(period_dir.name) != 7:
+            continue
+        listed = _read_retention_list(period_dir / "artifacts")
+        if listed is None or listed.empty:
+            continue
+        contact = _period_as_of(period_dir)
+        if contact >= current:
+            continue
+        rows = pd.DataFrame({
+            "campaign": f"Retention list {period_dir.name}",
+            "source": f"retention list {period_dir.name}",
+            "customer_id": normalise_ids(listed["customer_id"]).astype(str).to_numpy(),
+            "group": parse_group(listed["group"]).to_numpy(),
+            "contact_date": contact,
+            "cost_per_contact": np.nan,
+            "channel": None,
+        })
+        for col in SCORE_COLUMNS:
+            if col in listed.columns:
+                rows[col] = pd.to_numeric(listed[col], errors="coerce").to_numpy()
+        frames.append(rows[rows["group"].notna()])
+    return pd.concat(frames, ignore_index=True) if frames else _empty_rows()
+
+
+def _empty_rows() -> pd.DataFrame:
+    rows = pd.DataFrame({c: pd.Series(dtype="object") for c in CAMPAIGN_COLUMNS})
+    rows["contact_date"] = pd.Series(dtype="datetime64[ns]")
+    rows["cost_per_contact"] = pd.Series(dtype="float64")
+    return rows
+
+
+# ============================================================================ validation
+@dataclass
+class Validation:
+    """Rows fit to measure, and what was wrong, in plain words."""
+
+    rows: pd.DataFrame
+    errors: list[str] = field(default_factory=list)      # campaigns not measured, and why
+    warnings: list[str] = field(default_factory=list)    # measured, with a caveat
+    skipped: list[str] = field(default_factory=list)     # names of campaigns not measured
+
+
+def validate_campaigns(rows: pd.DataFrame) -> Validation:
+    """Check each campaign's lists before measuring; nothing is fixed silently.
+
+    Rules per campaign: 1. a customer listed twice in the same group is counted once
+    (earliest contact date), with a warning; 2. a customer in *both* groups cannot be
+    assigned an outcome: they are left out, with a warning naming the campaign and
+    example ids; when they are more than :data:`MAX_BOTH_GROUPS_SHARE` of the campaign
+    the list itself is unreliable and the campaign is not measured (error); 3. a campaign
+    without target customers is not measured (error); 4. a campaign without a control
+    group is measured (group figures only) with a warning that no uplift is claimed.
+    """
+    kept, errors, warnings, skipped = [], [], [], []
+    for name, part in rows.groupby("campaign", sort=False):
+        part = part.sort_values("contact_date", kind="stable")
+        repeats = int(part.duplicated(["customer_id", "group"]).sum())
+        if repeats:
+            warnings.append(f"Campaign '{name}': {repeats:,} customers are listed more than once in the same group; "
+                            f"each is counted once, from their first contact date.")
+            part = part.drop_duplicates(["customer_id", "group"], keep="first")
+        groups_per_id = part.groupby("customer_id")["group"].nunique()
+        both = groups_per_id.index[groups_per_id > 1]
+        if len(both):
+            share = len(both) / groups_per_id.size
+            examples = ", ".join(map(str, both[:3]))
+            if share > MAX_BOTH_GROUPS_SHARE:
+                errors.append(f"Campaign '{name}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
+                              f"the target and the control group (e.g. {examples}), so the list cannot say who "
+                              f"was contacted. Fix the group column of the campaign file.")
+                skipped.append(str(name))
+                continue
+            warnings.append(f"Campaign '{name}': {len(both):,} customers are in both the target and the control "
+                            f"group (e.g. {examples}); they are left out of the measurement.")
+            part = part[~part["customer_id"].isin(both)]
+        if not (part["group"] == "target").any():
+            errors.append(f"Campaign '{name}' is not measured: it has no customers in the target group.")
+            skipped.append(str(name))
+            continue
+        if not (part["group"] == "control").any():
+            warnings.append(f"Campaign '{name}' has no control group, so there is nothing to compare the contacted "
+                            f"customers with: their figures are shown, but no uplift is claimed.")
+        kept.append(part)
+    out = pd.concat(kept, ignore_index=True) if kept else rows.iloc[0:0].copy()
+    return Validation(rows=out, errors=errors, warnings=warnings, skipped=skipped)
+
+
+# ============================================================================ all sources
+@dataclass
+class CampaignInputs:
+    """Every campaign list of this period, matched and checked, with what was set aside."""
+
+    rows: pd.DataFrame                   # validated rows ready to measure
+    quarantine: pd.DataFrame             # unreadable file rows, with reasons
+    unmatched: pd.DataFrame              # ids not found among the clean customer ids
+    match_counts: pd.DataFrame           # per campaign and group: rows, matched, unmatched, case_fixed
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)    # where lists were looked for, in plain words
+
+    @property
+    def campaigns(self) -> list[str]:
+        return list(dict.fromkeys(self.rows["campaign"])) if len(self.rows) else []
+
+
+def known_customer_ids(transactions: pd.DataFrame, source: str | None = None) -> pd.Index:
+    """Distinct clean customer ids of the transactions (of one ``source`` when given and present)."""
+    tx = transactions
+    if source is not None and "source" in tx.columns and (tx["source"] == source).any():
+        tx = tx[tx["source"] == source]
+    return pd.Index(tx["customer_id"].dropna().astype(str).unique())
+
+
+def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str | Path | None,
+                      reports_dir: str | Path | None, as_of: Any, transactions: pd.DataFrame) -> CampaignInputs:
+    """Read, match and check every campaign of this period.
+
+    Sources: the retention lists of earlier periods under ``reports_dir``
+    (:func:`published_retention_lists`) and the campaign files ``campaign_specs`` (the
+    ``campaigns:`` entries of ``workbook.yml``, :func:`read_campaign_file`). A file's
+    ``source`` key restricts matching to that source's customers when the transactions
+    carry it. Returns empty frames (not an error) when there is nothing to measure.
+    """
+    frames, quarantines, sources = [], [], []
+    if reports_dir is not None:
+        lists = published_retention_lists(reports_dir, as_of)
+        sources.append(f"retention lists published before {pd.Timestamp(as_of):%d %b %Y} in {reports_dir}: "
+                       f"{lists['campaign'].nunique()} found")
+        if len(lists):
+            frames.append(lists)
+    for spec in campaign_specs or []:
+        rows, quarantine = read_campaign_file(spec, root)
+        sources.append(f"campaign file {spec['path']}: {len(rows):,} rows read, {len(quarantine):,} set aside")
+        frames.append(rows)
+        if len(quarantine):
+            quarantines.append(quarantine)
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows()
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame(columns=["file", "row", "reason"])
+    warnings = [f"{len(quarantine):,} campaign file rows were set aside: "
+                + "; ".join(f"{n:,} {r}" for r, n in quarantine["reason"].value_counts().items()) + "."] if len(quarantine) else []
+    matched, unmatched, counts = [], [], []
+    id_source = rows["id_source"] if "id_source" in rows else pd.Series(None, index=rows.index, dtype="object")
+    for source, part in rows.groupby(id_source.fillna(""), sort=False, dropna=False):
+        match = match_ids(part, known_customer_ids(transactions, source or None))
+        matched.append(match.rows)
+        unmatched.append(match.unmatched)
+        counts.append(match.counts)
+        warnings += match.sentences()
+    rows = pd.concat(matched, ignore_index=True) if matched else rows
+    check = validate_campaigns(rows)
+    return CampaignInputs(
+        rows=check.rows, quarantine=quarantine,
+        unmatched=pd.concat(unmatched, ignore_index=True) if unmatched else pd.DataFrame(columns=["campaign", "group", "customer_id"]),
+        match_counts=pd.concat(counts, ignore_index=True) if counts else pd.DataFrame(),
+        errors=check.errors, warnings=warnings + check.warnings, sources=sources,
+    )
