@@ -180,7 +180,7 @@ def customer_outcomes(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any
     as_of = pd.Timestamp(as_of).normalize()
     out = rows.copy().reset_index(drop=True)
     out["contact_date"] = pd.to_datetime(out["contact_date"]).dt.normalize()
-    window_end = np.minimum(out["contact_date"] + pd.Timedelta(days=response_window_days), as_of)
+    window_end = (out["contact_date"] + pd.Timedelta(days=response_window_days)).clip(upper=as_of)
     out["observed_days"] = (window_end - out["contact_date"]).dt.days.clip(lower=0).astype(int)
 
     ids = set(out["customer_id"].astype(str))
