@@ -18,7 +18,8 @@ from crmlib.pages.campaigns.measure import (DEFAULT_RESPONSE_WINDOW_DAYS, REVENU
                                             customer_outcomes, mean_uplift, measure_campaign, measure_campaigns,
                                             minimum_detectable_uplift, qini_curve, response_by_day,
                                             response_rate_uplift, uplift_by_decile, verdict)
-from crmlib.pages.campaigns.present import (campaign_sentence, campaign_table, methods_text, no_campaigns_text,
+from crmlib.pages.campaigns.present import (campaign_sentence, campaign_table, headline_text, methods_text,
+                                            no_campaigns_text, notes_text,
                                             plot_qini, plot_response_curve, plot_uplift_by_decile,
                                             plot_uplift_summary, short_money, targeting_text)
 
@@ -30,6 +31,6 @@ __all__ = [
     "CampaignResult", "CampaignsReport", "Uplift", "customer_outcomes", "mean_uplift", "measure_campaign",
     "measure_campaigns", "minimum_detectable_uplift", "qini_curve", "response_by_day", "response_rate_uplift",
     "uplift_by_decile", "verdict",
-    "campaign_sentence", "campaign_table", "methods_text", "no_campaigns_text", "plot_qini",
+    "campaign_sentence", "campaign_table", "headline_text", "methods_text", "no_campaigns_text", "notes_text", "plot_qini",
     "plot_response_curve", "plot_uplift_by_decile", "plot_uplift_summary", "short_money", "targeting_text",
 ]

@@ -395,6 +395,11 @@ class CampaignsReport:
         """``metrics/06_campaigns.json``: ``{"campaigns": [...]}``."""
         return {"campaigns": [r.metrics() for r in self.results]}
 
+    def outcomes(self) -> pd.DataFrame:
+        """Every measured customer of every campaign (``campaign_outcomes.parquet``)."""
+        frames = [r.outcomes for r in self.results]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["campaign", "customer_id"])
+
 
 def measure_campaigns(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any,
                       response_window_days: int = DEFAULT_RESPONSE_WINDOW_DAYS) -> CampaignsReport:

@@ -57,7 +57,10 @@ def campaign_sentence(entry: dict[str, Any], currency: str = "GBP", observed_day
                      f"{short_money(revenue['ci_low'] * n, currency)}–{short_money(revenue['ci_high'] * n, currency)}")
     if entry.get("roi") is not None:
         parts.append(f"ROI {entry['roi']:+.0%}")
-    return ", ".join(parts) + f"{window}; {entry['verdict']}"
+    verdict = entry["verdict"]
+    if verdict == "no evidence" and entry.get("mde") is not None:
+        verdict += f" (it could only have detected {entry['mde'] * 100:.1f} pts or more)"
+    return ", ".join(parts) + f"{window}; {verdict}"
 
 
 def campaign_table(report: CampaignsReport, currency: str = "GBP") -> pd.DataFrame:
@@ -108,8 +111,9 @@ def targeting_text(result: CampaignResult) -> str:
     top, bottom = d.iloc[0], d.iloc[-1]
     label = result.score.replace("_", " ")
     return (f"{result.name}: ranked by {label}, the highest band shows a response uplift of {top['uplift'] * 100:+.1f} pts "
-            f"({top['target_customers']:,} target, {top['control_customers']:,} control), the lowest "
-            f"{bottom['uplift'] * 100:+.1f} pts ({bottom['target_customers']:,} and {bottom['control_customers']:,}). "
+            f"({int(top['target_customers']):,} target, {int(top['control_customers']):,} control), the lowest "
+            f"{bottom['uplift'] * 100:+.1f} pts ({int(bottom['target_customers']):,} and "
+            f"{int(bottom['control_customers']):,}). "
             f"Small bands give wide margins: read the shape, not single bars.")
 
 
@@ -181,3 +185,28 @@ def plot_qini(result: CampaignResult):
     ax.legend()
     return plots.label(ax, f"{result.name}: Qini curve", "Share of the list contacted (highest score first)",
                        "Incremental responders")
+
+
+def headline_text(report: CampaignsReport, inputs: Any, currency: str = "GBP") -> str:
+    """The page's opening: one line per campaign measured, then what could not be measured.
+
+    ``inputs`` is the :class:`~crmlib.pages.campaigns.inputs.CampaignInputs` the report was
+    measured from (its ``errors`` and ``sources`` are shown). A period without campaigns
+    gets the one line of :func:`no_campaigns_text`.
+    """
+    if not report.results:
+        lines = [no_campaigns_text(inputs.sources)]
+    else:
+        lines = [f"- {campaign_sentence(r, currency)}" for r in report.results]
+    lines += [f"- **Not measured.** {s}" for s in list(inputs.errors) + list(report.not_measured)]
+    return "\n".join(lines)
+
+
+def notes_text(report: CampaignsReport, inputs: Any) -> str:
+    """Caveats in plain words: set-aside rows, unmatched ids, group problems, open windows, thin data."""
+    lines = [f"- {w}" for w in inputs.warnings]
+    lines += [f"- {r.name}: {n}" for r in report.results for n in r.notes]
+    if lines:
+        return "\n".join(lines)
+    return ("Nothing was set aside: every listed customer was matched and measured." if report.results
+            else "No caveats: there was nothing to measure.")
