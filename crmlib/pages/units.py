@@ -276,15 +276,33 @@ def headline_metrics(view: UnitsView, clv: pd.DataFrame | None = None,
     return metrics
 
 
+# ----------------------------------------------------------------------------- the page
+def section(view: UnitsView, text: str):
+    """``text`` as Markdown for the notebook when there is something to compare, else ``None``.
+
+    With one unit the page ends in the one line of :func:`describe_units`: the later
+    sections' headings and tables are not shown (and nothing fails).
+    """
+    if not view.available:
+        return None
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def shown(view: UnitsView, table: pd.DataFrame) -> pd.DataFrame | None:
+    """``table`` for display when there is something to compare, else ``None`` (no output)."""
+    return table if view.available else None
+
+
 # ----------------------------------------------------------------------------- charts
 def plot_units_used(table: pd.DataFrame):
-    """Bar chart: customers and revenue share by number of units used."""
+    """Bar chart: customers and revenue share by number of units used (``None`` when empty)."""
+    if table.empty:
+        return None
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    if table.empty:
-        ax.set_axis_off()
-        return ax
     labels = [f"{u} unit{'s' if u != 1 else ''}" for u in table["units_used"]]
     x = np.arange(len(labels))
     ax.bar(x - 0.2, table["share_of_customers"], width=0.4, label="share of customers")
@@ -298,14 +316,13 @@ def plot_units_used(table: pd.DataFrame):
 
 
 def plot_cross_shop(matrix: pd.DataFrame):
-    """Heat map of the cross-shop matrix (row: customers of, column: also buy in)."""
+    """Heat map of the cross-shop matrix (row: customers of, column: also buy in; ``None`` when empty)."""
+    if matrix.empty:
+        return None
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(1.2 * len(matrix) + 3, 0.8 * len(matrix) + 2))
-    if matrix.empty:
-        ax.set_axis_off()
-        return ax
     sns.heatmap(matrix, annot=True, fmt=".0%", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
                 linewidths=0.5)
     ax.set_title("Of the customers of a unit (row), the share who also buy in another (column)")
@@ -315,5 +332,5 @@ def plot_cross_shop(matrix: pd.DataFrame):
 __all__ = [
     "UnitsView", "analyse_units", "cross_shop_counts", "cross_shop_matrix", "customers_by_units_used",
     "describe_units", "headline_metrics", "only_here", "only_here_lists", "plot_cross_shop", "plot_units_used",
-    "revenue_from_multi_unit", "value_by_units",
+    "revenue_from_multi_unit", "section", "shown", "value_by_units",
 ]
