@@ -1,0 +1,336 @@
+"""Page 07_units: one customer across the group's business units.
+
+For the group's managers: how many customers use one, two or three units, how much of
+each unit's revenue comes from customers who also buy elsewhere in the group, which
+units share customers (the cross-shop matrix), how value and churn risk differ between
+single-unit and multi-unit customers, and where members most often buy "only here"
+(the first cross-sell targets), with the lists to download.
+
+Assumptions: ``transactions`` are the clean lines of ``transactions.parquet`` after
+identity resolution (:func:`crmlib.core.identity.apply_identities`), so ``customer_id``
+is one person across units and ``source`` is the business unit. Without an ``identity:``
+setting, the same id in two sources is taken as the same person. Anonymous lines are
+left out. Only customer ids are used: no name, phone or e-mail is read or shown.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CUSTOMER_ID = "customer_id"
+SOURCE = "source"
+AMOUNT = "amount"
+ONE_UNIT, SEVERAL_UNITS = "one unit", "several units"
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "KRW": "₩", "JPY": "¥"}
+
+
+@dataclass
+class UnitsView:
+    """Customers by unit: who buys where, and how much.
+
+    ``presence``: customer x unit, ``True`` where the customer bought in the unit.
+    ``revenue``: customer x unit revenue. ``available`` is ``False`` (with ``problem`` in
+    plain words) when there is nothing to compare: one unit, or no known customers.
+    """
+
+    units: list[str]
+    presence: pd.DataFrame
+    revenue: pd.DataFrame
+    available: bool = True
+    problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def units_used(self) -> pd.Series:
+        """Number of units each customer bought in."""
+        return self.presence.sum(axis=1).astype("int64")
+
+    @property
+    def multi_unit(self) -> pd.Series:
+        """``True`` for customers who bought in two or more units."""
+        return self.units_used >= 2
+
+
+def _md(text: Any) -> str:
+    """A name (unit, from the configuration) made safe for a Markdown sentence."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", html.escape(str(text), quote=False))
+
+
+def _money(value: float, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    return f"{symbol}{value:,.0f}"
+
+
+def _pct(share: float) -> str:
+    return "–" if share is None or not np.isfinite(share) else f"{share:.0%}"
+
+
+def analyse_units(transactions: pd.DataFrame) -> UnitsView:
+    """Per customer and unit: bought there or not, and revenue (known customers only)."""
+    for column in (CUSTOMER_ID, SOURCE, AMOUNT):
+        if column not in transactions.columns:
+            raise ValueError(f"transactions need a '{column}' column")
+    known = transactions.loc[transactions[CUSTOMER_ID].notna() & (transactions[CUSTOMER_ID].astype("str") != ""),
+                             [CUSTOMER_ID, SOURCE, AMOUNT]]
+    units = sorted(known[SOURCE].astype("str").unique())
+    revenue = (known.assign(**{SOURCE: known[SOURCE].astype("str")})
+               .pivot_table(index=CUSTOMER_ID, columns=SOURCE, values=AMOUNT, aggfunc="sum", fill_value=0.0)
+               .reindex(columns=units, fill_value=0.0).astype("float64"))
+    revenue.columns.name = None
+    presence = known.groupby([CUSTOMER_ID, known[SOURCE].astype("str")]).size().unstack(fill_value=0) > 0
+    presence = presence.reindex(index=revenue.index, columns=units, fill_value=False)
+    presence.columns.name = None
+    view = UnitsView(units=units, presence=presence, revenue=revenue)
+    if len(units) < 2:
+        only = f" ({_md(units[0])})" if units else ""
+        view.available = False
+        view.problem = (f"Only one business unit{only} in this period's data: there is nothing to compare "
+                        "across units.")
+    elif presence.empty:
+        view.available = False
+        view.problem = "No sales line has a customer id: there are no customers to compare across units."
+    return view
+
+
+def customers_by_units_used(view: UnitsView) -> pd.DataFrame:
+    """How many customers use 1, 2, 3… units, and their share of customers and revenue."""
+    columns = ["units_used", "customers", "share_of_customers", "revenue", "share_of_revenue"]
+    if not view.available:
+        return pd.DataFrame(columns=columns)
+    per = pd.DataFrame({"units_used": view.units_used, "revenue": view.revenue.sum(axis=1)})
+    table = per.groupby("units_used").agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
+    table = table.reindex(range(1, len(view.units) + 1), fill_value=0)
+    table["share_of_customers"] = table["customers"] / max(table["customers"].sum(), 1)
+    table["share_of_revenue"] = table["revenue"] / (table["revenue"].sum() or 1.0)
+    return table.rename_axis("units_used").reset_index()[columns]
+
+
+def revenue_from_multi_unit(view: UnitsView) -> pd.DataFrame:
+    """Per unit: revenue, and the share of it from customers who also buy in other units."""
+    columns = ["unit", "customers", "multi_unit_customers", "revenue", "multi_unit_revenue",
+               "multi_unit_revenue_share"]
+    if not view.available:
+        return pd.DataFrame(columns=columns)
+    multi = view.multi_unit.to_numpy()
+    rows = []
+    for unit in view.units:
+        bought = view.presence[unit].to_numpy()
+        revenue = view.revenue[unit].to_numpy()
+        total = float(revenue.sum())
+        rows.append({"unit": unit, "customers": int(bought.sum()), "multi_unit_customers": int((bought & multi).sum()),
+                     "revenue": total, "multi_unit_revenue": float(revenue[multi].sum()),
+                     "multi_unit_revenue_share": float(revenue[multi].sum()) / total if total else np.nan})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def cross_shop_counts(view: UnitsView) -> pd.DataFrame:
+    """Customers who bought in both units (row unit, column unit); the diagonal is each unit's customers."""
+    if not view.available:
+        return pd.DataFrame()
+    p = view.presence.to_numpy(dtype="int64")
+    counts = pd.DataFrame(p.T @ p, index=view.units, columns=view.units)
+    counts.index.name, counts.columns.name = "customers of", "also buy in"
+    return counts
+
+
+def cross_shop_matrix(view: UnitsView) -> pd.DataFrame:
+    """Of the customers of the row unit, the share who also buy in the column unit (diagonal empty)."""
+    counts = cross_shop_counts(view)
+    if counts.empty:
+        return counts
+    base = np.diag(counts.to_numpy()).astype("float64")
+    shares = counts.to_numpy(dtype="float64") / np.where(base > 0, base, np.nan)[:, None]
+    np.fill_diagonal(shares, np.nan)
+    return pd.DataFrame(shares, index=counts.index, columns=counts.columns)
+
+
+def value_by_units(view: UnitsView, clv: pd.DataFrame | None = None,
+                   churn: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Single-unit vs multi-unit customers: revenue, and CLV and churn risk when available.
+
+    ``clv``: ``customers_clv.parquet`` (``customer_id``, ``clv``) of the value page;
+    ``churn``: ``churn_scores.parquet`` (``customer_id``, ``churn_probability``) of the
+    churn page. Either may be ``None`` (that page has not run): its columns are left out.
+    Means are over the customers the upstream page scored.
+    """
+    if not view.available:
+        return pd.DataFrame(columns=["group", "customers", "revenue_per_customer"])
+    group = pd.Series(np.where(view.multi_unit, SEVERAL_UNITS, ONE_UNIT), index=view.presence.index, name="group")
+    frame = pd.DataFrame({"group": group, "revenue": view.revenue.sum(axis=1)})
+    aggregations: dict[str, tuple[str, str]] = {"customers": ("revenue", "size"),
+                                                "revenue_per_customer": ("revenue", "mean")}
+    if clv is not None and {CUSTOMER_ID, "clv"} <= set(clv.columns):
+        values = clv.assign(**{CUSTOMER_ID: clv[CUSTOMER_ID].astype("str")}).drop_duplicates(CUSTOMER_ID)
+        frame["clv"] = frame.index.astype("str").map(values.set_index(CUSTOMER_ID)["clv"])
+        aggregations.update(mean_clv=("clv", "mean"), median_clv=("clv", "median"))
+    if churn is not None and {CUSTOMER_ID, "churn_probability"} <= set(churn.columns):
+        scores = churn.assign(**{CUSTOMER_ID: churn[CUSTOMER_ID].astype("str")}).drop_duplicates(CUSTOMER_ID)
+        frame["churn_probability"] = frame.index.astype("str").map(scores.set_index(CUSTOMER_ID)["churn_probability"])
+        aggregations.update(mean_churn_probability=("churn_probability", "mean"))
+    table = frame.groupby("group").agg(**aggregations).reindex([ONE_UNIT, SEVERAL_UNITS])
+    table["customers"] = table["customers"].fillna(0).astype("int64")
+    return table.reset_index()
+
+
+def only_here(view: UnitsView) -> pd.DataFrame:
+    """Per unit: its customers who buy nowhere else in the group, most "only here" first.
+
+    The units at the top are the first cross-sell targets.
+    """
+    columns = ["unit", "customers", "only_here", "only_here_share", "only_here_revenue"]
+    if not view.available:
+        return pd.DataFrame(columns=columns)
+    single = ~view.multi_unit.to_numpy()
+    rows = []
+    for unit in view.units:
+        bought = view.presence[unit].to_numpy()
+        alone = bought & single
+        rows.append({"unit": unit, "customers": int(bought.sum()), "only_here": int(alone.sum()),
+                     "only_here_share": alone.sum() / bought.sum() if bought.sum() else np.nan,
+                     "only_here_revenue": float(view.revenue[unit].to_numpy()[alone].sum())})
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(["only_here_share", "only_here", "unit"], ascending=[False, False, True],
+                             ignore_index=True)
+
+
+def only_here_lists(view: UnitsView) -> pd.DataFrame:
+    """The "only here" customers per unit, for download: ``unit``, ``customer_id``, ``revenue``.
+
+    Customer ids only (pseudonymise personal ids with
+    :func:`crmlib.core.privacy.pseudonymise_personal_ids` before sharing).
+    """
+    if not view.available:
+        return pd.DataFrame({"unit": pd.Series(dtype="str"), CUSTOMER_ID: pd.Series(dtype="str"),
+                             "revenue": pd.Series(dtype="float64")})
+    single = view.presence.loc[~view.multi_unit]
+    unit = single.idxmax(axis=1)
+    revenue = view.revenue.loc[single.index].to_numpy()[np.arange(len(single)),
+                                                         single.columns.get_indexer(unit)]
+    lists = pd.DataFrame({"unit": unit.to_numpy(), CUSTOMER_ID: single.index.astype("str"), "revenue": revenue})
+    return lists.sort_values(["unit", "revenue", CUSTOMER_ID], ascending=[True, False, True], ignore_index=True)
+
+
+def describe_units(view: UnitsView, currency: str = "GBP", clv: pd.DataFrame | None = None,
+                   churn: pd.DataFrame | None = None) -> str:
+    """The page's findings in plain sentences (one line when there is nothing to compare)."""
+    if not view.available:
+        return view.problem or "There is nothing to compare across units."
+    used = customers_by_units_used(view)
+    n = int(used["customers"].sum())
+    multi = used.loc[used["units_used"] >= 2]
+    n_multi = int(multi["customers"].sum())
+    lines = [f"Of **{n:,} customers**, {n_multi:,} ({_pct(n_multi / n if n else np.nan)}) buy in two or more "
+             f"units; they bring {_pct(float(multi['share_of_revenue'].sum()))} of the group's revenue."]
+    shares = revenue_from_multi_unit(view).dropna(subset=["multi_unit_revenue_share"])
+    if len(shares):
+        parts = [f"{_md(r.unit)} {_pct(r.multi_unit_revenue_share)}" for r in shares.itertuples()]
+        lines.append("Share of each unit's revenue from customers who also buy in another unit: "
+                     + ", ".join(parts) + ".")
+    matrix = cross_shop_matrix(view)
+    stacked = matrix.stack().dropna()
+    if len(stacked):
+        (a, b), share = stacked.idxmax(), stacked.max()
+        lines.append(f"The strongest link: {_pct(share)} of the customers of {_md(a)} also buy in {_md(b)}.")
+    values = value_by_units(view, clv, churn).set_index("group")
+    if "mean_clv" in values and values["mean_clv"].notna().all():
+        lines.append(f"Multi-unit customers are worth {_money(values.at[SEVERAL_UNITS, 'mean_clv'], currency)} on "
+                     f"average (CLV), single-unit customers {_money(values.at[ONE_UNIT, 'mean_clv'], currency)}.")
+    if "mean_churn_probability" in values and values["mean_churn_probability"].notna().all():
+        lines.append(f"Average churn risk: {_pct(values.at[SEVERAL_UNITS, 'mean_churn_probability'])} for "
+                     f"multi-unit customers, {_pct(values.at[ONE_UNIT, 'mean_churn_probability'])} for single-unit.")
+    alone = only_here(view)
+    if len(alone) and alone["only_here"].iloc[0] > 0:
+        top = alone.iloc[0]
+        lines.append(f"First cross-sell target: {_md(top['unit'])}, where {_pct(top['only_here_share'])} of "
+                     f"customers ({int(top['only_here']):,}) buy nowhere else in the group.")
+    return " ".join(lines)
+
+
+def headline_metrics(view: UnitsView, clv: pd.DataFrame | None = None,
+                     churn: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Numbers for ``metrics/07_units.json`` and the summary."""
+    if not view.available:
+        return {"units": len(view.units), "nothing_to_compare": view.problem}
+    used = customers_by_units_used(view)
+    matrix = cross_shop_matrix(view)
+    alone = only_here(view)
+    metrics: dict[str, Any] = {
+        "units": len(view.units),
+        "customers": int(used["customers"].sum()),
+        "multi_unit_customers": int(used.loc[used["units_used"] >= 2, "customers"].sum()),
+        "multi_unit_revenue_share": float(used.loc[used["units_used"] >= 2, "share_of_revenue"].sum()),
+        "multi_unit_revenue_share_by_unit": dict(zip(*revenue_from_multi_unit(view)[["unit", "multi_unit_revenue_share"]]
+                                                     .to_numpy().T)),
+        "cross_shop": {a: {b: float(v) for b, v in row.items() if np.isfinite(v)} for a, row in matrix.iterrows()},
+        "first_cross_sell_target": str(alone["unit"].iloc[0]) if len(alone) else None,
+    }
+    values = value_by_units(view, clv, churn).set_index("group")
+    for column in ("mean_clv", "mean_churn_probability"):
+        if column in values:
+            metrics[column] = {g: (None if pd.isna(v) else float(v)) for g, v in values[column].items()}
+    return metrics
+
+
+# ----------------------------------------------------------------------------- the page
+def section(view: UnitsView, text: str):
+    """``text`` as Markdown for the notebook when there is something to compare, else ``None``.
+
+    With one unit the page ends in the one line of :func:`describe_units`: the later
+    sections' headings and tables are not shown (and nothing fails).
+    """
+    if not view.available:
+        return None
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def shown(view: UnitsView, table: pd.DataFrame) -> pd.DataFrame | None:
+    """``table`` for display when there is something to compare, else ``None`` (no output)."""
+    return table if view.available else None
+
+
+# ----------------------------------------------------------------------------- charts
+def plot_units_used(table: pd.DataFrame):
+    """Bar chart: customers and revenue share by number of units used (``None`` when empty)."""
+    if table.empty:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    labels = [f"{u} unit{'s' if u != 1 else ''}" for u in table["units_used"]]
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, table["share_of_customers"], width=0.4, label="share of customers")
+    ax.bar(x + 0.2, table["share_of_revenue"], width=0.4, label="share of revenue")
+    ax.set_xticks(x, labels)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_title("Customers and revenue by number of units used")
+    ax.set_ylabel("share")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_cross_shop(matrix: pd.DataFrame):
+    """Heat map of the cross-shop matrix (row: customers of, column: also buy in; ``None`` when empty)."""
+    if matrix.empty:
+        return None
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(1.2 * len(matrix) + 3, 0.8 * len(matrix) + 2))
+    sns.heatmap(matrix, annot=True, fmt=".0%", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
+                linewidths=0.5)
+    ax.set_title("Of the customers of a unit (row), the share who also buy in another (column)")
+    return ax
+
+
+__all__ = [
+    "UnitsView", "analyse_units", "cross_shop_counts", "cross_shop_matrix", "customers_by_units_used",
+    "describe_units", "headline_metrics", "only_here", "only_here_lists", "plot_cross_shop", "plot_units_used",
+    "revenue_from_multi_unit", "section", "shown", "value_by_units",
+]
