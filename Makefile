@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lab install bench clean
+.PHONY: report test lab install bench clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf data/processed/* reports/* .pytest_cache
+
+# Korean reports: refresh the message template and merge it into the Korean catalogue,
+# then fill in the new empty msgstr lines of crmlib/locale/ko/LC_MESSAGES/crmlib.po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --project crmlib --no-location --sort-output -o crmlib/locale/crmlib.pot .
+	$(BIN)/pybabel update -i crmlib/locale/crmlib.pot -d crmlib/locale -D crmlib -l ko
