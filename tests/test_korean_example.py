@@ -44,6 +44,7 @@ def test_product_names_word_by_word():
     assert make_export.korean_product_name("WHITE HANGING HEART T-LIGHT HOLDER", WORDS) == "화이트 행잉 하트 티라이트 홀더"
     assert make_export.korean_product_name("SET OF 3 CAKE TINS PANTRY DESIGN ", WORDS) == "케이크 틴 팬트리 디자인 3개 세트"
     assert make_export.korean_product_name("DOTCOM POSTAGE", WORDS) == "닷컴 배송비"
+    assert make_export.korean_product_name("REGENCY CAKESTAND 3 TIER", WORDS) == "리젠시 케이크스탠드 3단"
     assert make_export.korean_product_name("PAPER CHAIN KIT 50'S CHRISTMAS ", WORDS) == "종이 체인 키트 50년대 크리스마스"
     assert make_export.korean_product_name("FLUX CAPACITOR", WORDS) is None
     assert make_export.korean_description("FLUX CAPACITOR", WORDS) == "FLUX CAPACITOR"

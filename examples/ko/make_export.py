@@ -106,6 +106,7 @@ def korean_product_name(description: str, words: dict[str, str], rate: int = KRW
         else:
             return None
     name = " ".join(part for part in [*out, *suffixes] if part)
+    name = re.sub(r"(\d) (단|개)\b", r"\1\2", name)         # counters attach to numbers: 3단
     return re.sub(r"\s+([,.])", r"\1", name).strip() or None
 
 
