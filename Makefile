@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lab install bench clean
+.PHONY: report test lab install bench clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf data/processed/* reports/* .pytest_cache
+
+# Korean reports: refresh the message template and merge it into the Korean catalogue,
+# then fill in the new empty msgstr lines of crmlib/locale/ko/LC_MESSAGES/crmlib.po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --project crmlib --no-location --sort-output -o crmlib/locale/crmlib.pot .
+	$(BIN)/pybabel update -i crmlib/locale/crmlib.pot -d crmlib/locale -D crmlib -l ko
+
+# The Korean example (examples/ko): its cp949 POS export is derived from the bundled sample
+# on first use, so `make report ARGS="--config examples/ko/workbook.yml"` is the one command.
+KO_EXPORT := examples/ko/data/pos_export_cp949.csv.gz
+report: $(if $(findstring examples/ko/,$(ARGS)),$(KO_EXPORT))
+
+$(KO_EXPORT): examples/ko/make_export.py examples/ko/product_words.tsv examples/ko/countries.tsv data/sample/online_retail.csv.gz | $(STAMP)
+	$(BIN)/python examples/ko/make_export.py --output $@
