@@ -40,7 +40,6 @@ from threadpoolctl import threadpool_limits
 from crmlib.churn import churn_labels, make_models, purchase_features
 from crmlib.clv import fit_with_fallback
 from crmlib.errors import DataError, ModelError
-from crmlib.segmentation import btyd_summary
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
 ALL_CUSTOMERS_DAYS = 1_000_000
