@@ -143,7 +143,8 @@ def test_value_table_has_exactly_the_contract_columns(values, synthetic):
         assert table["expected_purchases"].notna().all()
     else:
         assert table["expected_purchases"].isna().all()
-    assert set(table["clv_tier"].astype(str)) == {"top 1%", "next 4%", "next 15%", "rest"}
+    assert list(table["clv_tier"].cat.categories) == ["top 1%", "next 4%", "next 15%", "rest"]
+    assert table["clv_tier"].cat.ordered
     assert "Validated: 91-day" in values.horizon_text
 
 

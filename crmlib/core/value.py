@@ -13,7 +13,9 @@ Every candidate forecasts each customer's spend over the next ``horizon_days`` (
 * ``hurdle`` - P(buys within the window) from :class:`crmlib.core.activity.ActivityModel`
   x the expected spend of a buyer (``HistGradientBoostingRegressor(loss="gamma")``
   trained on the customers who did buy in the training horizon); the two-part
-  ("hurdle") model of Cragg (1971), in CLV form p_alive x value-if-active;
+  ("hurdle") model of Cragg (1971), in CLV form p_alive x value-if-active. The activity
+  window is the churn window (90 days) and the spend horizon 91 days: the one-day
+  difference is ignored;
 * ``last_period`` - naive: the customer's spend in the last horizon;
 * ``average_per_period`` - naive: total spend / days observed (at least one horizon) x horizon.
 
@@ -35,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
@@ -474,8 +477,6 @@ def backtest(
                          "clean": True if fit is None else bool(fit.clean)})
             deciles[(str(c.date()), name)] = decile_table(actual.to_numpy(), pred.to_numpy())
         if fc.p_alive is not None:
-            from sklearn.metrics import roc_auc_score
-
             bought = (actual > 0).astype(int)
             if bought.nunique() == 2:
                 notes.append(f"Activity model at {c.date()}: ROC-AUC {roc_auc_score(bought, fc.p_alive):.3f} "
@@ -639,7 +640,7 @@ def fit_customer_values(
         "expected_avg_spend": avg_spend.to_numpy(dtype="float64"),
         "clv": clv.to_numpy(dtype="float64"),
     })
-    table["clv_tier"] = assign_tiers(table["clv"], tiers).to_numpy()
+    table["clv_tier"] = assign_tiers(table["clv"], tiers).array  # ordered categorical, as crmlib.clv
     table["value_model"] = chosen
     history = tx.groupby("customer_id")["amount"].sum()
     notes = low_history_guard(table, history, min_spend=low_history_spend)
