@@ -3,9 +3,11 @@
 Every row read ends up in exactly one place: ``transactions.parquet`` (purchase lines,
 ``quantity > 0`` and ``unit_price > 0``, dated on or before ``as_of``) or
 ``quarantine.parquet`` (the original row, its ``source``, ``source_row`` -- the 1-based
-data row number in its file, header not counted -- and the ``reason``). The audit
-(``cleaning_audit.json``) proves ``rows_in == rows_kept + rows_quarantined``; the
-identity is checked at run time.
+data row number in its file, header not counted -- and the ``reason``). Every sheet of
+an Excel workbook is read (or the configured ``sheet:``); its rows carry the sheet name
+in ``source_sheet`` and ``source_row`` counts within the sheet. The audit
+(``cleaning_audit.json``) proves ``rows_in == rows_kept + rows_quarantined``, per file
+and sheet too; the identity is checked at run time.
 
 Rules run in this order; each row is quarantined by the first rule that rejects it.
 Configure them under ``cleaning:`` in ``workbook.yml`` (``rule: false`` switches a
@@ -313,12 +315,15 @@ def clean_sources(
     params = resolve_rules(rules)
     if not sources:
         raise ConfigError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
-    raws = [crm_io.read_source(s) for s in sources]
+    raws = [raw for s in sources for raw in crm_io.read_source(s)]  # one per file, or per Excel sheet
+    with_sheets = any(raw.sheet is not None for raw in raws)
     parts, invalid_parts = [], []
     for i, raw in enumerate(raws):
         frame, invalid = crm_io.parse_source(raw, max_invalid_share=params["invalid_values"]["max_share"])
         frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
         frame["_source_index"] = np.int16(i)
+        if with_sheets:
+            frame[schema.SOURCE_SHEET] = pd.Series(raw.sheet, index=frame.index, dtype="str")
         parts.append(frame)
         invalid_parts.append(invalid.to_numpy())
     data = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -456,15 +461,17 @@ def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.nd
         mine = np.flatnonzero((src_index == i) & (reason > 0))
         original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
         original = original.rename(columns={c: f"{c}_original" for c in original.columns
-                                            if c in ("source", "source_row", "reason")})
+                                            if c in ("source", "source_sheet", "source_row", "reason")})
         if len(raws) > 1:  # the same column name may hold different types in different files
             original = original.astype("str").where(original.notna())
         original["source"] = raw.name
+        if any(r.sheet is not None for r in raws):
+            original["source_sheet"] = raw.sheet
         original["source_row"] = rows[mine]
         original["reason"] = np.array(REASONS, dtype=object)[reason[mine] - 1]
         frames.append(original)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return out.astype({"source": "str", "reason": "str"})
+    return out.astype({c: "str" for c in ("source", "source_sheet", "reason") if c in out})
 
 
 def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
@@ -481,10 +488,10 @@ def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonym
     for i, raw in enumerate(raws):
         mine = src_index == i
         per_source.append({
-            "name": raw.name, "path": str(raw.path), "layout": raw.layout, "encoding": raw.encoding,
-            "delimiter": raw.delimiter, "columns": raw.mapping,
+            "name": raw.name, "path": str(raw.path), "sheet": raw.sheet, "layout": raw.layout,
+            "encoding": raw.encoding, "delimiter": raw.delimiter, "columns": raw.mapping,
             "rows_in": int(mine.sum()), "rows_kept": int((mine & (reason == 0)).sum()),
-            "rows_quarantined": int((mine & (reason > 0)).sum()),
+            "rows_quarantined": int((mine & (reason > 0)).sum()), "notes": list(raw.notes),
         })
     dates = transactions[schema.INVOICE_DATE]
     known = transactions[schema.CUSTOMER_ID].notna()
@@ -504,7 +511,7 @@ def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonym
         "first_date": str(dates.min().date()),
         "last_date": str(dates.max().date()),
         "as_of": str(as_of.date()),
-        "source_paths": [str(r.path) for r in raws],
+        "source_paths": list(dict.fromkeys(str(r.path) for r in raws)),
         "sources": per_source,
         "returns": returns_stats,
         "outliers": outlier_stats,

@@ -24,7 +24,7 @@ SOURCE_DEFAULTS: dict[str, Any] = {
     "dayfirst": False,
     "decimal": ".",        # "," for decimal-comma exports
     "delimiter": None,     # None = sniff
-    "sheet": 0,            # Excel sheet name or index
+    "sheet": None,         # Excel: None = every sheet; a name, 0-based index or list = those sheets
     "columns": {},         # canonical name -> column in this file
 }
 

@@ -162,7 +162,14 @@ class RawSource:
     date_format: str | None = None
     dayfirst: bool = False
     decimal: str = "."
+    thousands: str | None = None
+    sheet: str | None = None                 # Excel: the sheet these rows come from
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """The file as named in messages: ``path`` or ``path, sheet 'name'``."""
+        return f"{self.path}, sheet '{self.sheet}'" if self.sheet is not None else str(self.path)
 
 
 def _source_path(source: dict[str, Any]) -> Path:
@@ -193,26 +200,87 @@ def _text_header(path: Path, source: dict[str, Any]) -> tuple[list[str], str, st
 
 
 def read_header(source: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The column names of a source without reading its rows, plus reading options found."""
+    """The column names of a source without reading its rows, plus reading options found.
+
+    For an Excel workbook this is the header of the first sheet read (see
+    :func:`excel_sheets`); :func:`read_source` maps every sheet on its own.
+    """
     path = _source_path(source)
     kind = file_kind(path)
     if kind == "csv":
         header, encoding, delimiter = _text_header(path, source)
         return header, {"encoding": encoding, "delimiter": delimiter}
     if kind == "excel":
-        try:
-            head = pd.read_excel(path, sheet_name=source.get("sheet", 0) or 0, header=None, nrows=1, dtype=object)
-        except Exception as exc:  # openpyxl raises many types on bad files
-            raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
-        if head.empty:
-            raise DataError("the file is empty", file=path)
-        return [str(h).strip() for h in head.iloc[0].tolist()], {}
+        sheets = excel_sheets(path, source.get("sheet"))
+        return sheets[0][1], {"sheet": sheets[0][0]}
     import pyarrow.parquet as pq
 
     try:
         return list(pq.read_schema(path).names), {}
     except Exception as exc:
         raise DataError(f"cannot read as Parquet ({exc})", file=path) from None
+
+
+def _open_excel(path: Path) -> pd.ExcelFile:
+    try:
+        return pd.ExcelFile(path)
+    except Exception as exc:  # openpyxl raises many types on bad files
+        raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
+
+
+def excel_sheets(path: str | Path, sheet: Any = None) -> list[tuple[str, list[str]]]:
+    """``(sheet name, header)`` of each sheet to read, in workbook order.
+
+    ``sheet`` is the source's ``sheet:`` setting: ``None`` = every sheet, a name or
+    0-based index = that sheet only, a list = those sheets. Sheets with nothing in
+    them (no header, no rows) are left out; an unknown sheet is an error naming the
+    sheets the workbook has, and so is a workbook with nothing on any sheet.
+    """
+    path = Path(path)
+    book = _open_excel(path)
+    with book:
+        names = [str(n) for n in book.sheet_names]
+        wanted = _wanted_sheets(names, sheet, path)
+        out = []
+        for name in wanted:
+            try:
+                head = pd.read_excel(book, sheet_name=name, header=None, nrows=1, dtype=object)
+            except Exception as exc:
+                raise DataError(f"cannot read sheet '{name}' of the Excel workbook ({exc})", file=path) from None
+            if head.empty or head.iloc[0].isna().all():
+                continue
+            out.append((name, [str(h).strip() for h in head.iloc[0].tolist()]))
+    if not out:
+        raise DataError(f"the workbook has no data on {'any sheet' if len(wanted) > 1 else 'the sheet read'} "
+                        f"(sheets read: {', '.join(repr(n) for n in wanted)}; sheets in the file: "
+                        f"{', '.join(repr(n) for n in names)})", file=path,
+                        hint="set 'sheet' for this source in workbook.yml to the sheet holding the data"
+                        if sheet is not None else None)
+    return out
+
+
+def _wanted_sheets(names: list[str], sheet: Any, path: Path) -> list[str]:
+    if sheet is None:
+        return names
+    wanted = []
+    for item in (sheet if isinstance(sheet, (list, tuple)) else [sheet]):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise DataError(f"'sheet' must be a sheet name, a 0-based index or a list of them, got {item!r}",
+                            file=path)
+        if isinstance(item, int):
+            if not 0 <= item < len(names):
+                raise DataError(f"sheet index {item} is out of range: the workbook has {len(names)} sheet(s) "
+                                f"({', '.join(repr(n) for n in names)})", file=path,
+                                hint="set 'sheet' for this source in workbook.yml (a name, a 0-based index, "
+                                     "or null for every sheet)")
+            item = names[item]
+        elif item not in names:
+            raise DataError(f"no sheet named '{item}' in the workbook (sheets: {', '.join(repr(n) for n in names)})",
+                            file=path, hint="set 'sheet' for this source in workbook.yml (a name, a 0-based "
+                                            "index, or null for every sheet)")
+        if item not in wanted:
+            wanted.append(item)
+    return wanted
 
 
 def _check_duplicated(header: list[str], mapping: dict[str, str], path: Path) -> None:
@@ -227,42 +295,109 @@ def _check_duplicated(header: list[str], mapping: dict[str, str], path: Path) ->
             )
 
 
-def read_source(source: dict[str, Any]) -> RawSource:
+def read_source(source: dict[str, Any]) -> list[RawSource]:
     """Read one configured source as it is and map its columns (see module docstring).
 
     ``source`` is a source dict of :mod:`crmlib.config` (path, name, layout, encoding,
-    date_format, dayfirst, decimal, delimiter, sheet, columns).
+    date_format, dayfirst, decimal, thousands, delimiter, sheet, columns). Returns one
+    :class:`RawSource` per part read: one for a text or Parquet file, one per sheet
+    for an Excel workbook (every sheet with data by default, or the configured
+    ``sheet``), each mapped on its own header.
     """
     path = _source_path(source)
+    if file_kind(path) == "excel":
+        return _read_excel_source(path, source)
     header, options = read_header(source)
+    mapping, layout, text_cols, date_format = _map_source(header, source, path)
+    decimal = source.get("decimal") or "."
+    if file_kind(path) == "csv":
+        text = _TextOptions(encoding=options["encoding"], delimiter=options["delimiter"],
+                            auto=str(source.get("encoding") or "auto").lower() == "auto")
+        frame = _read_csv(path, text.encoding, text.delimiter, decimal, text_cols, options=text)
+        options["encoding"], notes = text.encoding, text.notes
+    else:
+        frame, notes = pd.read_parquet(path), []
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError("the file has a header but no data rows", file=path)
+    return [_raw(path, source, frame, mapping, layout, date_format, options.get("encoding"),
+                 options.get("delimiter"), None, notes)]
+
+
+def _map_source(header: list[str], source: dict[str, Any], where: Any) -> tuple[dict[str, str], str, list[str], str | None]:
+    """Mapping, layout, columns to read as text, and date format of one header."""
     mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
-                                         layout=source.get("layout") or "auto", file=path)
-    _check_duplicated(header, mapping, path)
+                                         layout=source.get("layout") or "auto", file=where)
+    _check_duplicated(header, mapping, where)
     text_cols = [mapping[c] for c in schema.ID_COLUMNS if c in mapping]
     date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
     if date_format:
         text_cols.append(mapping[schema.INVOICE_DATE])
-    decimal = source.get("decimal") or "."
-    kind = file_kind(path)
-    if kind == "csv":
-        frame = _read_csv(path, options["encoding"], options["delimiter"], decimal, text_cols)
-    elif kind == "excel":
-        frame = _read_excel(path, source.get("sheet", 0) or 0, text_cols)
-    else:
-        frame = pd.read_parquet(path)
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    if frame.empty:
-        raise DataError("the file has a header but no data rows", file=path)
+    return mapping, layout, text_cols, date_format
+
+
+def _raw(path: Path, source: dict[str, Any], frame: pd.DataFrame, mapping: dict[str, str], layout: str,
+         date_format: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
+         notes: list[str]) -> RawSource:
     return RawSource(
         path=path, name=str(source.get("name") or path.name.split(".")[0]), frame=frame,
-        mapping=mapping, layout=layout, encoding=options.get("encoding"),
-        delimiter=options.get("delimiter"), date_format=date_format,
-        dayfirst=bool(source.get("dayfirst")), decimal=decimal,
+        mapping=mapping, layout=layout, encoding=encoding, delimiter=delimiter, date_format=date_format,
+        dayfirst=bool(source.get("dayfirst")), decimal=source.get("decimal") or ".",
+        thousands=source.get("thousands") or None, sheet=sheet, notes=list(notes),
     )
 
 
+def _read_excel_source(path: Path, source: dict[str, Any]) -> list[RawSource]:
+    """Every sheet to read of a workbook, each mapped on its own header (see :func:`excel_sheets`).
+
+    A sheet with a header but no rows is noted and left out (it has no rows to lose); a
+    sheet whose header does not map is an error naming the sheet.
+    """
+    parts: list[RawSource] = []
+    skipped: list[str] = []
+    sheets = excel_sheets(path, source.get("sheet"))
+    with _open_excel(path) as book:
+        for name, header in sheets:
+            where = f"{path}, sheet '{name}'"
+            try:
+                mapping, layout, text_cols, date_format = _map_source(header, source, where)
+            except DataError as exc:
+                if len(sheets) > 1 and source.get("sheet") is None:
+                    exc.hint = ((exc.hint + "; ") if exc.hint else "") + (
+                        "every sheet of a workbook is read by default: to read only some, set 'sheet' for this "
+                        "source in workbook.yml (a name, a 0-based index or a list)")
+                    exc.args = (exc._message(),)
+                raise
+            try:
+                frame = pd.read_excel(book, sheet_name=name, dtype={c: object for c in text_cols})
+            except Exception as exc:
+                raise DataError(f"cannot read the sheet ({exc})", file=where) from None
+            frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+            if frame.empty:
+                skipped.append(name)
+                continue
+            parts.append(_raw(path, source, frame, mapping, layout, date_format, None, None, name, []))
+    if not parts:
+        raise DataError(f"the workbook has a header but no data rows (sheets read: "
+                        f"{', '.join(repr(n) for n, _ in sheets)})", file=path)
+    if skipped:
+        parts[0].notes.append(f"sheet(s) {', '.join(repr(n) for n in skipped)} have a header but no rows")
+    return parts
+
+
+@dataclass
+class _TextOptions:
+    """How a text file is decoded; :func:`_read_csv` updates it when it has to change the
+    encoding it was given (``auto`` only) and adds a note saying so."""
+
+    encoding: str
+    delimiter: str
+    auto: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
 def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
-              usecols: list[str] | None = None) -> pd.DataFrame:
+              usecols: list[str] | None = None, options: _TextOptions | None = None) -> pd.DataFrame:
     dtype = {c: "str" for c in text_cols}
     common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
     try:
@@ -561,7 +696,8 @@ def last_invoice_date(sources: list[dict[str, Any]]) -> pd.Timestamp:
         elif kind == "parquet":
             values = pd.read_parquet(path, columns=[col])[col]
         else:
-            values = read_source(source).frame[col]
+            parts = read_source(source)
+            values = pd.concat([raw.frame[raw.mapping[schema.INVOICE_DATE]] for raw in parts], ignore_index=True)
         dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst"))).dropna()
         if not dates.empty and (last is None or dates.max() > last):
             last = dates.max()
@@ -618,7 +754,7 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
         frame = _read_csv(path, options["encoding"], options["delimiter"], customers_cfg.get("decimal") or ".",
                           [id_col])
     elif kind == "excel":
-        frame = _read_excel(path, customers_cfg.get("sheet", 0) or 0, [id_col])
+        frame = _read_excel(path, options["sheet"], [id_col])
     else:
         frame = pd.read_parquet(path)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]

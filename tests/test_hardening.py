@@ -1,0 +1,92 @@
+"""Issue 16, intake: every failure found by the hardening tries, reproduced on small generated inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crmlib import cleaning, io
+from crmlib.config import SOURCE_DEFAULTS
+from crmlib.errors import DataError
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+COLUMNS = HEADER.strip().split(",")
+AS_OF = pd.Timestamp("2011-06-30")
+
+
+def source(path: Path, **kw) -> dict:
+    return {**SOURCE_DEFAULTS, "path": str(path), "name": kw.pop("name", "shop"), **kw}
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def clean(*sources, as_of=AS_OF, rules=None):
+    return cleaning.clean_sources(list(sources), as_of, rules or {})
+
+
+def balanced(result) -> bool:
+    a = result.audit
+    return a["rows_in"] == a["rows_kept"] + a["rows_quarantined"] == len(result.transactions) + len(result.quarantine)
+
+
+def lines(n: int, start: int = 0, qty: int = 1, price: float = 2.0) -> list[list]:
+    return [[str(500000 + i), f"P{i % 7}", "MUG", qty, pd.Timestamp("2011-01-03 10:00") + pd.Timedelta(hours=i),
+             price, float(100 + i % 5), "UK"] for i in range(start, start + n)]
+
+
+# ------------------------------------------------------------------ 1. every sheet of a workbook
+def test_every_sheet_is_read_and_tagged_and_counted(tmp_path):
+    path = tmp_path / "shops.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame(lines(3), columns=COLUMNS).to_excel(xl, sheet_name="2011-01", index=False)
+        pd.DataFrame(lines(2, start=3) + [lines(1, start=5, qty=-1)[0]], columns=COLUMNS).to_excel(
+            xl, sheet_name="2011-02", index=False)
+    result = clean(source(path, name="stores"))
+    t = result.transactions
+    assert len(t) + len(result.quarantine) == 6 and balanced(result)
+    assert t["source"].unique().tolist() == ["stores"]
+    assert t["source_sheet"].tolist() == ["2011-01"] * 3 + ["2011-02"] * 2
+    assert result.quarantine[["source", "source_sheet", "source_row"]].values.tolist() == [["stores", "2011-02", 3]]
+    per_sheet = [(s["name"], s["sheet"], s["rows_in"], s["rows_kept"], s["rows_quarantined"])
+                 for s in result.audit["sources"]]
+    assert per_sheet == [("stores", "2011-01", 3, 3, 0), ("stores", "2011-02", 3, 2, 1)]
+    only = clean(source(path, sheet="2011-02"))
+    assert only.audit["rows_in"] == 3 and only.transactions["source_sheet"].unique().tolist() == ["2011-02"]
+
+
+def test_data_only_on_the_second_sheet(tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame().to_excel(xl, sheet_name="cover", index=False)
+        pd.DataFrame(lines(2), columns=COLUMNS).to_excel(xl, sheet_name="data", index=False)
+    result = clean(source(path))
+    assert len(result.transactions) == 2 and result.transactions["source_sheet"].unique().tolist() == ["data"]
+    with pytest.raises(DataError, match=r"book.xlsx: the workbook has no data on the sheet read \(sheets read: "
+                                        r"'cover'; sheets in the file: 'cover', 'data'\)"):
+        clean(source(path, sheet=0))
+
+
+def test_a_sheet_that_does_not_map_is_named(tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame(lines(2), columns=COLUMNS).to_excel(xl, sheet_name="data", index=False)
+        pd.DataFrame({"note": ["prices include VAT"]}).to_excel(xl, sheet_name="notes", index=False)
+    with pytest.raises(DataError) as err:
+        clean(source(path))
+    msg = str(err.value)
+    assert msg.startswith(f"file {path}, sheet 'notes', column 'customer_id': required column")
+    assert "to read only some, set 'sheet' for this source" in msg
+    assert len(clean(source(path, sheet=["data"])).transactions) == 2
+    with pytest.raises(DataError, match=r"no sheet named 'sales' in the workbook \(sheets: 'data', 'notes'\)"):
+        clean(source(path, sheet="sales"))
+
+
+def test_csv_sources_have_no_sheet_column(tmp_path):
+    rows = "1,A,X,1,2011-01-05 08:00,2.0,1,UK\n"
+    result = clean(source(write(tmp_path, "a.csv", HEADER + rows)))
+    assert "source_sheet" not in result.transactions and result.audit["sources"][0]["sheet"] is None
