@@ -315,6 +315,7 @@ def clean_sources(
     params = resolve_rules(rules)
     if not sources:
         raise ConfigError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
+    crm_io.check_distinct_files(sources)
     raws = [raw for s in sources for raw in crm_io.read_source(s)]  # one per file, or per Excel sheet
     with_sheets = any(raw.sheet is not None for raw in raws)
     parts, invalid_parts = [], []

@@ -180,6 +180,38 @@ def _source_path(source: dict[str, Any]) -> Path:
     return path.resolve()
 
 
+def check_distinct_files(sources: list[dict[str, Any]]) -> None:
+    """Refuse two sources that are the same file or byte-identical copies of one export.
+
+    The same export given twice (under two names, or by two paths) would count every sale
+    twice. Only files of equal size are hashed (BLAKE2b of the whole content), so the usual
+    case of sources of different sizes costs one ``stat`` per file.
+    """
+    import hashlib
+
+    paths = [_source_path(s) for s in sources]
+    by_size: dict[int, list[int]] = {}
+    for i, path in enumerate(paths):
+        by_size.setdefault(path.stat().st_size, []).append(i)
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        seen: dict[str, int] = {}
+        for i in group:
+            with open(paths[i], "rb") as fh:
+                digest = hashlib.file_digest(fh, "blake2b").hexdigest()
+            if digest in seen:
+                j = seen[digest]
+                name_i, name_j = (str(sources[k].get("name") or paths[k].name.split(".")[0]) for k in (i, j))
+                same = "is the same file as" if paths[i] == paths[j] else "has exactly the same content as"
+                raise DataError(
+                    f"{same} {paths[j]} (sources '{name_j}' and '{name_i}'): the same export read twice "
+                    f"would count every sale twice",
+                    file=paths[i], hint="remove one of them from 'sources' in workbook.yml (or from the --data paths)",
+                )
+            seen[digest] = i
+
+
 def _text_header(path: Path, source: dict[str, Any]) -> tuple[list[str], str, str]:
     sample = _head_bytes(path)
     if not sample.strip():
@@ -780,7 +812,7 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
 
 
 __all__ = [
-    "RawSource", "as_id", "detect_encoding", "file_kind", "has_empty_text", "last_invoice_date",
+    "RawSource", "as_id", "check_distinct_files", "detect_encoding", "excel_sheets", "file_kind", "has_empty_text", "last_invoice_date",
     "may_have_lowercase", "parse_dates", "strip_text", "strip_text_empty_missing",
     "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
 ]

@@ -90,3 +90,21 @@ def test_csv_sources_have_no_sheet_column(tmp_path):
     rows = "1,A,X,1,2011-01-05 08:00,2.0,1,UK\n"
     result = clean(source(write(tmp_path, "a.csv", HEADER + rows)))
     assert "source_sheet" not in result.transactions and result.audit["sources"][0]["sheet"] is None
+
+
+# ------------------------------------------------------------------ 2. the same export twice
+def test_the_same_export_given_twice_is_refused(tmp_path):
+    rows = "1,A,X,1,2011-01-05 08:00,2.0,1,UK\n2,P2,Y,3,2011-01-06 08:00,5.0,2,UK\n"
+    first = write(tmp_path, "export.csv", HEADER + rows)
+    copy = write(tmp_path, "export_copy.csv", HEADER + rows)
+    with pytest.raises(DataError) as err:
+        clean(source(first, name="web"), source(copy, name="store"))
+    assert str(err.value) == (
+        f"file {copy}: has exactly the same content as {first} (sources 'web' and 'store'): the same export read "
+        f"twice would count every sale twice\n"
+        f"  hint: remove one of them from 'sources' in workbook.yml (or from the --data paths)")
+    with pytest.raises(DataError, match="is the same file as"):
+        clean(source(first, name="web"), source(first, name="again"))
+    other = write(tmp_path, "other.csv", HEADER + rows.replace("5.0", "6.0"))  # same size, other content
+    result = clean(source(first, name="web"), source(other, name="store"))
+    assert result.audit["revenue_kept"] == 2 * 2.0 + 15.0 + 18.0
