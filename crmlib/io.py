@@ -670,15 +670,12 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
             examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows[:5]]
             raise DataError(
                 f"{rows.size:,} of {n:,} values ({share:.1%}) cannot be read as {what}",
-                file=raw.path, column=m[canonical], examples=examples, hint=hint,
+                file=raw.where, column=m[canonical], examples=examples, hint=hint,
             )
 
     date_src = frame[m[schema.INVOICE_DATE]]
     out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
-    fmt_hint = (f"the format {raw.date_format!r} does not fit" if raw.date_format else
-                "the format was inferred from the first value; the file may mix several date formats")
-    check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates",
-          f"{fmt_hint}; set 'date_format' (e.g. \"%d/%m/%Y %H:%M\") or 'dayfirst' for this source in workbook.yml")
+    check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates", date_hint(raw.date_format))
 
     num_hint = "set 'decimal' (e.g. ',') for this source in workbook.yml, or fix the values"
     for canonical in (schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT):
@@ -710,32 +707,93 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
 
 
 # ----------------------------------------------------------------------------- helpers for others
-def last_invoice_date(sources: list[dict[str, Any]]) -> pd.Timestamp:
-    """Latest readable invoice date over the configured sources (reads only that column
-    where the format allows), e.g. to default the report period."""
+def last_invoice_date(sources: list[dict[str, Any]], *, rules: dict[str, Any] | None = None) -> pd.Timestamp:
+    """Latest plausible invoice date over the configured sources (reads only that column
+    where the format allows), e.g. to default the report period.
+
+    Dates outside the cleaning rule ``date_window`` (``rules`` is the ``cleaning:``
+    mapping; default: 1990-01-01 up to the day of the run) are left out, as the cleaning
+    step quarantines them: five lines dated 2099 must not make the period 2099-12. A
+    source without data rows, or whose date column holds no readable date, is an error
+    naming the file (and sheet) and the column as mapped.
+    """
+    from crmlib.cleaning import date_window, outside_window  # cleaning imports this module
+
+    window = date_window(rules)
     last: pd.Timestamp | None = None
+    outside: list[str] = []
     for source in sources:
-        path = _source_path(source)
-        header, options = read_header(source)
-        mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
-                                             layout=source.get("layout") or "auto", file=path)
-        col = mapping[schema.INVOICE_DATE]
-        date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
-        kind = file_kind(path)
-        if kind == "csv" and Counter(header)[col] == 1:
-            values = _read_csv(path, options["encoding"], options["delimiter"], ".",
-                               [col] if date_format else [], usecols=[col])[col]
-        elif kind == "parquet":
-            values = pd.read_parquet(path, columns=[col])[col]
-        else:
-            parts = read_source(source)
-            values = pd.concat([raw.frame[raw.mapping[schema.INVOICE_DATE]] for raw in parts], ignore_index=True)
-        dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst"))).dropna()
-        if not dates.empty and (last is None or dates.max() > last):
-            last = dates.max()
+        for where, column, values, date_format in _date_columns(source):
+            if values.empty:
+                raise DataError("the file has a header but no data rows", file=where)
+            dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst")))
+            readable = dates.notna().to_numpy()
+            if not readable.any():
+                rows = np.flatnonzero(values.notna().to_numpy())
+                raise DataError(
+                    f"none of the {len(values):,} values can be read as dates"
+                    if rows.size else f"the column is empty in all {len(values):,} rows",
+                    file=where, column=column, examples=[f"row {i + 1}: {values.iloc[i]!r}" for i in rows[:5]],
+                    hint=date_hint(date_format),
+                )
+            late = outside_window(dates, window)
+            if late.any() and len(outside) < 5:
+                outside += [f"{where}, column '{column}', row {i + 1}: {_shown(values.iloc[i])}"
+                            for i in np.flatnonzero(late)[:5 - len(outside)]]
+            inside = dates[readable & ~late]
+            if not inside.empty and (last is None or inside.max() > last):
+                last = inside.max()
     if last is None:
-        raise DataError("no readable invoice dates in the configured sources", column=schema.INVOICE_DATE)
+        if not outside:
+            raise DataError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
+        earliest, end = window
+        raise DataError(
+            f"no invoice date inside the plausible window ({earliest.date() if earliest is not None else '...'} to "
+            f"{(end - pd.Timedelta(days=1)).date() if end is not None else '...'})",
+            column=schema.INVOICE_DATE, examples=outside,
+            hint="check the dates in the file, or widen cleaning.date_window (earliest, latest) in workbook.yml",
+        )
     return pd.Timestamp(last)
+
+
+def _shown(value: Any) -> str:
+    """A cell as shown in messages: text quoted, dates and numbers as they print."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _date_columns(source: dict[str, Any]):
+    """``(where, column as mapped, values, date format)`` of each part of a source: the date
+    column alone where the file format allows reading one column."""
+    path = _source_path(source)
+    kind = file_kind(path)
+    if kind == "excel":
+        for raw in read_source(source):
+            yield raw.where, raw.mapping[schema.INVOICE_DATE], raw.frame[raw.mapping[schema.INVOICE_DATE]], raw.date_format
+        return
+    header, options = read_header(source)
+    mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
+                                         layout=source.get("layout") or "auto", file=path)
+    col = mapping[schema.INVOICE_DATE]
+    date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
+    if kind == "csv" and Counter(header)[col] == 1:
+        text = _TextOptions(encoding=options["encoding"], delimiter=options["delimiter"],
+                            auto=str(source.get("encoding") or "auto").lower() == "auto")
+        values = _read_csv(path, text.encoding, text.delimiter, ".", [col] if date_format else [],
+                           usecols=[col], options=text)[col]
+    elif kind == "parquet":
+        values = pd.read_parquet(path, columns=[col])[col]
+    else:
+        values = read_source(source)[0].frame[col]
+    yield str(path), col, values, date_format
+
+
+def date_hint(date_format: str | None) -> str:
+    """What to set when dates cannot be read (names the settings and their forms)."""
+    fit = (f"the format {date_format!r} does not fit" if date_format else
+           "the format was inferred from the first value; the file may mix several date formats")
+    return (f"{fit}; set 'date_format' for this source in workbook.yml (e.g. \"%d/%m/%Y %H:%M\"; "
+            f"korean for 2011. 12. 9. 오후 3:04 or 2011년 12월 9일; excel for serial day numbers "
+            f"such as 40886.5) or 'dayfirst: true'")
 
 
 CUSTOMER_SYNONYMS = {

@@ -108,3 +108,67 @@ def test_the_same_export_given_twice_is_refused(tmp_path):
     other = write(tmp_path, "other.csv", HEADER + rows.replace("5.0", "6.0"))  # same size, other content
     result = clean(source(first, name="web"), source(other, name="store"))
     assert result.audit["revenue_kept"] == 2 * 2.0 + 15.0 + 18.0
+
+
+# ------------------------------------------------------------------ 3. dates outside a plausible window
+def implausible_log(tmp_path: Path) -> Path:
+    rows = [[str(i), "P1", "MUG", 1, f"2011-{1 + i % 11:02d}-{1 + i % 28:02d} 10:00", 2.0, "7", "UK"] for i in range(200)]
+    rows[-1][4] = "2011-12-09 12:00"
+    rows += [[f"9{i}", "P1", "MUG", 1, "2099-12-31 10:00", 2.0, "7", "UK"] for i in range(2)]
+    rows += [[f"8{i}", "P1", "MUG", 1, "1900-01-01 00:00", 2.0, "7", "UK"] for i in range(2)]
+    path = tmp_path / "log.csv"
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    return path
+
+
+def test_dates_outside_the_plausible_window_are_quarantined_and_do_not_set_the_period(tmp_path):
+    path = implausible_log(tmp_path)
+    result = clean(source(path), as_of=None)
+    assert result.audit["as_of"] == "2011-11-30" and result.audit["first_date"].startswith("2011")
+    assert result.audit["by_rule"]["implausible_date"] == 4 and balanced(result)
+    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-09 12:00")
+    assert sorted(result.quarantine.loc[result.quarantine["reason"] == "implausible_date", "InvoiceDate"]
+                  .astype("str").str[:16]) == \
+        ["1900-01-01 00:00", "1900-01-01 00:00", "2099-12-31 10:00", "2099-12-31 10:00"]
+    wide = {"date_window": {"earliest": "1899-01-01", "latest": "2100-01-01"}}
+    assert clean(source(path), as_of=None, rules=wide).audit["as_of"] == "2099-12-31"
+    assert io.last_invoice_date([source(path)], rules=wide) == pd.Timestamp("2099-12-31 10:00")
+    off = clean(source(path), as_of=AS_OF, rules={"date_window": False})
+    assert "implausible_date" not in off.audit["by_rule"] and off.audit["first_date"] == "1900-01-01"
+
+
+@pytest.mark.parametrize("window, message", [
+    ({"earliest": "soon"}, r"cleaning.date_window.earliest must be a date like 1990-01-01 \(or null\), got 'soon'"),
+    ({"earliest": "2012-01-01", "latest": "2011-01-01"}, r"earliest 2012-01-01 comes after latest 2011-01-01"),
+    ({"start": "2011-01-01"}, r"cleaning.date_window: unknown key 'start'"),
+])
+def test_date_window_settings_are_checked(window, message):
+    from crmlib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        cleaning.resolve_rules({"date_window": window})
+
+
+def test_only_implausible_dates_is_a_clear_error(tmp_path):
+    path = write(tmp_path, "fut.csv", HEADER + "1,A,X,1,2099-01-05 08:00,2.0,1,UK\n")
+    with pytest.raises(DataError, match=r"no invoice date inside the plausible window \(1990-01-01 to .*\)") as err:
+        io.last_invoice_date([source(path)])
+    assert f"{path}, column 'InvoiceDate', row 1: 2099-01-05 08:00:00" in str(err.value) and "cleaning.date_window" in str(err.value)
+
+
+# ------------------------------------------------------------------ 7. header-only file
+def test_header_only_file_says_no_data_rows_when_the_period_is_derived(tmp_path):
+    path = write(tmp_path, "head.csv", HEADER)
+    with pytest.raises(DataError, match=rf"^file {path}: the file has a header but no data rows$"):
+        io.last_invoice_date([source(path)])
+    with pytest.raises(DataError, match=rf"^file {path}: the file has a header but no data rows$"):
+        clean(source(path))
+
+
+def test_unreadable_date_column_names_file_and_column_when_the_period_is_derived(tmp_path):
+    path = write(tmp_path, "d.csv", HEADER.replace("InvoiceDate", "Datum") + "1,A,X,1,gestern,2.0,1,UK\n")
+    with pytest.raises(DataError) as err:
+        io.last_invoice_date([source(path, columns={"invoice_date": "Datum"})])
+    msg = str(err.value)
+    assert msg.startswith(f"file {path}, column 'Datum': none of the 1 values can be read as dates")
+    assert "row 1: 'gestern'" in msg and "set 'date_format' for this source" in msg
