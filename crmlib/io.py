@@ -371,11 +371,15 @@ def _map_source(header: list[str], source: dict[str, Any], where: Any) -> tuple[
 def _raw(path: Path, source: dict[str, Any], frame: pd.DataFrame, mapping: dict[str, str], layout: str,
          date_format: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
          notes: list[str]) -> RawSource:
+    decimal, thousands = source.get("decimal") or ".", source.get("thousands") or None
+    if thousands is not None and (thousands == decimal or thousands not in THOUSANDS_SEPARATORS):
+        raise DataError(f"'thousands' must differ from 'decimal' ({decimal!r}) and be one of ',', '.', \"'\", ' ', "
+                        f"got {thousands!r}", file=path, hint="set 'thousands' for this source in workbook.yml")
     return RawSource(
         path=path, name=str(source.get("name") or path.name.split(".")[0]), frame=frame,
         mapping=mapping, layout=layout, encoding=encoding, delimiter=delimiter, date_format=date_format,
-        dayfirst=bool(source.get("dayfirst")), decimal=source.get("decimal") or ".",
-        thousands=source.get("thousands") or None, sheet=sheet, notes=list(notes),
+        dayfirst=bool(source.get("dayfirst")), decimal=decimal, thousands=thousands, sheet=sheet,
+        notes=list(notes),
     )
 
 
@@ -634,14 +638,54 @@ def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: 
     return out.astype("datetime64[ns]")
 
 
-def parse_numbers(values: pd.Series, *, decimal: str = ".") -> pd.Series:
-    """Numbers as float64; text that is not a number becomes NaN."""
+def parse_numbers(values: pd.Series, *, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Numbers as float64; text that is not a number becomes NaN.
+
+    ``thousands`` is removed before reading (``None``: ``.`` when ``decimal`` is ``,``,
+    nothing otherwise).
+    """
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
     text = as_text(values).str.strip()
+    if thousands is None and decimal != ".":
+        thousands = "."
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
     if decimal != ".":
-        text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+        text = text.str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+#: Thousands separators a source may set.
+THOUSANDS_SEPARATORS = (",", ".", "'", " ", "\u00a0", "\u202f")
+#: Thousands separators tried, by decimal mark, on values that do not read as plain numbers.
+THOUSANDS_CANDIDATES = {".": (",", "'", " ", "\u00a0", "\u202f"), ",": (" ", "\u00a0", "\u202f", "'")}
+
+
+def detect_thousands(values: pd.Series, *, decimal: str = ".") -> str | None:
+    """The thousands separator every one of ``values`` is written with (``1,234``,
+    ``12,345.50``, ``1 234,5``), or ``None`` when there is no single such separator.
+
+    Meant for the few values of a column that did not read as plain numbers: each must
+    have groups of exactly three digits after the separator, so ``1,5`` (a decimal
+    comma) is never taken for a thousands separator.
+    """
+    import re
+
+    distinct = pd.Series(pd.unique(as_text(values).str.strip().dropna()), dtype="str")
+    if distinct.empty:
+        return None
+    dec = re.escape(decimal)
+    for sep in THOUSANDS_CANDIDATES.get(decimal, ()):
+        pattern = rf"[-+]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{dec}\d+)?"
+        if distinct.str.fullmatch(pattern).all():
+            return sep
+    return None
+
+
+def _separator_name(sep: str) -> str:
+    return {" ": "' ' (a space)", "\u00a0": "'\\u00a0' (a no-break space)",
+            "\u202f": "'\\u202f' (a narrow no-break space)"}.get(sep, repr(sep))
 
 
 def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd.DataFrame, pd.Series]:
@@ -660,11 +704,8 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
 
     def check(canonical: str, parsed: pd.Series, original: pd.Series, what: str, hint: str) -> None:
         nonlocal invalid
-        bad = parsed.isna().to_numpy()
-        invalid |= bad
-        rows = np.flatnonzero(bad & original.notna().to_numpy())
-        if rows.size and not pd.api.types.is_numeric_dtype(original.dtype):
-            rows = rows[(as_text(original.iloc[rows]).str.strip() != "").to_numpy(dtype=bool, na_value=False)]
+        invalid |= parsed.isna().to_numpy()
+        rows = _failed(parsed, original)
         share = rows.size / n if n else 0.0
         if rows.size and share > max_invalid_share:
             examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows[:5]]
@@ -677,11 +718,15 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
     check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates", date_hint(raw.date_format))
 
-    num_hint = "set 'decimal' (e.g. ',') for this source in workbook.yml, or fix the values"
+    num_hint = ("set 'decimal' (e.g. ',') or 'thousands' (e.g. ',' for 1,234.50) for this source in "
+                "workbook.yml, or fix the values")
     for canonical in (schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT):
         if canonical in m:
-            out[canonical] = parse_numbers(frame[m[canonical]], decimal=raw.decimal)
-            check(canonical, out[canonical], frame[m[canonical]], "numbers", num_hint)
+            original = frame[m[canonical]]
+            out[canonical] = parse_numbers(original, decimal=raw.decimal, thousands=raw.thousands)
+            if raw.thousands is None:
+                out[canonical] = _with_detected_thousands(raw, m[canonical], original, out[canonical])
+            check(canonical, out[canonical], original, "numbers", num_hint)
     if schema.UNIT_PRICE not in out:
         q = out[schema.QUANTITY]
         out[schema.UNIT_PRICE] = (out[schema.AMOUNT] / q.where(q != 0)).astype("float64")
@@ -704,6 +749,43 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     canonical_frame = pd.DataFrame(out, index=frame.index, copy=False)  # no copy of 10M-row columns
     canonical_frame[schema.SOURCE] = raw.name
     return canonical_frame, pd.Series(invalid, index=frame.index)
+
+
+def _failed(parsed: pd.Series, original: pd.Series) -> np.ndarray:
+    """Positions of non-empty values that did not parse (empty cells are not failures)."""
+    bad = parsed.isna().to_numpy()
+    if not bad.any():
+        return np.zeros(0, dtype=np.int64)
+    rows = np.flatnonzero(bad & original.notna().to_numpy())
+    if rows.size and not pd.api.types.is_numeric_dtype(original.dtype):
+        rows = rows[(as_text(original.iloc[rows]).str.strip() != "").to_numpy(dtype=bool, na_value=False)]
+    return rows
+
+
+def _with_detected_thousands(raw: RawSource, column: str, original: pd.Series, parsed: pd.Series) -> pd.Series:
+    """``parsed`` with the values written with a thousands separator read, when every value
+    that failed uses the same one (noted in ``raw.notes``); otherwise unchanged, with a
+    note naming the setting when some of them look like it."""
+    rows = _failed(parsed, original)
+    if not rows.size:
+        return parsed
+    failed = original.iloc[rows]
+    sep = detect_thousands(failed, decimal=raw.decimal)
+    example = failed.iloc[0]
+    if sep is None:
+        some = next((s for s in THOUSANDS_CANDIDATES.get(raw.decimal, ())
+                     if as_text(failed).str.contains(s, regex=False).any()), None)
+        if some is not None:
+            raw.notes.append(f"column '{column}': some values that are not plain numbers contain {_separator_name(some)}; "
+                             f"if it separates thousands, set thousands: {some!r} for this source in workbook.yml")
+        return parsed
+    fixed = parse_numbers(failed, decimal=raw.decimal, thousands=sep)
+    parsed = parsed.copy()
+    parsed.iloc[rows] = fixed.to_numpy()
+    raw.notes.append(f"column '{column}': {rows.size:,} values written with {_separator_name(sep)} as thousands "
+                     f"separator (e.g. {example!r}) were read as numbers; set thousands: {sep!r} for this source "
+                     f"in workbook.yml to make it explicit")
+    return parsed
 
 
 # ----------------------------------------------------------------------------- helpers for others

@@ -172,3 +172,43 @@ def test_unreadable_date_column_names_file_and_column_when_the_period_is_derived
     msg = str(err.value)
     assert msg.startswith(f"file {path}, column 'Datum': none of the 1 values can be read as dates")
     assert "row 1: 'gestern'" in msg and "set 'date_format' for this source" in msg
+
+
+# ------------------------------------------------------------------ 4. thousands separators
+def thousands_log(tmp_path: Path) -> Path:
+    rows = "".join(f"{i},P{i % 9},MUG,{1 + i % 4},2011-01-{1 + i % 28:02d} 10:00,2.5,{i % 50},UK\n" for i in range(1000))
+    rows += "".join(f'2{i},Q{i},BIG ORDER,"1,{234 + i}",2011-02-01 10:00,"1,020.50",7,UK\n' for i in range(9))
+    return write(tmp_path, "big.csv", HEADER + rows)
+
+
+def test_thousands_separators_are_detected_and_read(tmp_path):
+    result = clean(source(thousands_log(tmp_path)), rules={"outliers": False})
+    assert "invalid_value" not in result.audit["by_rule"] and balanced(result)
+    big = result.transactions.loc[result.transactions["product_name"] == "BIG ORDER"]
+    assert big["quantity"].tolist() == [1234.0 + i for i in range(9)] and set(big["unit_price"]) == {1020.5}
+    notes = result.audit["sources"][0]["notes"]
+    assert any("column 'Quantity': 9 values written with ',' as thousands separator (e.g. '1,234') were read as "
+               "numbers; set thousands: ','" in n for n in notes)
+
+
+def test_thousands_setting_reads_them_and_a_mixture_gets_a_hint(tmp_path):
+    path = thousands_log(tmp_path)
+    result = clean(source(path, thousands=","), rules={"outliers": False})
+    assert result.transactions["quantity"].max() == 1242.0 and not result.audit["sources"][0]["notes"]
+    text = path.read_text().replace('"1,234"', '"1,2345"')  # one value no longer fits: none are guessed
+    result = clean(source(write(tmp_path, "mixed.csv", text)))
+    assert result.audit["by_rule"]["invalid_value"] == 9 and balanced(result)
+    assert "set thousands: ','" in result.audit["sources"][0]["notes"][0]
+    semi = write(tmp_path, "semi.csv", HEADER.replace(",", ";") + "1;A;X;1 234;2011-01-05 08:00;2,5;1;UK\n")
+    t = clean(source(semi, decimal=",", thousands=" ")).transactions
+    assert t["quantity"].tolist() == [1234.0] and t["unit_price"].tolist() == [2.5]
+    with pytest.raises(DataError, match=r"'thousands' must differ from 'decimal' \(','\)"):
+        clean(source(semi, decimal=",", thousands=","))
+
+
+def test_a_decimal_comma_is_never_taken_for_a_thousands_separator(tmp_path):
+    rows = "1,A,X,1,2011-01-05 08:00,\"2,55\",1,UK\n"
+    with pytest.raises(DataError) as err:
+        clean(source(write(tmp_path, "dc.csv", HEADER + rows)))
+    assert "column 'UnitPrice': 1 of 1 values (100.0%) cannot be read as numbers" in str(err.value)
+    assert "set 'decimal' (e.g. ',') or 'thousands'" in str(err.value)
