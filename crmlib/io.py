@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -618,24 +619,137 @@ def _edge_bytes(values: pd.Series) -> _Edges | None:
 def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:
     """Dates as ``datetime64[ns]``; values that cannot be read become NaT.
 
-    With ``date_format`` that format is applied strictly; otherwise pandas infers the
-    format from the first value and applies it to all (so a second format shows up as
-    unreadable rows instead of silently swapping day and month). Cells that already hold
-    dates (Excel, Parquet) are taken as they are; times with a UTC offset become UTC.
+    With ``date_format`` that format is applied strictly (``korean`` and ``excel`` name
+    the forms of :func:`parse_dates_form`; ``%p`` also reads 오전/오후); otherwise pandas
+    infers the format from the first value and applies it to all (so a second format
+    shows up as unreadable rows instead of silently swapping day and month), and Korean
+    dates and Excel serial day numbers are recognised. Cells that already hold dates
+    (Excel, Parquet) are taken as they are; times with a UTC offset become UTC.
     """
+    return parse_dates_form(values, date_format=date_format, dayfirst=dayfirst)[0]
+
+
+#: Date forms that ``date_format`` can name instead of a strftime pattern.
+DATE_FORMS = {
+    "korean": "Korean dates (2011. 12. 9. 오후 3:04, 2011년 12월 9일, 오전/오후)",
+    "excel": "Excel serial day numbers (40886.5 = 2011-12-09 12:00)",
+}
+_KOREAN_DATE = (
+    r"^\s*(?P<y>\d{4})\s*(?:년|[.\-/])\s*(?P<m>\d{1,2})\s*(?:월|[.\-/])\s*(?P<d>\d{1,2})\s*(?:일|\.)?"
+    r"\s*(?:\(\s*[월화수목금토일]\s*\)|[월화수목금토일]요일)?\s*(?P<ap1>오전|오후|AM|PM|am|pm)?\s*"
+    r"(?:(?P<H>\d{1,2})\s*(?::|시)\s*(?:(?P<M>\d{1,2})\s*분?)?\s*(?::\s*(?P<S>\d{1,2}(?:\.\d+)?)|(?P<S2>\d{1,2})\s*초)?)?"
+    r"\s*(?P<ap2>오전|오후|AM|PM|am|pm)?\s*$"
+)
+#: What makes a value Korean rather than ISO: a Korean word, or the dotted form "2011. 12. 9.".
+_KOREAN_MARK = r"[년월일시분초]|오전|오후|^\s*\d{4}\.\s+\d{1,2}\.\s+\d{1,2}\."
+_EXCEL_SERIAL = r"^\s*\d{5}(?:\.\d+)?\s*$"
+#: Serial numbers taken for Excel dates: 1950-01-01 to 2099-12-31.
+_SERIAL_RANGE = (18264, 73050)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_dates_form(values: pd.Series, *, date_format: str | None = None,
+                     dayfirst: bool = False) -> tuple[pd.Series, str | None]:
+    """:func:`parse_dates` plus the form it recognised without being told (``korean``,
+    ``excel`` or ``None``).
+
+    Recognition costs nothing on columns that parse: it looks at the first values (a
+    whole column in one form goes straight to that form's parser) and otherwise only at
+    the values that did not read. Either way each distinct value is parsed once.
+    """
+    named = str(date_format).strip().lower() if date_format else None
+    if named not in DATE_FORMS:
+        named = None
+    detected: str | None = None
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = values
+    elif named:
+        out = _parse_form(values, named)
+    elif not date_format and (head := _form_of_head(values)):
+        out, detected = _parse_form(values, head), head
     elif values.dtype == object and not date_format:  # date objects, possibly mixed with text
         out = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst)
     else:
         text = as_id(values) if pd.api.types.is_numeric_dtype(values.dtype) else as_text(values).str.strip()
         if date_format:
+            if "%p" in date_format:  # strptime's %p reads AM/PM only
+                text = text.str.replace("오전", "AM", regex=False).str.replace("오후", "PM", regex=False)
             out = pd.to_datetime(text, format=date_format, errors="coerce")
         else:
-            out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+            with warnings.catch_warnings():  # "could not infer format": unreadable rows are reported below
+                warnings.simplefilter("ignore", UserWarning)
+                out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
     if getattr(out.dt, "tz", None) is not None:  # times with an offset: compared in UTC
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    out = out.astype("datetime64[ns]")
+    if not date_format and detected is None and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        rows = _failed(out, values)
+        for form in ("korean", "excel"):
+            if not rows.size:
+                break
+            fixed = _parse_form(values.iloc[rows], form)
+            read = fixed.notna().to_numpy()
+            if read.any():
+                out = out.copy()
+                out.iloc[rows[read]] = fixed.to_numpy()[read]
+                detected = detected or form
+                rows = rows[~read]
+    return out, detected
+
+
+def _form_of_head(values: pd.Series, n: int = 20, share: float = 0.8) -> str | None:
+    """``korean`` or ``excel`` when at least ``share`` of the first ``n`` non-empty values
+    are in that form (the others then show up as unreadable rows, with examples)."""
+    head = values.iloc[:1000].dropna().iloc[:n]
+    if head.empty or pd.api.types.is_bool_dtype(head.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(head.dtype):
+        return "excel" if _in_serial_range(head.astype("float64")).mean() >= share else None
+    text = as_text(head).str.strip()
+    text = text[(text != "").to_numpy(dtype=bool, na_value=False)]
+    if text.empty:
+        return None
+    if (text.str.match(_KOREAN_DATE) & text.str.contains(_KOREAN_MARK)).mean() >= share:
+        return "korean"
+    if (text.str.match(_EXCEL_SERIAL) & _in_serial_range(pd.to_numeric(text, errors="coerce"))).mean() >= share:
+        return "excel"
+    return None
+
+
+def _in_serial_range(numbers: pd.Series) -> pd.Series:
+    return ((numbers >= _SERIAL_RANGE[0]) & (numbers <= _SERIAL_RANGE[1])).fillna(False)
+
+
+def _parse_form(values: pd.Series, form: str) -> pd.Series:
+    """Values in one named form (``korean`` or ``excel``) as ``datetime64[ns]``, NaT where
+    a value is not in that form. Each distinct value is parsed once."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(distinct)
+    if form == "excel":
+        numbers = (distinct.astype("float64") if pd.api.types.is_numeric_dtype(distinct.dtype)
+                   else pd.to_numeric(as_text(distinct).str.strip(), errors="coerce"))
+        numbers = numbers.where(_in_serial_range(numbers))
+        parsed = (_EXCEL_EPOCH + pd.to_timedelta(numbers, unit="D")).dt.round("s")
+    else:
+        parts = as_text(distinct).str.extract(_KOREAN_DATE)
+        number = {k: pd.to_numeric(parts[k], errors="coerce") for k in ("y", "m", "d", "H", "M", "S", "S2")}
+        hour = number["H"].fillna(0)
+        marker = parts["ap1"].fillna(parts["ap2"]).str.upper()
+        afternoon = marker.isin(["오후", "PM"]).to_numpy()
+        morning = marker.isin(["오전", "AM"]).to_numpy()
+        bad_hour = ((afternoon | morning) & ((hour > 12) | (hour < 1)).to_numpy())
+        hour = hour.where(~(afternoon & (hour < 12)), hour + 12).where(~(morning & (hour == 12)), 0)
+        second = number["S"].fillna(number["S2"]).fillna(0)
+        parsed = pd.to_datetime(pd.DataFrame({
+            "year": number["y"], "month": number["m"], "day": number["d"], "hour": hour,
+            "minute": number["M"].fillna(0), "second": second.astype("float64"),
+        }), errors="coerce")
+        parsed = parsed.where(~bad_hour)
+    parsed = parsed.astype("datetime64[ns]").to_numpy()
+    out = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = codes >= 0
+    out[known] = parsed[codes[known]]
+    return pd.Series(out, index=values.index)
 
 
 def parse_numbers(values: pd.Series, *, decimal: str = ".", thousands: str | None = None) -> pd.Series:
@@ -715,7 +829,10 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
             )
 
     date_src = frame[m[schema.INVOICE_DATE]]
-    out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
+    out[schema.INVOICE_DATE], form = parse_dates_form(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
+    if form:
+        raw.notes.append(f"column '{m[schema.INVOICE_DATE]}': {DATE_FORMS[form]} recognised and read; set "
+                         f"date_format: {form} for this source in workbook.yml to make it explicit")
     check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates", date_hint(raw.date_format))
 
     num_hint = ("set 'decimal' (e.g. ',') or 'thousands' (e.g. ',' for 1,234.50) for this source in "

@@ -212,3 +212,58 @@ def test_a_decimal_comma_is_never_taken_for_a_thousands_separator(tmp_path):
         clean(source(write(tmp_path, "dc.csv", HEADER + rows)))
     assert "column 'UnitPrice': 1 of 1 values (100.0%) cannot be read as numbers" in str(err.value)
     assert "set 'decimal' (e.g. ',') or 'thousands'" in str(err.value)
+
+
+# ------------------------------------------------------------------ 5. Korean dates, Excel serial dates
+DEC = pd.Timestamp("2011-12-31")
+KOREAN = "주문번호,상품코드,상품명,수량,주문일시,단가,고객번호\n"
+
+
+def korean_log(tmp_path: Path, dates: list[str], name: str = "kr.csv", encoding: str = "utf-8") -> Path:
+    rows = "".join(f"{1000 + i},A{i % 3},머그컵,1,{d},3000,{77 + i % 4}\n" for i, d in enumerate(dates))
+    return write(tmp_path, name, KOREAN + rows, encoding)
+
+
+@pytest.mark.parametrize("dates", [
+    ["2011. 12. 9. 오후 3:04", "2011. 12. 10. 오전 9:15", "2011. 12. 11. 오후 12:30"],
+    ["2011년 12월 9일 오후 3시 4분", "2011년 12월 10일 오전 9시 15분", "2011년 12월 11일 오후 12시 30분"],
+])
+def test_korean_dates_are_recognised(tmp_path, dates):
+    for encoding in ("utf-8", "cp949"):
+        result = clean(source(korean_log(tmp_path, dates, f"kr-{encoding}.csv", encoding)), as_of=DEC)
+        assert result.transactions["invoice_date"].tolist() == [
+            pd.Timestamp("2011-12-09 15:04"), pd.Timestamp("2011-12-10 09:15"), pd.Timestamp("2011-12-11 12:30")]
+        assert "column '주문일시': Korean dates" in result.audit["sources"][0]["notes"][0]
+        assert "set date_format: korean" in result.audit["sources"][0]["notes"][0]
+
+
+def test_korean_dates_with_a_date_format_or_the_named_form(tmp_path):
+    path = korean_log(tmp_path, ["2011. 12. 9. 오후 3:04", "2011. 12. 10. 오전 9:15"])
+    for fmt in ("%Y. %m. %d. %p %I:%M", "korean"):
+        t = clean(source(path, date_format=fmt), as_of=DEC).transactions
+        assert t["invoice_date"].tolist() == [pd.Timestamp("2011-12-09 15:04"), pd.Timestamp("2011-12-10 09:15")]
+    plain = korean_log(tmp_path, ["2011년 12월 9일", "2011년 12월 10일"], "day.csv")
+    assert clean(source(plain), as_of=DEC).transactions["invoice_date"].dt.day.tolist() == [9, 10]
+
+
+def test_excel_serial_dates_in_a_csv(tmp_path):
+    rows = "1,A,X,1,40886.5,2.0,1,UK\n2,P2,X,1,40887,2.0,1,UK\n"
+    path = write(tmp_path, "serial.csv", HEADER + rows)
+    result = clean(source(path), as_of=DEC)
+    assert result.transactions["invoice_date"].tolist() == [pd.Timestamp("2011-12-09 12:00"), pd.Timestamp("2011-12-10")]
+    assert "Excel serial day numbers" in result.audit["sources"][0]["notes"][0]
+    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-10")
+    t = clean(source(path, date_format="excel"), as_of=DEC).transactions
+    assert t["invoice_date"].tolist() == [pd.Timestamp("2011-12-09 12:00"), pd.Timestamp("2011-12-10")]
+
+
+def test_unrecognised_dates_name_file_column_examples_and_setting(tmp_path):
+    path = korean_log(tmp_path, ["9.12.2011 nachm. 3:04", "10.12.2011 vorm. 9:15"])
+    for call in (lambda: clean(source(path)), lambda: io.last_invoice_date([source(path)])):
+        with pytest.raises(DataError) as err:
+            call()
+        msg = str(err.value)
+        assert msg.startswith(f"file {path}, column '주문일시': ")
+        assert "row 1: '9.12.2011 nachm. 3:04'" in msg
+        assert "set 'date_format' for this source in workbook.yml" in msg and "korean for 2011. 12. 9." in msg
+        assert "excel for serial day numbers" in msg
