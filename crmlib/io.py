@@ -20,6 +20,7 @@ import codecs
 import csv
 import gzip
 import warnings
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,20 @@ def _head_bytes(path: Path, nbytes: int = SAMPLE_BYTES) -> bytes:
     try:
         with _open_bytes(path) as fh:
             return fh.read(nbytes)
-    except (OSError, EOFError) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _truncated(path, exc) from None
+    except PermissionError:
+        raise DataError("cannot read the file: permission denied", file=path,
+                        hint="check the file's permissions, or copy it somewhere readable") from None
+    except OSError as exc:
         raise DataError(f"cannot open the file ({exc})", file=path) from None
+
+
+def _truncated(path: Path, exc: BaseException) -> DataError:
+    """The error for a compressed file that ends early or is damaged."""
+    return DataError(f"the compressed file is truncated or damaged ({exc or type(exc).__name__})", file=path,
+                     hint="the download or copy was probably cut short: copy or export the file again "
+                          "(`gzip -t <file>` checks a .gz file)")
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -435,29 +448,120 @@ class _TextOptions:
 
 def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
               usecols: list[str] | None = None, options: _TextOptions | None = None) -> pd.DataFrame:
-    dtype = {c: "str" for c in text_cols}
-    common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
+    """Read a delimited text file (Arrow's reader when it can, pandas' C parser otherwise).
+
+    The encoding comes from the first 64 KB. When a later byte does not decode and the
+    encoding was detected (``options.auto``), the file is read again with
+    :func:`_fallback_encoding` (another encoding that reads the whole file, or the same one
+    with undecodable bytes replaced by U+FFFD), and ``options`` says so.
+    """
     try:
-        if delimiter == WHITESPACE:
-            return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
-        if decimal == ".":
-            try:  # fast path: Arrow's multi-threaded reader
-                frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
-                _release_arrow_buffers()
-                return frame
-            except UnicodeDecodeError:
+        try:
+            return _read_csv_as(path, encoding, delimiter, decimal, text_cols, usecols)
+        except UnicodeDecodeError as exc:
+            if options is None or not options.auto:
                 raise
-            except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
-                pass
-        return pd.read_csv(path, sep=delimiter, decimal=decimal, **common)
+            fallback, errors, note = _fallback_encoding(path, encoding, exc)
+            options.encoding = fallback
+            options.notes.append(note)
+            return _read_csv_as(path, fallback, delimiter, decimal, text_cols, usecols, errors=errors)
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot be read as {encoding} ({exc.reason} at byte {exc.start})", file=path,
                         hint="set 'encoding' for this source in workbook.yml (e.g. cp949, latin-1)") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _truncated(path, exc) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", file=path) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"cannot be parsed as delimited text ({str(exc).splitlines()[0]})", file=path,
                         hint="check 'delimiter' for this source in workbook.yml") from None
+
+
+def _read_csv_as(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
+                 usecols: list[str] | None, errors: str = "strict") -> pd.DataFrame:
+    """One attempt at reading with one encoding; raises ``UnicodeDecodeError`` when a byte
+    does not decode (``errors="strict"``)."""
+    dtype = {c: "str" for c in text_cols}
+    common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
+    if errors != "strict":
+        common["encoding_errors"] = errors
+    if delimiter == WHITESPACE:
+        return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
+    if decimal == "." and errors == "strict":
+        try:  # fast path: Arrow's multi-threaded reader
+            frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
+            _release_arrow_buffers()
+            if not _has_undecoded_column(frame):
+                return frame
+            del frame  # Arrow kept a column whose bytes are not valid text: the C parser says where
+        except UnicodeDecodeError:
+            raise
+        except (EOFError, gzip.BadGzipFile, zlib.error):
+            raise
+        except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
+            pass
+    return pd.read_csv(path, sep=delimiter, decimal=decimal, **common)
+
+
+def _has_undecoded_column(frame: pd.DataFrame) -> bool:
+    """Whether Arrow's reader returned a column as raw bytes (it does so, instead of
+    failing, when the column holds bytes that are not valid UTF-8)."""
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object:
+            first = values.first_valid_index()
+            if first is not None and isinstance(values.loc[first], bytes):
+                return True
+    return False
+
+
+def _fallback_encoding(path: Path, encoding: str, exc: UnicodeDecodeError) -> tuple[str, str, str]:
+    """``(encoding, errors, note)`` for a file whose first 64 KB decode as ``encoding`` but
+    a later byte does not (detection looks at the start only).
+
+    The whole file is decoded once, in chunks, to find the first bad byte. If nothing but
+    ASCII came before it, the file most likely uses a single other encoding throughout
+    (e.g. cp1252 with the first accent late in the file): the encoding detected around
+    that byte is used when it decodes the whole file. Otherwise the file mixes encodings:
+    it is read as ``encoding`` with the bad bytes replaced by U+FFFD, and the note says so.
+    """
+    offset, ascii_before, window = _first_undecodable(path, encoding)
+    if offset is None:  # the parser's error was not about this encoding: report it as it is
+        raise exc
+    byte = window[1]
+    if ascii_before:
+        candidate = _guess_or_none(window[0])
+        if candidate and codecs.lookup(candidate).name != codecs.lookup(encoding).name \
+                and _first_undecodable(path, candidate)[0] is None:
+            return candidate, "strict", (f"read as {candidate}: the start of the file looked like {encoding}, "
+                                         f"but byte {byte!r} at position {offset:,} is not; set 'encoding' for "
+                                         f"this source in workbook.yml if {candidate} is wrong")
+    return encoding, "replace", (f"read as {encoding} with bytes that are not {encoding} replaced by '\ufffd' (the "
+                                 f"first is {byte!r} at position {offset:,}); the file seems to mix encodings: set "
+                                 f"'encoding' for this source in workbook.yml if the text looks wrong")
+
+
+def _first_undecodable(path: Path, encoding: str, chunk: int = 1 << 24) -> tuple[int | None, bool, tuple[bytes, bytes]]:
+    """``(offset, only ASCII before it, (bytes around it, the byte))`` of the first byte of
+    the file that does not decode as ``encoding``; offset ``None`` when all of it decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    ascii_before, done = True, 0
+    with _open_bytes(path) as fh:
+        while True:
+            data = fh.read(chunk)
+            try:
+                decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                # the decoder's position counts from the start of its own buffer: find the byte in this chunk
+                pending = len(exc.object) - len(data)
+                at = max(exc.start - pending, 0)
+                ascii_before = ascii_before and data[:at].isascii()
+                lo = max(at - SAMPLE_BYTES // 2, 0)
+                return done + at, ascii_before, (data[lo:at + SAMPLE_BYTES // 2], data[at:at + 1])
+            if not data:
+                return None, ascii_before, (b"", b"")
+            ascii_before = ascii_before and data.isascii()
+            done += len(data)
 
 
 def _release_arrow_buffers() -> None:

@@ -267,3 +267,48 @@ def test_unrecognised_dates_name_file_column_examples_and_setting(tmp_path):
         assert "row 1: '9.12.2011 nachm. 3:04'" in msg
         assert "set 'date_format' for this source in workbook.yml" in msg and "korean for 2011. 12. 9." in msg
         assert "excel for serial day numbers" in msg
+
+
+# ------------------------------------------------------------------ 6. truncated .gz, a late cp1252 byte
+def long_log(n: int = 3000) -> str:
+    return HEADER + "".join(f"{i},P{i % 40},WHITE HEART MUG,{1 + i % 5},2011-01-{1 + i % 28:02d} 08:00,2.5,{i % 300},"
+                            f"United Kingdom\n" for i in range(n))
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.9])
+def test_truncated_gz_is_a_clear_error(tmp_path, keep):
+    import gzip
+
+    data = gzip.compress(long_log(40000).encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(data[:int(len(data) * keep)])
+    for call in (lambda: clean(source(path)), lambda: io.last_invoice_date([source(path)])):
+        with pytest.raises(DataError) as err:
+            call()
+        assert str(err.value).startswith(f"file {path}: the compressed file is truncated or damaged (")
+        assert "copy or export the file again" in str(err.value)
+
+
+def test_a_cp1252_byte_after_the_first_64_kb_is_read_as_cp1252(tmp_path):
+    text = long_log()
+    assert len(text) > io.SAMPLE_BYTES
+    path = write(tmp_path, "late.csv", text + "99999,A1,CAFÉ CRÈME MUG,1,2011-01-05 08:00,2.5,1,France\n", "cp1252")
+    result = clean(source(path), rules={"duplicates": False})
+    assert result.transactions["product_name"].iloc[-1] == "CAFÉ CRÈME MUG" and balanced(result)
+    s = result.audit["sources"][0]
+    assert s["encoding"] == "cp1252" and s["notes"][0].startswith("read as cp1252: the start of the file looked like utf-8, "
+                                                                  "but byte b'\\xc9' at position ")
+    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-28 08:00")
+
+
+def test_a_file_mixing_utf8_and_cp1252_is_read_with_replacement_characters(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(long_log().replace("United Kingdom", "Österreich", 1).encode("utf-8")
+                     + "99999,A1,CAFÉ MUG,1,2011-01-05 08:00,2.5,1,France\n".encode("cp1252"))
+    result = clean(source(path), rules={"duplicates": False})
+    assert result.transactions["product_name"].iloc[-1] == "CAF\ufffd MUG"
+    assert result.transactions["country"].iloc[0] == "Österreich"
+    assert "bytes that are not utf-8 replaced by '\ufffd' (the first is b'\\xc9' at position" in \
+        result.audit["sources"][0]["notes"][0]
+    with pytest.raises(DataError, match=r"cannot be read as utf-8"):  # a declared encoding is not second-guessed
+        clean(source(path, encoding="utf-8"))
