@@ -312,3 +312,78 @@ def test_a_file_mixing_utf8_and_cp1252_is_read_with_replacement_characters(tmp_p
         result.audit["sources"][0]["notes"][0]
     with pytest.raises(DataError, match=r"cannot be read as utf-8"):  # a declared encoding is not second-guessed
         clean(source(path, encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ 8. the crm command: one line, exit 1
+def run_crm(capsys, *argv) -> tuple[int, list[str]]:
+    from crmlib import cli
+
+    code = cli.main(["report", "--no-progress", *argv])
+    err = capsys.readouterr().err
+    return code, err.splitlines()
+
+
+def one_error_line(lines: list[str]) -> str:
+    assert len(lines) == 1 and lines[0].startswith("crm: error: "), lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+def test_crm_names_a_truncated_gz_in_one_line(tmp_path, capsys, monkeypatch):
+    import gzip
+
+    monkeypatch.chdir(tmp_path)
+    data = gzip.compress(long_log(40000).encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    code, lines = run_crm(capsys, "--data", str(path), "--output", str(tmp_path / "reports"))
+    assert code == 1
+    assert one_error_line(lines).startswith(f"crm: error: file {path}: the compressed file is truncated or damaged (")
+
+
+def test_crm_names_a_header_only_file_and_a_bad_period(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "head.csv", HEADER)
+    code, lines = run_crm(capsys, "--data", str(path), "--output", str(tmp_path / "reports"))
+    assert code == 1 and one_error_line(lines) == f"crm: error: file {path}: the file has a header but no data rows"
+    code, lines = run_crm(capsys, "--period", "2011-13", "--data", str(path))
+    assert code == 1
+    assert one_error_line(lines) == "crm: error: --period: cannot read '2011-13' as a month (use YYYY-MM, e.g. 2011-11)"
+
+
+def test_crm_joins_example_rows_and_hint_onto_the_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = korean_log(tmp_path, ["9.12.2011 nachm. 3:04", "10.12.2011 vorm. 9:15"])
+    code, lines = run_crm(capsys, "--data", str(path), "--output", str(tmp_path / "reports"))
+    line = one_error_line(lines)
+    assert code == 1 and line.startswith(f"crm: error: file {path}, column '주문일시': none of the 2 values")
+    assert "; example rows: row 1: '9.12.2011 nachm. 3:04' | row 2: '10.12.2011 vorm. 9:15'; hint: " in line
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (OSError(28, "No space left on device", "/r/2011-11/index.html"),
+     "no space left on device writing /r/2011-11/index.html; free some space and run again"),
+    (PermissionError(13, "Permission denied", "/r/2011-11"), "cannot write to /r/2011-11: permission denied"),
+    (OSError(30, "Read-only file system", "/r"), "cannot write to /r: the file system is read-only"),
+    (EOFError("Compressed file ended before the end-of-stream marker was reached"),
+     "a file ended early: it is truncated or damaged (Compressed file ended before the end-of-stream marker "
+     "was reached); copy or export it again"),
+    (UnicodeDecodeError("utf-8", b"ab\xc9cd", 2, 3, "invalid continuation byte"),
+     "text that cannot be read as utf-8 (byte b'\\xc9' at position 2); set 'encoding' for the source in "
+     "workbook.yml (e.g. cp949, cp1252, latin-1)"),
+    (KeyError("x"), "unexpected KeyError: 'x'; this is a bug in the workbook, not in your data or settings: "
+                    "run again with CRM_DEBUG=1 to see the details"),
+])
+def test_crm_puts_system_failures_in_words(capsys, monkeypatch, exc, expected):
+    from crmlib import report
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(report, "run_report", fail)
+    monkeypatch.delenv("CRM_DEBUG", raising=False)
+    code, lines = run_crm(capsys)
+    assert code == 1 and one_error_line(lines) == f"crm: error: {expected}"
+    monkeypatch.setenv("CRM_DEBUG", "1")
+    code, lines = run_crm(capsys)
+    assert code == 1 and lines[0] == "Traceback (most recent call last):" and lines[-1] == f"crm: error: {expected}"
