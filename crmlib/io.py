@@ -12,6 +12,14 @@ Reading is split in two steps so that nothing is lost:
    :class:`~crmlib.errors.DataError` naming file, column and example rows; below that
    share the rows are quarantined by the cleaning step with reason ``invalid_value``.
 
+Every sheet of an Excel workbook is read (or the configured ``sheet:``), each mapped on
+its own header. Dates in Korean forms or as Excel serial numbers, and numbers with a
+thousands separator, are read when configured (``date_format: korean | excel``,
+``thousands``) or recognised among the values that did not read plainly; what was
+recognised is noted in :attr:`RawSource.notes` (and the audit). When a byte after the
+first 64 KB does not decode in the detected encoding, the file is read again (see
+:func:`_fallback_encoding`) instead of failing.
+
 Raw files are only ever opened for reading.
 """
 from __future__ import annotations
@@ -1173,7 +1181,8 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
 
 
 __all__ = [
-    "RawSource", "as_id", "check_distinct_files", "detect_encoding", "excel_sheets", "file_kind", "has_empty_text", "last_invoice_date",
-    "may_have_lowercase", "parse_dates", "strip_text", "strip_text_empty_missing",
-    "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
+    "DATE_FORMS", "RawSource", "as_id", "check_distinct_files", "date_hint", "detect_encoding", "detect_thousands",
+    "excel_sheets", "file_kind", "has_empty_text", "last_invoice_date", "may_have_lowercase", "parse_dates",
+    "parse_dates_form", "strip_text", "strip_text_empty_missing", "parse_numbers", "parse_source", "read_customers",
+    "read_header", "read_source", "sniff_delimiter",
 ]

@@ -387,3 +387,38 @@ def test_crm_puts_system_failures_in_words(capsys, monkeypatch, exc, expected):
     monkeypatch.setenv("CRM_DEBUG", "1")
     code, lines = run_crm(capsys)
     assert code == 1 and lines[0] == "Traceback (most recent call last):" and lines[-1] == f"crm: error: {expected}"
+
+
+# ------------------------------------------------------------------ 9. rows in = kept + quarantined, everywhere
+def test_every_row_is_kept_or_quarantined_across_sheets_forms_and_sources(tmp_path):
+    book = tmp_path / "stores.xlsx"
+    with pd.ExcelWriter(book) as xl:
+        pd.DataFrame(lines(4), columns=COLUMNS).to_excel(xl, sheet_name="north", index=False)
+        bad = lines(3, start=10)
+        bad[0][4] = pd.Timestamp("2099-01-01")
+        pd.DataFrame(bad, columns=COLUMNS).to_excel(xl, sheet_name="south", index=False)
+    rows = [l[:] for l in lines(300, start=20)]
+    for r in rows:
+        r[4] = r[4].strftime("%Y. %m. %d. ") + ("오후 " if r[4].hour >= 12 else "오전 ") + r[4].strftime("%I:%M").lstrip("0")
+    rows[0][3] = "1,200"
+    rows[1][4] = "not a date"
+    rows[2][4] = "1989. 12. 31. 오전 9:00"
+    csv = tmp_path / "web.csv"
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(csv, index=False)
+    result = clean(source(book, name="stores"), source(csv, name="web"), rules={"outliers": False})
+    a = result.audit
+    assert balanced(result) and a["rows_in"] == 4 + 3 + 300
+    assert [(s["name"], s["sheet"], s["rows_in"]) for s in a["sources"]] == [
+        ("stores", "north", 4), ("stores", "south", 3), ("web", None, 300)]
+    assert all(s["rows_in"] == s["rows_kept"] + s["rows_quarantined"] for s in a["sources"])
+    assert sum(s["rows_in"] for s in a["sources"]) == a["rows_in"]
+    assert a["by_rule"]["implausible_date"] == 2 and a["by_rule"]["invalid_value"] == 1
+    q = result.quarantine
+    assert q.loc[q["source_sheet"] == "south", ["source_row", "reason"]].values.tolist() == [[1, "implausible_date"]]
+    web = q.loc[q["source"] == "web"]
+    assert web["source_sheet"].isna().all()
+    assert web.set_index("source_row")["reason"].to_dict() == {2: "invalid_value", 3: "implausible_date"}
+    assert result.transactions["quantity"].max() == 1200.0
+    paths = result.write(tmp_path / "artifacts")
+    assert pd.read_parquet(paths["quarantine"])["source_sheet"].tolist()[:1] == ["south"]
+    assert pd.read_parquet(paths["transactions"])["source_sheet"].value_counts().to_dict() == {"north": 4, "south": 2}
