@@ -282,28 +282,31 @@ def _open_excel(path: Path) -> pd.ExcelFile:
         raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
 
 
-def excel_sheets(path: str | Path, sheet: Any = None) -> list[tuple[str, list[str]]]:
+def excel_sheets(path: str | Path, sheet: Any = None,
+                 book: pd.ExcelFile | None = None) -> list[tuple[str, list[str]]]:
     """``(sheet name, header)`` of each sheet to read, in workbook order.
 
     ``sheet`` is the source's ``sheet:`` setting: ``None`` = every sheet, a name or
     0-based index = that sheet only, a list = those sheets. Sheets with nothing in
     them (no header, no rows) are left out; an unknown sheet is an error naming the
     sheets the workbook has, and so is a workbook with nothing on any sheet.
+    ``book`` is the workbook when already open (it is left open).
     """
     path = Path(path)
-    book = _open_excel(path)
-    with book:
-        names = [str(n) for n in book.sheet_names]
-        wanted = _wanted_sheets(names, sheet, path)
-        out = []
-        for name in wanted:
-            try:
-                head = pd.read_excel(book, sheet_name=name, header=None, nrows=1, dtype=object)
-            except Exception as exc:
-                raise DataError(f"cannot read sheet '{name}' of the Excel workbook ({exc})", file=path) from None
-            if head.empty or head.iloc[0].isna().all():
-                continue
-            out.append((name, [str(h).strip() for h in head.iloc[0].tolist()]))
+    if book is None:
+        with _open_excel(path) as opened:
+            return excel_sheets(path, sheet, opened)
+    names = [str(n) for n in book.sheet_names]
+    wanted = _wanted_sheets(names, sheet, path)
+    out = []
+    for name in wanted:
+        try:
+            head = pd.read_excel(book, sheet_name=name, header=None, nrows=1, dtype=object)
+        except Exception as exc:
+            raise DataError(f"cannot read sheet '{name}' of the Excel workbook ({exc})", file=path) from None
+        if head.empty or head.iloc[0].isna().all():
+            continue
+        out.append((name, [str(h).strip() for h in head.iloc[0].tolist()]))
     if not out:
         raise DataError(f"the workbook has no data on {'any sheet' if len(wanted) > 1 else 'the sheet read'} "
                         f"(sheets read: {', '.join(repr(n) for n in wanted)}; sheets in the file: "
@@ -413,8 +416,8 @@ def _read_excel_source(path: Path, source: dict[str, Any]) -> list[RawSource]:
     """
     parts: list[RawSource] = []
     skipped: list[str] = []
-    sheets = excel_sheets(path, source.get("sheet"))
     with _open_excel(path) as book:
+        sheets = excel_sheets(path, source.get("sheet"), book)
         for name, header in sheets:
             where = f"{path}, sheet '{name}'"
             try:
