@@ -381,7 +381,8 @@ def read_source(source: dict[str, Any]) -> list[RawSource]:
                  options.get("delimiter"), None, notes)]
 
 
-def _map_source(header: list[str], source: dict[str, Any], where: Any) -> tuple[dict[str, str], str, list[str], str | None]:
+def _map_source(header: list[str], source: dict[str, Any],
+                where: Any) -> tuple[dict[str, str], str, list[str], str | None]:
     """Mapping, layout, columns to read as text, and date format of one header."""
     mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
                                          layout=source.get("layout") or "auto", file=where)
@@ -1008,8 +1009,8 @@ def _with_detected_thousands(raw: RawSource, column: str, original: pd.Series, p
         some = next((s for s in THOUSANDS_CANDIDATES.get(raw.decimal, ())
                      if as_text(failed).str.contains(s, regex=False).any()), None)
         if some is not None:
-            raw.notes.append(f"column '{column}': some values that are not plain numbers contain {_separator_name(some)}; "
-                             f"if it separates thousands, set thousands: {some!r} for this source in workbook.yml")
+            raw.notes.append(f"column '{column}': some values that are not plain numbers contain "
+                             f"{_separator_name(some)}; if it separates thousands, set thousands: {some!r} for this source in workbook.yml")
         return parsed
     fixed = parse_numbers(failed, decimal=raw.decimal, thousands=sep)
     parsed = parsed.copy()
@@ -1082,7 +1083,8 @@ def _date_columns(source: dict[str, Any]):
     kind = file_kind(path)
     if kind == "excel":
         for raw in read_source(source):
-            yield raw.where, raw.mapping[schema.INVOICE_DATE], raw.frame[raw.mapping[schema.INVOICE_DATE]], raw.date_format
+            column = raw.mapping[schema.INVOICE_DATE]
+            yield raw.where, column, raw.frame[column], raw.date_format
         return
     header, options = read_header(source)
     mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
