@@ -3,9 +3,11 @@
 Every row read ends up in exactly one place: ``transactions.parquet`` (purchase lines,
 ``quantity > 0`` and ``unit_price > 0``, dated on or before ``as_of``) or
 ``quarantine.parquet`` (the original row, its ``source``, ``source_row`` -- the 1-based
-data row number in its file, header not counted -- and the ``reason``). The audit
-(``cleaning_audit.json``) proves ``rows_in == rows_kept + rows_quarantined``; the
-identity is checked at run time.
+data row number in its file, header not counted -- and the ``reason``). Every sheet of
+an Excel workbook is read (or the configured ``sheet:``); its rows carry the sheet name
+in ``source_sheet`` and ``source_row`` counts within the sheet. The audit
+(``cleaning_audit.json``) proves ``rows_in == rows_kept + rows_quarantined``, per file
+and sheet too; the identity is checked at run time.
 
 Rules run in this order; each row is quarantined by the first rule that rejects it.
 Configure them under ``cleaning:`` in ``workbook.yml`` (``rule: false`` switches a
@@ -14,6 +16,10 @@ switchable rule off; unknown keys are an error)::
     cleaning:
       invalid_values: {max_share: 0.01}      # unreadable date/number/id: quarantine up to 1 %
                                              # of a column's rows, stop with an error above
+      date_window: {enabled: true, earliest: 1990-01-01, latest: null}
+                                             # dates before earliest or after latest (null = the
+                                             # day of the run) are not plausible sales: quarantined
+                                             # ("implausible_date"), never used for the period
       normalise: {enabled: true, upper_ids: true}   # trim spaces; upper-case invoice/product ids
       # after_as_of (always on): rows dated after as_of are quarantined ("after_as_of")
       duplicates: {enabled: true}            # exact repeats of a line in the same source
@@ -24,7 +30,7 @@ switchable rule off; unknown keys are an error)::
       outliers: {enabled: true, action: flag, max_robust_z: 3.5, max_price_ratio: 5.0}
                                              # action: flag | cap | quarantine
 
-Quarantine reasons: ``invalid_value``, ``after_as_of``, ``duplicate``, ``non_product``,
+Quarantine reasons: ``invalid_value``, ``implausible_date``, ``after_as_of``, ``duplicate``, ``non_product``,
 ``non_positive_price``, ``return``, ``fully_returned``, ``non_positive_quantity``,
 ``missing_customer`` (only with ``keep: false``), ``outlier`` (only with
 ``action: quarantine``).
@@ -55,6 +61,7 @@ NON_PRODUCT_CODES = [
 
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "invalid_values": {"max_share": 0.01},
+    "date_window": {"enabled": True, "earliest": "1990-01-01", "latest": None},
     "normalise": {"enabled": True, "upper_ids": True},
     "duplicates": {"enabled": True},
     "non_product": {"enabled": True, "codes": NON_PRODUCT_CODES, "non_positive_price": True},
@@ -65,7 +72,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 
 #: Quarantine reasons in rule order (index + 1 is the code used internally; 0 = kept).
 REASONS = [
-    "invalid_value", "after_as_of", "duplicate", "non_product", "non_positive_price",
+    "invalid_value", "implausible_date", "after_as_of", "duplicate", "non_product", "non_positive_price",
     "return", "fully_returned", "non_positive_quantity", "missing_customer", "outlier",
 ]
 _CODE = {r: i + 1 for i, r in enumerate(REASONS)}
@@ -73,6 +80,7 @@ _CODE = {r: i + 1 for i, r in enumerate(REASONS)}
 #: Plain-language description of each reason, for the notebook and the report.
 REASON_TEXT = {
     "invalid_value": "date, number or id could not be read",
+    "implausible_date": "dated before the plausible window (cleaning.date_window) or after the day of the run",
     "after_as_of": "dated after the analysis date",
     "duplicate": "exact repeat of another line",
     "non_product": "postage, fees or manual adjustments (not a product)",
@@ -126,11 +134,53 @@ def resolve_rules(rules: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
         value = resolved["outliers"][key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= lowest:
             raise ConfigError(f"cleaning.outliers.{key} must be a number above {lowest}, got {value!r}")
+    window = resolved["date_window"]
+    for key in ("earliest", "latest"):
+        if window[key] is not None:
+            window[key] = _window_day(window[key], f"cleaning.date_window.{key}")
+    if window["earliest"] and window["latest"] and window["earliest"] > window["latest"]:
+        raise ConfigError(f"cleaning.date_window: earliest {window['earliest']} comes after latest {window['latest']}")
     codes = resolved["non_product"]["codes"]
     if not isinstance(codes, list):
         raise ConfigError("cleaning.non_product.codes must be a list of product codes")
     resolved["non_product"]["codes"] = [str(c) for c in codes]
     return resolved
+
+
+def _window_day(value: Any, key: str) -> str:
+    """A ``date_window`` bound as ``YYYY-MM-DD`` (YAML gives dates or strings)."""
+    try:
+        if isinstance(value, bool) or isinstance(value, (int, float)):
+            raise ValueError
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    except (ValueError, TypeError):
+        raise ConfigError(f"{key} must be a date like 1990-01-01 (or null), got {value!r}") from None
+
+
+def date_window(rules: dict[str, Any] | None = None, *, today: pd.Timestamp | None = None
+                ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``(earliest, end)`` of plausible invoice dates: a date is plausible when
+    ``earliest <= date < end``; ``end`` is the day after ``latest`` (default: the day after
+    ``today``, the day of the run: an export holds no sales from the future). ``None`` =
+    no bound (the rule switched off). ``rules`` is the ``cleaning:`` mapping (or resolved rules).
+    """
+    window = resolve_rules(rules)["date_window"]
+    if not window.get("enabled", True):
+        return None, None
+    earliest = pd.Timestamp(window["earliest"]) if window.get("earliest") else None
+    latest = pd.Timestamp(window["latest"]) if window.get("latest") else (today or pd.Timestamp.today())
+    return earliest, latest.normalize() + pd.Timedelta(days=1)
+
+
+def outside_window(dates: pd.Series, window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> np.ndarray:
+    """Boolean mask of dates outside :func:`date_window` (missing dates are not outside)."""
+    earliest, end = window
+    out = np.zeros(len(dates), dtype=bool)
+    if earliest is not None:
+        out |= (dates < earliest).to_numpy(dtype=bool, na_value=False)
+    if end is not None:
+        out |= (dates >= end).to_numpy(dtype=bool, na_value=False)
+    return out
 
 
 # ----------------------------------------------------------------------------- result
@@ -313,12 +363,16 @@ def clean_sources(
     params = resolve_rules(rules)
     if not sources:
         raise ConfigError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
-    raws = [crm_io.read_source(s) for s in sources]
+    crm_io.check_distinct_files(sources)
+    raws = [raw for s in sources for raw in crm_io.read_source(s)]  # one per file, or per Excel sheet
+    with_sheets = any(raw.sheet is not None for raw in raws)
     parts, invalid_parts = [], []
     for i, raw in enumerate(raws):
         frame, invalid = crm_io.parse_source(raw, max_invalid_share=params["invalid_values"]["max_share"])
         frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
         frame["_source_index"] = np.int16(i)
+        if with_sheets:
+            frame[schema.SOURCE_SHEET] = pd.Series(raw.sheet, index=frame.index, dtype="str")
         parts.append(frame)
         invalid_parts.append(invalid.to_numpy())
     data = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -339,6 +393,8 @@ def clean_sources(
         codes[name] = code.astype(np.int32)  # half the memory of intp; 2**31 distinct ids is plenty
 
     dates = data[schema.INVOICE_DATE]
+    window = date_window(params)
+    reason[(reason == 0) & outside_window(dates, window)] = _CODE["implausible_date"]
     if as_of is None:
         valid_dates = dates[reason == 0]
         if valid_dates.empty:
@@ -456,15 +512,17 @@ def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.nd
         mine = np.flatnonzero((src_index == i) & (reason > 0))
         original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
         original = original.rename(columns={c: f"{c}_original" for c in original.columns
-                                            if c in ("source", "source_row", "reason")})
+                                            if c in ("source", "source_sheet", "source_row", "reason")})
         if len(raws) > 1:  # the same column name may hold different types in different files
             original = original.astype("str").where(original.notna())
         original["source"] = raw.name
+        if any(r.sheet is not None for r in raws):
+            original["source_sheet"] = raw.sheet
         original["source_row"] = rows[mine]
         original["reason"] = np.array(REASONS, dtype=object)[reason[mine] - 1]
         frames.append(original)
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return out.astype({"source": "str", "reason": "str"})
+    return out.astype({c: "str" for c in ("source", "source_sheet", "reason") if c in out})
 
 
 def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
@@ -481,10 +539,10 @@ def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonym
     for i, raw in enumerate(raws):
         mine = src_index == i
         per_source.append({
-            "name": raw.name, "path": str(raw.path), "layout": raw.layout, "encoding": raw.encoding,
-            "delimiter": raw.delimiter, "columns": raw.mapping,
+            "name": raw.name, "path": str(raw.path), "sheet": raw.sheet, "layout": raw.layout,
+            "encoding": raw.encoding, "delimiter": raw.delimiter, "columns": raw.mapping,
             "rows_in": int(mine.sum()), "rows_kept": int((mine & (reason == 0)).sum()),
-            "rows_quarantined": int((mine & (reason > 0)).sum()),
+            "rows_quarantined": int((mine & (reason > 0)).sum()), "notes": list(raw.notes),
         })
     dates = transactions[schema.INVOICE_DATE]
     known = transactions[schema.CUSTOMER_ID].notna()
@@ -504,7 +562,7 @@ def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonym
         "first_date": str(dates.min().date()),
         "last_date": str(dates.max().date()),
         "as_of": str(as_of.date()),
-        "source_paths": [str(r.path) for r in raws],
+        "source_paths": list(dict.fromkeys(str(r.path) for r in raws)),
         "sources": per_source,
         "returns": returns_stats,
         "outliers": outlier_stats,

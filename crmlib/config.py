@@ -23,8 +23,9 @@ SOURCE_DEFAULTS: dict[str, Any] = {
     "date_format": None,   # e.g. "%Y%m%d"; None = infer
     "dayfirst": False,
     "decimal": ".",        # "," for decimal-comma exports
+    "thousands": None,     # e.g. "," for 1,234.50; None = "." with decimal ",", else detected
     "delimiter": None,     # None = sniff
-    "sheet": 0,            # Excel sheet name or index
+    "sheet": None,         # Excel: None = every sheet; a name, 0-based index or list = those sheets
     "columns": {},         # canonical name -> column in this file
 }
 

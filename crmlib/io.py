@@ -12,6 +12,14 @@ Reading is split in two steps so that nothing is lost:
    :class:`~crmlib.errors.DataError` naming file, column and example rows; below that
    share the rows are quarantined by the cleaning step with reason ``invalid_value``.
 
+Every sheet of an Excel workbook is read (or the configured ``sheet:``), each mapped on
+its own header. Dates in Korean forms or as Excel serial numbers, and numbers with a
+thousands separator, are read when configured (``date_format: korean | excel``,
+``thousands``) or recognised among the values that did not read plainly; what was
+recognised is noted in :attr:`RawSource.notes` (and the audit). When a byte after the
+first 64 KB does not decode in the detected encoding, the file is read again (see
+:func:`_fallback_encoding`) instead of failing.
+
 Raw files are only ever opened for reading.
 """
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import warnings
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +73,20 @@ def _head_bytes(path: Path, nbytes: int = SAMPLE_BYTES) -> bytes:
     try:
         with _open_bytes(path) as fh:
             return fh.read(nbytes)
-    except (OSError, EOFError) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _truncated(path, exc) from None
+    except PermissionError:
+        raise DataError("cannot read the file: permission denied", file=path,
+                        hint="check the file's permissions, or copy it somewhere readable") from None
+    except OSError as exc:
         raise DataError(f"cannot open the file ({exc})", file=path) from None
+
+
+def _truncated(path: Path, exc: BaseException) -> DataError:
+    """The error for a compressed file that ends early or is damaged."""
+    return DataError(f"the compressed file is truncated or damaged ({exc or type(exc).__name__})", file=path,
+                     hint="the download or copy was probably cut short: copy or export the file again "
+                          "(`gzip -t <file>` checks a .gz file)")
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -162,7 +184,14 @@ class RawSource:
     date_format: str | None = None
     dayfirst: bool = False
     decimal: str = "."
+    thousands: str | None = None
+    sheet: str | None = None                 # Excel: the sheet these rows come from
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        """The file as named in messages: ``path`` or ``path, sheet 'name'``."""
+        return f"{self.path}, sheet '{self.sheet}'" if self.sheet is not None else str(self.path)
 
 
 def _source_path(source: dict[str, Any]) -> Path:
@@ -171,6 +200,38 @@ def _source_path(source: dict[str, Any]) -> Path:
         raise DataError("file not found", file=path,
                         hint="check 'sources' in workbook.yml or the --data path")
     return path.resolve()
+
+
+def check_distinct_files(sources: list[dict[str, Any]]) -> None:
+    """Refuse two sources that are the same file or byte-identical copies of one export.
+
+    The same export given twice (under two names, or by two paths) would count every sale
+    twice. Only files of equal size are hashed (BLAKE2b of the whole content), so the usual
+    case of sources of different sizes costs one ``stat`` per file.
+    """
+    import hashlib
+
+    paths = [_source_path(s) for s in sources]
+    by_size: dict[int, list[int]] = {}
+    for i, path in enumerate(paths):
+        by_size.setdefault(path.stat().st_size, []).append(i)
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        seen: dict[str, int] = {}
+        for i in group:
+            with open(paths[i], "rb") as fh:
+                digest = hashlib.file_digest(fh, "blake2b").hexdigest()
+            if digest in seen:
+                j = seen[digest]
+                name_i, name_j = (str(sources[k].get("name") or paths[k].name.split(".")[0]) for k in (i, j))
+                same = "is the same file as" if paths[i] == paths[j] else "has exactly the same content as"
+                raise DataError(
+                    f"{same} {paths[j]} (sources '{name_j}' and '{name_i}'): the same export read twice "
+                    f"would count every sale twice",
+                    file=paths[i], hint="remove one of them from 'sources' in workbook.yml (or from the --data paths)",
+                )
+            seen[digest] = i
 
 
 def _text_header(path: Path, source: dict[str, Any]) -> tuple[list[str], str, str]:
@@ -193,26 +254,90 @@ def _text_header(path: Path, source: dict[str, Any]) -> tuple[list[str], str, st
 
 
 def read_header(source: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """The column names of a source without reading its rows, plus reading options found."""
+    """The column names of a source without reading its rows, plus reading options found.
+
+    For an Excel workbook this is the header of the first sheet read (see
+    :func:`excel_sheets`); :func:`read_source` maps every sheet on its own.
+    """
     path = _source_path(source)
     kind = file_kind(path)
     if kind == "csv":
         header, encoding, delimiter = _text_header(path, source)
         return header, {"encoding": encoding, "delimiter": delimiter}
     if kind == "excel":
-        try:
-            head = pd.read_excel(path, sheet_name=source.get("sheet", 0) or 0, header=None, nrows=1, dtype=object)
-        except Exception as exc:  # openpyxl raises many types on bad files
-            raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
-        if head.empty:
-            raise DataError("the file is empty", file=path)
-        return [str(h).strip() for h in head.iloc[0].tolist()], {}
+        sheets = excel_sheets(path, source.get("sheet"))
+        return sheets[0][1], {"sheet": sheets[0][0]}
     import pyarrow.parquet as pq
 
     try:
         return list(pq.read_schema(path).names), {}
     except Exception as exc:
         raise DataError(f"cannot read as Parquet ({exc})", file=path) from None
+
+
+def _open_excel(path: Path) -> pd.ExcelFile:
+    try:
+        return pd.ExcelFile(path)
+    except Exception as exc:  # openpyxl raises many types on bad files
+        raise DataError(f"cannot read as an Excel workbook ({exc})", file=path) from None
+
+
+def excel_sheets(path: str | Path, sheet: Any = None,
+                 book: pd.ExcelFile | None = None) -> list[tuple[str, list[str]]]:
+    """``(sheet name, header)`` of each sheet to read, in workbook order.
+
+    ``sheet`` is the source's ``sheet:`` setting: ``None`` = every sheet, a name or
+    0-based index = that sheet only, a list = those sheets. Sheets with nothing in
+    them (no header, no rows) are left out; an unknown sheet is an error naming the
+    sheets the workbook has, and so is a workbook with nothing on any sheet.
+    ``book`` is the workbook when already open (it is left open).
+    """
+    path = Path(path)
+    if book is None:
+        with _open_excel(path) as opened:
+            return excel_sheets(path, sheet, opened)
+    names = [str(n) for n in book.sheet_names]
+    wanted = _wanted_sheets(names, sheet, path)
+    out = []
+    for name in wanted:
+        try:
+            head = pd.read_excel(book, sheet_name=name, header=None, nrows=1, dtype=object)
+        except Exception as exc:
+            raise DataError(f"cannot read sheet '{name}' of the Excel workbook ({exc})", file=path) from None
+        if head.empty or head.iloc[0].isna().all():
+            continue
+        out.append((name, [str(h).strip() for h in head.iloc[0].tolist()]))
+    if not out:
+        raise DataError(f"the workbook has no data on {'any sheet' if len(wanted) > 1 else 'the sheet read'} "
+                        f"(sheets read: {', '.join(repr(n) for n in wanted)}; sheets in the file: "
+                        f"{', '.join(repr(n) for n in names)})", file=path,
+                        hint="set 'sheet' for this source in workbook.yml to the sheet holding the data"
+                        if sheet is not None else None)
+    return out
+
+
+def _wanted_sheets(names: list[str], sheet: Any, path: Path) -> list[str]:
+    if sheet is None:
+        return names
+    wanted = []
+    for item in (sheet if isinstance(sheet, (list, tuple)) else [sheet]):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise DataError(f"'sheet' must be a sheet name, a 0-based index or a list of them, got {item!r}",
+                            file=path)
+        if isinstance(item, int):
+            if not 0 <= item < len(names):
+                raise DataError(f"sheet index {item} is out of range: the workbook has {len(names)} sheet(s) "
+                                f"({', '.join(repr(n) for n in names)})", file=path,
+                                hint="set 'sheet' for this source in workbook.yml (a name, a 0-based index, "
+                                     "or null for every sheet)")
+            item = names[item]
+        elif item not in names:
+            raise DataError(f"no sheet named '{item}' in the workbook (sheets: {', '.join(repr(n) for n in names)})",
+                            file=path, hint="set 'sheet' for this source in workbook.yml (a name, a 0-based "
+                                            "index, or null for every sheet)")
+        if item not in wanted:
+            wanted.append(item)
+    return wanted
 
 
 def _check_duplicated(header: list[str], mapping: dict[str, str], path: Path) -> None:
@@ -227,65 +352,228 @@ def _check_duplicated(header: list[str], mapping: dict[str, str], path: Path) ->
             )
 
 
-def read_source(source: dict[str, Any]) -> RawSource:
+def read_source(source: dict[str, Any]) -> list[RawSource]:
     """Read one configured source as it is and map its columns (see module docstring).
 
     ``source`` is a source dict of :mod:`crmlib.config` (path, name, layout, encoding,
-    date_format, dayfirst, decimal, delimiter, sheet, columns).
+    date_format, dayfirst, decimal, thousands, delimiter, sheet, columns). Returns one
+    :class:`RawSource` per part read: one for a text or Parquet file, one per sheet
+    for an Excel workbook (every sheet with data by default, or the configured
+    ``sheet``), each mapped on its own header.
     """
     path = _source_path(source)
+    if file_kind(path) == "excel":
+        return _read_excel_source(path, source)
     header, options = read_header(source)
+    mapping, layout, text_cols, date_format = _map_source(header, source, path)
+    decimal = source.get("decimal") or "."
+    if file_kind(path) == "csv":
+        text = _TextOptions(encoding=options["encoding"], delimiter=options["delimiter"],
+                            auto=str(source.get("encoding") or "auto").lower() == "auto")
+        frame = _read_csv(path, text.encoding, text.delimiter, decimal, text_cols, options=text)
+        options["encoding"], notes = text.encoding, text.notes
+    else:
+        frame, notes = pd.read_parquet(path), []
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError("the file has a header but no data rows", file=path)
+    return [_raw(path, source, frame, mapping, layout, date_format, options.get("encoding"),
+                 options.get("delimiter"), None, notes)]
+
+
+def _map_source(header: list[str], source: dict[str, Any],
+                where: Any) -> tuple[dict[str, str], str, list[str], str | None]:
+    """Mapping, layout, columns to read as text, and date format of one header."""
     mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
-                                         layout=source.get("layout") or "auto", file=path)
-    _check_duplicated(header, mapping, path)
+                                         layout=source.get("layout") or "auto", file=where)
+    _check_duplicated(header, mapping, where)
     text_cols = [mapping[c] for c in schema.ID_COLUMNS if c in mapping]
     date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
     if date_format:
         text_cols.append(mapping[schema.INVOICE_DATE])
-    decimal = source.get("decimal") or "."
-    kind = file_kind(path)
-    if kind == "csv":
-        frame = _read_csv(path, options["encoding"], options["delimiter"], decimal, text_cols)
-    elif kind == "excel":
-        frame = _read_excel(path, source.get("sheet", 0) or 0, text_cols)
-    else:
-        frame = pd.read_parquet(path)
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    if frame.empty:
-        raise DataError("the file has a header but no data rows", file=path)
+    return mapping, layout, text_cols, date_format
+
+
+def _raw(path: Path, source: dict[str, Any], frame: pd.DataFrame, mapping: dict[str, str], layout: str,
+         date_format: str | None, encoding: str | None, delimiter: str | None, sheet: str | None,
+         notes: list[str]) -> RawSource:
+    decimal, thousands = source.get("decimal") or ".", source.get("thousands") or None
+    if thousands is not None and (thousands == decimal or thousands not in THOUSANDS_SEPARATORS):
+        raise DataError(f"'thousands' must differ from 'decimal' ({decimal!r}) and be one of ',', '.', \"'\", ' ', "
+                        f"got {thousands!r}", file=path, hint="set 'thousands' for this source in workbook.yml")
     return RawSource(
         path=path, name=str(source.get("name") or path.name.split(".")[0]), frame=frame,
-        mapping=mapping, layout=layout, encoding=options.get("encoding"),
-        delimiter=options.get("delimiter"), date_format=date_format,
-        dayfirst=bool(source.get("dayfirst")), decimal=decimal,
+        mapping=mapping, layout=layout, encoding=encoding, delimiter=delimiter, date_format=date_format,
+        dayfirst=bool(source.get("dayfirst")), decimal=decimal, thousands=thousands, sheet=sheet,
+        notes=list(notes),
     )
 
 
-def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
-              usecols: list[str] | None = None) -> pd.DataFrame:
-    dtype = {c: "str" for c in text_cols}
-    common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
-    try:
-        if delimiter == WHITESPACE:
-            return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
-        if decimal == ".":
-            try:  # fast path: Arrow's multi-threaded reader
-                frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
-                _release_arrow_buffers()
-                return frame
-            except UnicodeDecodeError:
+def _read_excel_source(path: Path, source: dict[str, Any]) -> list[RawSource]:
+    """Every sheet to read of a workbook, each mapped on its own header (see :func:`excel_sheets`).
+
+    A sheet with a header but no rows is noted and left out (it has no rows to lose); a
+    sheet whose header does not map is an error naming the sheet.
+    """
+    parts: list[RawSource] = []
+    skipped: list[str] = []
+    with _open_excel(path) as book:
+        sheets = excel_sheets(path, source.get("sheet"), book)
+        for name, header in sheets:
+            where = f"{path}, sheet '{name}'"
+            try:
+                mapping, layout, text_cols, date_format = _map_source(header, source, where)
+            except DataError as exc:
+                if len(sheets) > 1 and source.get("sheet") is None:
+                    exc.hint = ((exc.hint + "; ") if exc.hint else "") + (
+                        "every sheet of a workbook is read by default: to read only some, set 'sheet' for this "
+                        "source in workbook.yml (a name, a 0-based index or a list)")
+                    exc.args = (exc._message(),)
                 raise
-            except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
-                pass
-        return pd.read_csv(path, sep=delimiter, decimal=decimal, **common)
+            try:
+                frame = pd.read_excel(book, sheet_name=name, dtype={c: object for c in text_cols})
+            except Exception as exc:
+                raise DataError(f"cannot read the sheet ({exc})", file=where) from None
+            frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+            if frame.empty:
+                skipped.append(name)
+                continue
+            parts.append(_raw(path, source, frame, mapping, layout, date_format, None, None, name, []))
+    if not parts:
+        raise DataError(f"the workbook has a header but no data rows (sheets read: "
+                        f"{', '.join(repr(n) for n, _ in sheets)})", file=path)
+    if skipped:
+        parts[0].notes.append(f"sheet(s) {', '.join(repr(n) for n in skipped)} have a header but no rows")
+    return parts
+
+
+@dataclass
+class _TextOptions:
+    """How a text file is decoded; :func:`_read_csv` updates it when it has to change the
+    encoding it was given (``auto`` only) and adds a note saying so."""
+
+    encoding: str
+    delimiter: str
+    auto: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_csv(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
+              usecols: list[str] | None = None, options: _TextOptions | None = None) -> pd.DataFrame:
+    """Read a delimited text file (Arrow's reader when it can, pandas' C parser otherwise).
+
+    The encoding comes from the first 64 KB. When a later byte does not decode and the
+    encoding was detected (``options.auto``), the file is read again with
+    :func:`_fallback_encoding` (another encoding that reads the whole file, or the same one
+    with undecodable bytes replaced by U+FFFD), and ``options`` says so.
+    """
+    try:
+        try:
+            return _read_csv_as(path, encoding, delimiter, decimal, text_cols, usecols)
+        except UnicodeDecodeError as exc:
+            if options is None or not options.auto:
+                raise
+            fallback, errors, note = _fallback_encoding(path, encoding, exc)
+            options.encoding = fallback
+            options.notes.append(note)
+            return _read_csv_as(path, fallback, delimiter, decimal, text_cols, usecols, errors=errors)
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot be read as {encoding} ({exc.reason} at byte {exc.start})", file=path,
                         hint="set 'encoding' for this source in workbook.yml (e.g. cp949, latin-1)") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _truncated(path, exc) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", file=path) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"cannot be parsed as delimited text ({str(exc).splitlines()[0]})", file=path,
                         hint="check 'delimiter' for this source in workbook.yml") from None
+
+
+def _read_csv_as(path: Path, encoding: str, delimiter: str, decimal: str, text_cols: list[str],
+                 usecols: list[str] | None, errors: str = "strict") -> pd.DataFrame:
+    """One attempt at reading with one encoding; raises ``UnicodeDecodeError`` when a byte
+    does not decode (``errors="strict"``)."""
+    dtype = {c: "str" for c in text_cols}
+    common: dict[str, Any] = {"encoding": encoding, "dtype": dtype, "usecols": usecols}
+    if errors != "strict":
+        common["encoding_errors"] = errors
+    if delimiter == WHITESPACE:
+        return pd.read_csv(path, sep=WHITESPACE, decimal=decimal, **common)
+    if decimal == "." and errors == "strict":
+        try:  # fast path: Arrow's multi-threaded reader
+            frame = pd.read_csv(path, engine="pyarrow", sep=delimiter, **common)
+            _release_arrow_buffers()
+            if not _has_undecoded_column(frame):
+                return frame
+            del frame  # Arrow kept a column whose bytes are not valid text: the C parser says where
+        except UnicodeDecodeError:
+            raise
+        except (EOFError, gzip.BadGzipFile, zlib.error):
+            raise
+        except Exception:  # ragged lines, odd quoting: the C parser below says what is wrong
+            pass
+    return pd.read_csv(path, sep=delimiter, decimal=decimal, **common)
+
+
+def _has_undecoded_column(frame: pd.DataFrame) -> bool:
+    """Whether Arrow's reader returned a column as raw bytes (it does so, instead of
+    failing, when the column holds bytes that are not valid UTF-8)."""
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object:
+            first = values.first_valid_index()
+            if first is not None and isinstance(values.loc[first], bytes):
+                return True
+    return False
+
+
+def _fallback_encoding(path: Path, encoding: str, exc: UnicodeDecodeError) -> tuple[str, str, str]:
+    """``(encoding, errors, note)`` for a file whose first 64 KB decode as ``encoding`` but
+    a later byte does not (detection looks at the start only).
+
+    The whole file is decoded once, in chunks, to find the first bad byte. If nothing but
+    ASCII came before it, the file most likely uses a single other encoding throughout
+    (e.g. cp1252 with the first accent late in the file): the encoding detected around
+    that byte is used when it decodes the whole file. Otherwise the file mixes encodings:
+    it is read as ``encoding`` with the bad bytes replaced by U+FFFD, and the note says so.
+    """
+    offset, ascii_before, window = _first_undecodable(path, encoding)
+    if offset is None:  # the parser's error was not about this encoding: report it as it is
+        raise exc
+    byte = window[1]
+    if ascii_before:
+        candidate = _guess_or_none(window[0])
+        if candidate and codecs.lookup(candidate).name != codecs.lookup(encoding).name \
+                and _first_undecodable(path, candidate)[0] is None:
+            return candidate, "strict", (f"read as {candidate}: the start of the file looked like {encoding}, "
+                                         f"but byte {byte!r} at position {offset:,} is not; set 'encoding' for "
+                                         f"this source in workbook.yml if {candidate} is wrong")
+    return encoding, "replace", (f"read as {encoding} with bytes that are not {encoding} replaced by '\ufffd' (the "
+                                 f"first is {byte!r} at position {offset:,}); the file seems to mix encodings: set "
+                                 f"'encoding' for this source in workbook.yml if the text looks wrong")
+
+
+def _first_undecodable(path: Path, encoding: str, chunk: int = 1 << 24) -> tuple[int | None, bool, tuple[bytes, bytes]]:
+    """``(offset, only ASCII before it, (bytes around it, the byte))`` of the first byte of
+    the file that does not decode as ``encoding``; offset ``None`` when all of it decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    ascii_before, done = True, 0
+    with _open_bytes(path) as fh:
+        while True:
+            data = fh.read(chunk)
+            try:
+                decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                # the decoder's position counts from the start of its own buffer: find the byte in this chunk
+                pending = len(exc.object) - len(data)
+                at = max(exc.start - pending, 0)
+                ascii_before = ascii_before and data[:at].isascii()
+                lo = max(at - SAMPLE_BYTES // 2, 0)
+                return done + at, ascii_before, (data[lo:at + SAMPLE_BYTES // 2], data[at:at + 1])
+            if not data:
+                return None, ascii_before, (b"", b"")
+            ascii_before = ascii_before and data.isascii()
+            done += len(data)
 
 
 def _release_arrow_buffers() -> None:
@@ -447,34 +735,187 @@ def _edge_bytes(values: pd.Series) -> _Edges | None:
 def parse_dates(values: pd.Series, *, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:
     """Dates as ``datetime64[ns]``; values that cannot be read become NaT.
 
-    With ``date_format`` that format is applied strictly; otherwise pandas infers the
-    format from the first value and applies it to all (so a second format shows up as
-    unreadable rows instead of silently swapping day and month). Cells that already hold
-    dates (Excel, Parquet) are taken as they are; times with a UTC offset become UTC.
+    With ``date_format`` that format is applied strictly (``korean`` and ``excel`` name
+    the forms of :func:`parse_dates_form`; ``%p`` also reads 오전/오후); otherwise pandas
+    infers the format from the first value and applies it to all (so a second format
+    shows up as unreadable rows instead of silently swapping day and month), and Korean
+    dates and Excel serial day numbers are recognised. Cells that already hold dates
+    (Excel, Parquet) are taken as they are; times with a UTC offset become UTC.
     """
+    return parse_dates_form(values, date_format=date_format, dayfirst=dayfirst)[0]
+
+
+#: Date forms that ``date_format`` can name instead of a strftime pattern.
+DATE_FORMS = {
+    "korean": "Korean dates (2011. 12. 9. 오후 3:04, 2011년 12월 9일, 오전/오후)",
+    "excel": "Excel serial day numbers (40886.5 = 2011-12-09 12:00)",
+}
+_KOREAN_DATE = (
+    r"^\s*(?P<y>\d{4})\s*(?:년|[.\-/])\s*(?P<m>\d{1,2})\s*(?:월|[.\-/])\s*(?P<d>\d{1,2})\s*(?:일|\.)?"
+    r"\s*(?:\(\s*[월화수목금토일]\s*\)|[월화수목금토일]요일)?\s*(?P<ap1>오전|오후|AM|PM|am|pm)?\s*"
+    r"(?:(?P<H>\d{1,2})\s*(?::|시)\s*(?:(?P<M>\d{1,2})\s*분?)?\s*(?::\s*(?P<S>\d{1,2}(?:\.\d+)?)|(?P<S2>\d{1,2})\s*초)?)?"
+    r"\s*(?P<ap2>오전|오후|AM|PM|am|pm)?\s*$"
+)
+#: What makes a value Korean rather than ISO: a Korean word, or the dotted form "2011. 12. 9.".
+_KOREAN_MARK = r"[년월일시분초]|오전|오후|^\s*\d{4}\.\s+\d{1,2}\.\s+\d{1,2}\."
+_EXCEL_SERIAL = r"^\s*\d{5}(?:\.\d+)?\s*$"
+#: Serial numbers taken for Excel dates: 1950-01-01 to 2099-12-31.
+_SERIAL_RANGE = (18264, 73050)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_dates_form(values: pd.Series, *, date_format: str | None = None,
+                     dayfirst: bool = False) -> tuple[pd.Series, str | None]:
+    """:func:`parse_dates` plus the form it recognised without being told (``korean``,
+    ``excel`` or ``None``).
+
+    Recognition costs nothing on columns that parse: it looks at the first values (a
+    whole column in one form goes straight to that form's parser) and otherwise only at
+    the values that did not read. Either way each distinct value is parsed once.
+    """
+    named = str(date_format).strip().lower() if date_format else None
+    if named not in DATE_FORMS:
+        named = None
+    detected: str | None = None
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = values
+    elif named:
+        out = _parse_form(values, named)
+    elif not date_format and (head := _form_of_head(values)):
+        out, detected = _parse_form(values, head), head
     elif values.dtype == object and not date_format:  # date objects, possibly mixed with text
         out = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst)
     else:
         text = as_id(values) if pd.api.types.is_numeric_dtype(values.dtype) else as_text(values).str.strip()
         if date_format:
+            if "%p" in date_format:  # strptime's %p reads AM/PM only
+                text = text.str.replace("오전", "AM", regex=False).str.replace("오후", "PM", regex=False)
             out = pd.to_datetime(text, format=date_format, errors="coerce")
         else:
-            out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+            with warnings.catch_warnings():  # "could not infer format": unreadable rows are reported below
+                warnings.simplefilter("ignore", UserWarning)
+                out = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
     if getattr(out.dt, "tz", None) is not None:  # times with an offset: compared in UTC
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    out = out.astype("datetime64[ns]")
+    if not date_format and detected is None and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        rows = _failed(out, values)
+        for form in ("korean", "excel"):
+            if not rows.size:
+                break
+            fixed = _parse_form(values.iloc[rows], form)
+            read = fixed.notna().to_numpy()
+            if read.any():
+                out = out.copy()
+                out.iloc[rows[read]] = fixed.to_numpy()[read]
+                detected = detected or form
+                rows = rows[~read]
+    return out, detected
 
 
-def parse_numbers(values: pd.Series, *, decimal: str = ".") -> pd.Series:
-    """Numbers as float64; text that is not a number becomes NaN."""
+def _form_of_head(values: pd.Series, n: int = 20, share: float = 0.8) -> str | None:
+    """``korean`` or ``excel`` when at least ``share`` of the first ``n`` non-empty values
+    are in that form (the others then show up as unreadable rows, with examples)."""
+    head = values.iloc[:1000].dropna().iloc[:n]
+    if head.empty or pd.api.types.is_bool_dtype(head.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(head.dtype):
+        return "excel" if _in_serial_range(head.astype("float64")).mean() >= share else None
+    text = as_text(head).str.strip()
+    text = text[(text != "").to_numpy(dtype=bool, na_value=False)]
+    if text.empty:
+        return None
+    if (text.str.match(_KOREAN_DATE) & text.str.contains(_KOREAN_MARK)).mean() >= share:
+        return "korean"
+    if (text.str.match(_EXCEL_SERIAL) & _in_serial_range(pd.to_numeric(text, errors="coerce"))).mean() >= share:
+        return "excel"
+    return None
+
+
+def _in_serial_range(numbers: pd.Series) -> pd.Series:
+    return ((numbers >= _SERIAL_RANGE[0]) & (numbers <= _SERIAL_RANGE[1])).fillna(False)
+
+
+def _parse_form(values: pd.Series, form: str) -> pd.Series:
+    """Values in one named form (``korean`` or ``excel``) as ``datetime64[ns]``, NaT where
+    a value is not in that form. Each distinct value is parsed once."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(distinct)
+    if form == "excel":
+        numbers = (distinct.astype("float64") if pd.api.types.is_numeric_dtype(distinct.dtype)
+                   else pd.to_numeric(as_text(distinct).str.strip(), errors="coerce"))
+        numbers = numbers.where(_in_serial_range(numbers))
+        parsed = (_EXCEL_EPOCH + pd.to_timedelta(numbers, unit="D")).dt.round("s")
+    else:
+        parts = as_text(distinct).str.extract(_KOREAN_DATE)
+        number = {k: pd.to_numeric(parts[k], errors="coerce") for k in ("y", "m", "d", "H", "M", "S", "S2")}
+        hour = number["H"].fillna(0)
+        marker = parts["ap1"].fillna(parts["ap2"]).str.upper()
+        afternoon = marker.isin(["오후", "PM"]).to_numpy()
+        morning = marker.isin(["오전", "AM"]).to_numpy()
+        bad_hour = ((afternoon | morning) & ((hour > 12) | (hour < 1)).to_numpy())
+        hour = hour.where(~(afternoon & (hour < 12)), hour + 12).where(~(morning & (hour == 12)), 0)
+        second = number["S"].fillna(number["S2"]).fillna(0)
+        parsed = pd.to_datetime(pd.DataFrame({
+            "year": number["y"], "month": number["m"], "day": number["d"], "hour": hour,
+            "minute": number["M"].fillna(0), "second": second.astype("float64"),
+        }), errors="coerce")
+        parsed = parsed.where(~bad_hour)
+    parsed = parsed.astype("datetime64[ns]").to_numpy()
+    out = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = codes >= 0
+    out[known] = parsed[codes[known]]
+    return pd.Series(out, index=values.index)
+
+
+def parse_numbers(values: pd.Series, *, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Numbers as float64; text that is not a number becomes NaN.
+
+    ``thousands`` is removed before reading (``None``: ``.`` when ``decimal`` is ``,``,
+    nothing otherwise).
+    """
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.astype("float64")
     text = as_text(values).str.strip()
+    if thousands is None and decimal != ".":
+        thousands = "."
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
     if decimal != ".":
-        text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+        text = text.str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+#: Thousands separators a source may set.
+THOUSANDS_SEPARATORS = (",", ".", "'", " ", "\u00a0", "\u202f")
+#: Thousands separators tried, by decimal mark, on values that do not read as plain numbers.
+THOUSANDS_CANDIDATES = {".": (",", "'", " ", "\u00a0", "\u202f"), ",": (" ", "\u00a0", "\u202f", "'")}
+
+
+def detect_thousands(values: pd.Series, *, decimal: str = ".") -> str | None:
+    """The thousands separator every one of ``values`` is written with (``1,234``,
+    ``12,345.50``, ``1 234,5``), or ``None`` when there is no single such separator.
+
+    Meant for the few values of a column that did not read as plain numbers: each must
+    have groups of exactly three digits after the separator, so ``1,5`` (a decimal
+    comma) is never taken for a thousands separator.
+    """
+    import re
+
+    distinct = pd.Series(pd.unique(as_text(values).str.strip().dropna()), dtype="str")
+    if distinct.empty:
+        return None
+    dec = re.escape(decimal)
+    for sep in THOUSANDS_CANDIDATES.get(decimal, ()):
+        pattern = rf"[-+]?\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?:{dec}\d+)?"
+        if distinct.str.fullmatch(pattern).all():
+            return sep
+    return None
+
+
+def _separator_name(sep: str) -> str:
+    return {" ": "' ' (a space)", "\u00a0": "'\\u00a0' (a no-break space)",
+            "\u202f": "'\\u202f' (a narrow no-break space)"}.get(sep, repr(sep))
 
 
 def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd.DataFrame, pd.Series]:
@@ -493,31 +934,32 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
 
     def check(canonical: str, parsed: pd.Series, original: pd.Series, what: str, hint: str) -> None:
         nonlocal invalid
-        bad = parsed.isna().to_numpy()
-        invalid |= bad
-        rows = np.flatnonzero(bad & original.notna().to_numpy())
-        if rows.size and not pd.api.types.is_numeric_dtype(original.dtype):
-            rows = rows[(as_text(original.iloc[rows]).str.strip() != "").to_numpy(dtype=bool, na_value=False)]
+        invalid |= parsed.isna().to_numpy()
+        rows = _failed(parsed, original)
         share = rows.size / n if n else 0.0
         if rows.size and share > max_invalid_share:
             examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows[:5]]
             raise DataError(
                 f"{rows.size:,} of {n:,} values ({share:.1%}) cannot be read as {what}",
-                file=raw.path, column=m[canonical], examples=examples, hint=hint,
+                file=raw.where, column=m[canonical], examples=examples, hint=hint,
             )
 
     date_src = frame[m[schema.INVOICE_DATE]]
-    out[schema.INVOICE_DATE] = parse_dates(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
-    fmt_hint = (f"the format {raw.date_format!r} does not fit" if raw.date_format else
-                "the format was inferred from the first value; the file may mix several date formats")
-    check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates",
-          f"{fmt_hint}; set 'date_format' (e.g. \"%d/%m/%Y %H:%M\") or 'dayfirst' for this source in workbook.yml")
+    out[schema.INVOICE_DATE], form = parse_dates_form(date_src, date_format=raw.date_format, dayfirst=raw.dayfirst)
+    if form:
+        raw.notes.append(f"column '{m[schema.INVOICE_DATE]}': {DATE_FORMS[form]} recognised and read; set "
+                         f"date_format: {form} for this source in workbook.yml to make it explicit")
+    check(schema.INVOICE_DATE, out[schema.INVOICE_DATE], date_src, "dates", date_hint(raw.date_format))
 
-    num_hint = "set 'decimal' (e.g. ',') for this source in workbook.yml, or fix the values"
+    num_hint = ("set 'decimal' (e.g. ',') or 'thousands' (e.g. ',' for 1,234.50) for this source in "
+                "workbook.yml, or fix the values")
     for canonical in (schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT):
         if canonical in m:
-            out[canonical] = parse_numbers(frame[m[canonical]], decimal=raw.decimal)
-            check(canonical, out[canonical], frame[m[canonical]], "numbers", num_hint)
+            original = frame[m[canonical]]
+            out[canonical] = parse_numbers(original, decimal=raw.decimal, thousands=raw.thousands)
+            if raw.thousands is None:
+                out[canonical] = _with_detected_thousands(raw, m[canonical], original, out[canonical])
+            check(canonical, out[canonical], original, "numbers", num_hint)
     if schema.UNIT_PRICE not in out:
         q = out[schema.QUANTITY]
         out[schema.UNIT_PRICE] = (out[schema.AMOUNT] / q.where(q != 0)).astype("float64")
@@ -542,32 +984,132 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     return canonical_frame, pd.Series(invalid, index=frame.index)
 
 
+def _failed(parsed: pd.Series, original: pd.Series) -> np.ndarray:
+    """Positions of non-empty values that did not parse (empty cells are not failures)."""
+    bad = parsed.isna().to_numpy()
+    if not bad.any():
+        return np.zeros(0, dtype=np.int64)
+    rows = np.flatnonzero(bad & original.notna().to_numpy())
+    if rows.size and not pd.api.types.is_numeric_dtype(original.dtype):
+        rows = rows[(as_text(original.iloc[rows]).str.strip() != "").to_numpy(dtype=bool, na_value=False)]
+    return rows
+
+
+def _with_detected_thousands(raw: RawSource, column: str, original: pd.Series, parsed: pd.Series) -> pd.Series:
+    """``parsed`` with the values written with a thousands separator read, when every value
+    that failed uses the same one (noted in ``raw.notes``); otherwise unchanged, with a
+    note naming the setting when some of them look like it."""
+    rows = _failed(parsed, original)
+    if not rows.size:
+        return parsed
+    failed = original.iloc[rows]
+    sep = detect_thousands(failed, decimal=raw.decimal)
+    example = failed.iloc[0]
+    if sep is None:
+        some = next((s for s in THOUSANDS_CANDIDATES.get(raw.decimal, ())
+                     if as_text(failed).str.contains(s, regex=False).any()), None)
+        if some is not None:
+            raw.notes.append(f"column '{column}': some values that are not plain numbers contain "
+                             f"{_separator_name(some)}; if it separates thousands, set thousands: {some!r} for this source in workbook.yml")
+        return parsed
+    fixed = parse_numbers(failed, decimal=raw.decimal, thousands=sep)
+    parsed = parsed.copy()
+    parsed.iloc[rows] = fixed.to_numpy()
+    raw.notes.append(f"column '{column}': {rows.size:,} values written with {_separator_name(sep)} as thousands "
+                     f"separator (e.g. {example!r}) were read as numbers; set thousands: {sep!r} for this source "
+                     f"in workbook.yml to make it explicit")
+    return parsed
+
+
 # ----------------------------------------------------------------------------- helpers for others
-def last_invoice_date(sources: list[dict[str, Any]]) -> pd.Timestamp:
-    """Latest readable invoice date over the configured sources (reads only that column
-    where the format allows), e.g. to default the report period."""
+def last_invoice_date(sources: list[dict[str, Any]], *, rules: dict[str, Any] | None = None) -> pd.Timestamp:
+    """Latest plausible invoice date over the configured sources (reads only that column
+    where the format allows), e.g. to default the report period.
+
+    Dates outside the cleaning rule ``date_window`` (``rules`` is the ``cleaning:``
+    mapping; default: 1990-01-01 up to the day of the run) are left out, as the cleaning
+    step quarantines them: five lines dated 2099 must not make the period 2099-12. A
+    source without data rows, or whose date column holds no readable date, is an error
+    naming the file (and sheet) and the column as mapped.
+    """
+    from crmlib.cleaning import date_window, outside_window  # cleaning imports this module
+
+    window = date_window(rules)
     last: pd.Timestamp | None = None
+    outside: list[str] = []
     for source in sources:
-        path = _source_path(source)
-        header, options = read_header(source)
-        mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
-                                             layout=source.get("layout") or "auto", file=path)
-        col = mapping[schema.INVOICE_DATE]
-        date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
-        kind = file_kind(path)
-        if kind == "csv" and Counter(header)[col] == 1:
-            values = _read_csv(path, options["encoding"], options["delimiter"], ".",
-                               [col] if date_format else [], usecols=[col])[col]
-        elif kind == "parquet":
-            values = pd.read_parquet(path, columns=[col])[col]
-        else:
-            values = read_source(source).frame[col]
-        dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst"))).dropna()
-        if not dates.empty and (last is None or dates.max() > last):
-            last = dates.max()
+        for where, column, values, date_format in _date_columns(source):
+            if values.empty:
+                raise DataError("the file has a header but no data rows", file=where)
+            dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst")))
+            readable = dates.notna().to_numpy()
+            if not readable.any():
+                rows = np.flatnonzero(values.notna().to_numpy())
+                raise DataError(
+                    f"none of the {len(values):,} values can be read as dates"
+                    if rows.size else f"the column is empty in all {len(values):,} rows",
+                    file=where, column=column, examples=[f"row {i + 1}: {values.iloc[i]!r}" for i in rows[:5]],
+                    hint=date_hint(date_format),
+                )
+            late = outside_window(dates, window)
+            if late.any() and len(outside) < 5:
+                outside += [f"{where}, column '{column}', row {i + 1}: {_shown(values.iloc[i])}"
+                            for i in np.flatnonzero(late)[:5 - len(outside)]]
+            inside = dates[readable & ~late]
+            if not inside.empty and (last is None or inside.max() > last):
+                last = inside.max()
     if last is None:
-        raise DataError("no readable invoice dates in the configured sources", column=schema.INVOICE_DATE)
+        if not outside:
+            raise DataError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
+        earliest, end = window
+        raise DataError(
+            f"no invoice date inside the plausible window ({earliest.date() if earliest is not None else '...'} to "
+            f"{(end - pd.Timedelta(days=1)).date() if end is not None else '...'})",
+            column=schema.INVOICE_DATE, examples=outside,
+            hint="check the dates in the file, or widen cleaning.date_window (earliest, latest) in workbook.yml",
+        )
     return pd.Timestamp(last)
+
+
+def _shown(value: Any) -> str:
+    """A cell as shown in messages: text quoted, dates and numbers as they print."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _date_columns(source: dict[str, Any]):
+    """``(where, column as mapped, values, date format)`` of each part of a source: the date
+    column alone where the file format allows reading one column."""
+    path = _source_path(source)
+    kind = file_kind(path)
+    if kind == "excel":
+        for raw in read_source(source):
+            column = raw.mapping[schema.INVOICE_DATE]
+            yield raw.where, column, raw.frame[column], raw.date_format
+        return
+    header, options = read_header(source)
+    mapping, layout = schema.map_columns(header, explicit=source.get("columns") or {},
+                                         layout=source.get("layout") or "auto", file=path)
+    col = mapping[schema.INVOICE_DATE]
+    date_format = source.get("date_format") or schema.LAYOUT_DATE_FORMATS.get(layout)
+    if kind == "csv" and Counter(header)[col] == 1:
+        text = _TextOptions(encoding=options["encoding"], delimiter=options["delimiter"],
+                            auto=str(source.get("encoding") or "auto").lower() == "auto")
+        values = _read_csv(path, text.encoding, text.delimiter, ".", [col] if date_format else [],
+                           usecols=[col], options=text)[col]
+    elif kind == "parquet":
+        values = pd.read_parquet(path, columns=[col])[col]
+    else:
+        values = read_source(source)[0].frame[col]
+    yield str(path), col, values, date_format
+
+
+def date_hint(date_format: str | None) -> str:
+    """What to set when dates cannot be read (names the settings and their forms)."""
+    fit = (f"the format {date_format!r} does not fit" if date_format else
+           "the format was inferred from the first value; the file may mix several date formats")
+    return (f"{fit}; set 'date_format' for this source in workbook.yml (e.g. \"%d/%m/%Y %H:%M\"; "
+            f"korean for 2011. 12. 9. 오후 3:04 or 2011년 12월 9일; excel for serial day numbers "
+            f"such as 40886.5) or 'dayfirst: true'")
 
 
 CUSTOMER_SYNONYMS = {
@@ -618,7 +1160,7 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
         frame = _read_csv(path, options["encoding"], options["delimiter"], customers_cfg.get("decimal") or ".",
                           [id_col])
     elif kind == "excel":
-        frame = _read_excel(path, customers_cfg.get("sheet", 0) or 0, [id_col])
+        frame = _read_excel(path, options["sheet"], [id_col])
     else:
         frame = pd.read_parquet(path)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
@@ -644,7 +1186,8 @@ def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
 
 
 __all__ = [
-    "RawSource", "as_id", "detect_encoding", "file_kind", "has_empty_text", "last_invoice_date",
-    "may_have_lowercase", "parse_dates", "strip_text", "strip_text_empty_missing",
-    "parse_numbers", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
+    "DATE_FORMS", "RawSource", "as_id", "check_distinct_files", "date_hint", "detect_encoding", "detect_thousands",
+    "excel_sheets", "file_kind", "has_empty_text", "last_invoice_date", "may_have_lowercase", "parse_dates",
+    "parse_dates_form", "strip_text", "strip_text_empty_missing", "parse_numbers", "parse_source", "read_customers",
+    "read_header", "read_source", "sniff_delimiter",
 ]

@@ -13,6 +13,7 @@ Every source file is mapped onto one row per invoice line with these columns
     amount        float64    = quantity * unit_price
     country       str        optional
     source        str        business unit / file the row came from
+    source_sheet  str        Excel sources only: the sheet the row came from
     is_outlier    bool       flagged by the cleaning rule ``outliers``
 
 optional: ``category``, ``channel``, ``store``.
@@ -42,6 +43,7 @@ UNIT_PRICE = "unit_price"
 AMOUNT = "amount"
 COUNTRY = "country"
 SOURCE = "source"
+SOURCE_SHEET = "source_sheet"   # Excel sources: the sheet a row came from (absent otherwise)
 IS_OUTLIER = "is_outlier"
 OPTIONAL_TEXT = ("category", "channel", "store")
 
@@ -57,13 +59,14 @@ TRANSACTION_DTYPES: dict[str, str] = {
     AMOUNT: "float64",
     COUNTRY: "str",
     SOURCE: "str",
+    SOURCE_SHEET: "str",
     IS_OUTLIER: "bool",
     **{name: "str" for name in OPTIONAL_TEXT},
 }
 TRANSACTION_COLUMNS = list(TRANSACTION_DTYPES)
 
 #: Canonical columns a source may provide (``amount`` may replace ``unit_price``).
-SOURCE_COLUMNS = [c for c in TRANSACTION_COLUMNS if c not in (SOURCE, IS_OUTLIER)]
+SOURCE_COLUMNS = [c for c in TRANSACTION_COLUMNS if c not in (SOURCE, SOURCE_SHEET, IS_OUTLIER)]
 ID_COLUMNS = (CUSTOMER_ID, INVOICE_ID, PRODUCT_ID)
 TEXT_COLUMNS = (CUSTOMER_ID, INVOICE_ID, PRODUCT_ID, PRODUCT_NAME, COUNTRY, *OPTIONAL_TEXT)
 NUMERIC_COLUMNS = (QUANTITY, UNIT_PRICE, AMOUNT)
@@ -96,7 +99,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "ordernumber", "order", "transactionid", "receiptid", "receiptno", "주문번호",
                  "송장번호", "거래번호", "영수증번호"),
     INVOICE_DATE: ("invoicedate", "date", "orderdate", "transactiondate", "purchasedate",
-                   "datetime", "timestamp", "주문일자", "주문일", "거래일자", "구매일자", "날짜", "일자"),
+                   "datetime", "timestamp", "주문일자", "주문일", "주문일시", "거래일자", "거래일시", "구매일자",
+                   "구매일시", "결제일시", "날짜", "일자"),
     PRODUCT_ID: ("productid", "stockcode", "sku", "itemid", "productcode", "itemcode",
                  "articleid", "상품코드", "상품번호", "제품코드"),
     PRODUCT_NAME: ("productname", "description", "itemname", "product", "item", "상품명", "제품명"),
@@ -207,7 +211,7 @@ def _closest_hint(name: str, header: list[str]) -> str:
 
 def empty_transactions() -> pd.DataFrame:
     """An empty frame with the canonical columns and dtypes (no optional columns)."""
-    core = [c for c in TRANSACTION_COLUMNS if c not in OPTIONAL_TEXT]
+    core = [c for c in TRANSACTION_COLUMNS if c not in (*OPTIONAL_TEXT, SOURCE_SHEET)]
     return pd.DataFrame({c: pd.Series(dtype=TRANSACTION_DTYPES[c]) for c in core})
 
 

@@ -173,7 +173,7 @@ def test_quarantine_keeps_the_original_row(tmp_path):
 @pytest.mark.parametrize(
     "rules, message",
     [
-        ({"dedupe": True}, "unknown key 'dedupe'; allowed there: invalid_values, normalise"),
+        ({"dedupe": True}, "unknown key 'dedupe'; allowed there: invalid_values, date_window, normalise"),
         ({"returns": {"mod": "net"}}, "cleaning.returns: unknown key 'mod'; allowed there: enabled, mode, cancel_prefix"),
         ({"returns": {"mode": "ignore"}}, "mode must be net or quarantine"),
         ({"outliers": {"action": "drop"}}, "action must be flag, cap or quarantine"),

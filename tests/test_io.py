@@ -185,8 +185,8 @@ def test_negative_prices_are_quarantined(tmp_path):
     assert result.audit["revenue_by_rule"] == {"non_positive_price": -5.0}
 
 
-def test_future_dates_are_quarantined(tmp_path):
-    rows = ROWS + "536367,A,X,1,2031-01-07 09:00:00,2.0,1,UK\n"
+def test_rows_after_as_of_are_quarantined(tmp_path):
+    rows = ROWS + "536367,A,X,1,2012-01-07 09:00:00,2.0,1,UK\n"
     result = clean(source(write(tmp_path, "fut.csv", HEADER + rows)))
     assert result.quarantine["reason"].tolist() == ["after_as_of"]
     assert result.audit["as_of"] == "2011-06-30"
