@@ -1,4 +1,4 @@
-"""Time crmlib.basket against the tutorial dense-pivot approach, and pair affinity at scale.
+"""Time crmlib.pages.basket against the tutorial dense-pivot approach, and pair affinity at scale.
 
 1. Bundled sample (clean transactions, ~18k invoices, ~3.6k products), min_support 0.01:
    the basket step (encode to a sparse matrix + FP-growth + rules) against the tutorial
@@ -27,8 +27,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crmlib import basket as mba  # noqa: E402
-from crmlib import config as config_mod  # noqa: E402
+from crmlib.pages import basket as mba  # noqa: E402
+from crmlib.core import config as config_mod  # noqa: E402
 from crmlib import datasets  # noqa: E402
 
 MIN_SUPPORT = 0.01
@@ -81,7 +81,7 @@ def bench_sample(with_apriori: bool = False) -> None:
     tx, t_clean = timed(sample_transactions)
     print(f"clean transactions: {len(tx):,} rows ({t_clean:.1f} s, not counted)")
     (itemsets, rules, baskets), t_ours = timed(crmlib_rules, tx)
-    print(f"crmlib.basket (sparse encode + fpgrowth + rules): {t_ours:6.2f} s  "
+    print(f"crmlib.pages.basket (sparse encode + fpgrowth + rules): {t_ours:6.2f} s  "
           f"{baskets.n_baskets:,} baskets x {baskets.n_items:,} items, {len(itemsets):,} itemsets, "
           f"{len(rules):,} rules  [target <= 5 s]")
     for algorithm in ("fpgrowth", "apriori") if with_apriori else ("fpgrowth",):
@@ -112,7 +112,7 @@ def bench_scale(n_baskets: int) -> None:
     top = [frozenset(p) for p in zip(common["item_a"].astype(str), common["item_b"].astype(str))][:3]
     print(f"planted pairs are the top 3 by lift among pairs in >= 0.1% of baskets: {top == planted}")
     (itemsets, rules), t_mine = timed(mba.mine_rules, baskets, min_support=MIN_SUPPORT, max_len=None)
-    print(f"mlxtend fpgrowth + rules via crmlib.basket.mine_rules: {t_mine:.2f} s "
+    print(f"mlxtend fpgrowth + rules via crmlib.pages.basket.mine_rules: {t_mine:.2f} s "
           f"({len(itemsets):,} itemsets, {len(rules):,} rules); affinity is {t_mine / t_aff:.1f}x faster")
     recs, t_rec = timed(mba.recommend, baskets, n=10)
     print(f"recommend top-10 for {recs['customer_id'].nunique():,} customers: {t_rec:.2f} s")

@@ -39,7 +39,7 @@ def tutorial(path: Path) -> pd.DataFrame:
 
 def workbook(path: Path):
     from crmlib import cleaning
-    from crmlib.config import SOURCE_DEFAULTS
+    from crmlib.core.config import SOURCE_DEFAULTS
 
     return cleaning.clean_sources([{**SOURCE_DEFAULTS, "path": str(path), "name": "web"}], None, {})
 

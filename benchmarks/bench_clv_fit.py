@@ -1,14 +1,14 @@
 """Time BTYD fits on unique (frequency, recency, T) rows with weights against the plain fit.
 
 A synthetic purchase log with known BG/NBD parameters (crmlib.datasets.make_synthetic, two
-years, CDNOW's parameters) is summarised with crmlib.segmentation.btyd_summary and fitted
+years, CDNOW's parameters) is summarised with crmlib.core.summaries.btyd_summary and fitted
 twice with lifetimes' BetaGeoFitter:
 
 * plain: one row per customer (the lifetimes tutorial);
-* weighted: ``crmlib.clv.fit_model`` - identical histories compressed to one row with a
+* weighted: ``crmlib.core.btyd.fit_model`` - identical histories compressed to one row with a
   weight (Fader & Hardie's condensed form). Same likelihood, so the same estimate.
 
-Both purchase-occasion resolutions of crmlib.clv are measured: daily occasions (recency
+Both purchase-occasion resolutions of crmlib.core.btyd are measured: daily occasions (recency
 and T in days / 7: many distinct histories, so compression helps less) and weekly
 occasions (the fallback ladder's second rung; whole weeks, the resolution of lifetimes'
 ``summary_data_from_transaction_data(freq="W")`` tutorial summary).
@@ -34,8 +34,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crmlib import clv, datasets  # noqa: E402
-from crmlib.segmentation import btyd_summary  # noqa: E402
+from crmlib import datasets  # noqa: E402
+from crmlib.core import btyd as clv  # noqa: E402
+from crmlib.core.summaries import btyd_summary  # noqa: E402
 
 TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # the CDNOW estimates
 

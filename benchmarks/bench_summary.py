@@ -1,4 +1,4 @@
-"""Time crmlib.segmentation.btyd_summary against lifetimes' summary_data_from_transaction_data.
+"""Time crmlib.core.summaries.btyd_summary against lifetimes' summary_data_from_transaction_data.
 
 Both get the same synthetic transaction log (customer id strings, timestamps with a time
 of day, amounts; invoice lines listed together as in real exports) and the same
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from crmlib.segmentation import btyd_summary  # noqa: E402
+from crmlib.core.summaries import btyd_summary  # noqa: E402
 
 
 def synthetic_log(rows: int, customers: int, seed: int = 0, lines_per_invoice: float = 5.0) -> pd.DataFrame:

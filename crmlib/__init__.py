@@ -1,7 +1,11 @@
 """crmlib: the helper library behind the CRM Workbook notebooks.
 
-One module per notebook (cleaning, segmentation, clv, churn, basket, kpi) plus the
-shared plumbing (schema, io, config, context, plots, datasets, report, cli).
+Three layers (see ``docs/architecture.md``): intake (``io``, ``schema``, the cleaning
+engine ``cleaning``, ``errors``), the shared core (``crmlib.core``: periods, the run,
+configuration, context, summaries, BTYD fitting, features, formatting, writing, plots,
+the page registry) and the pages (``crmlib.pages``: one module or small package per
+notebook, each declaring itself as ``PAGE``); plus the runner (``report``), the site
+(``site``), the command line (``cli``) and test data (``datasets``).
 """
 from crmlib.errors import ConfigError, CrmError, DataError, ModelError, NotApplicableError
 

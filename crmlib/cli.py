@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--data", action="append", default=[], metavar="PATH",
                         help="transaction file (repeatable); replaces the sources in workbook.yml")
     report.add_argument("--config", type=Path, help="workbook.yml to use (default: the nearest one)")
-    report.add_argument("--only", metavar="NOTEBOOK", help="re-run one notebook, e.g. 03_clv, inside the period")
+    report.add_argument("--only", metavar="NOTEBOOK", help="re-run one notebook inside the period (its file name without .ipynb)")
     report.add_argument("--output", type=Path, help="reports folder (default: reports/ beside workbook.yml)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return parser

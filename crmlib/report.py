@@ -1,12 +1,15 @@
 """Run every notebook for one period and publish the HTML report atomically.
 
-One run (DESIGN.md "One run"):
+One run (``docs/architecture.md``, "One run"):
 
-1. Resolve the period: ``--as-of`` wins, then ``--period``, else the last complete
-   month in the data. Every notebook gets the same base parameters (``as_of``,
-   ``period``, ``data_paths``, ``artifacts_dir``, ``config_path``) plus its own section
+1. Resolve the run once (:func:`crmlib.core.run.resolve_run`): ``workbook.yml``, the
+   sources, the period and ``as_of`` (``--as-of`` wins, then ``--period``, else the last
+   complete month in the data), written to ``artifacts/run.json``. Every notebook gets
+   the same base parameters (``as_of``, ``period``, ``data_paths``, ``artifacts_dir``,
+   ``config_path``), which make its context load that ``run.json``, plus its own section
    of ``workbook.yml`` (checked against its ``parameters`` cell).
-2. papermill executes the notebooks in dependency order into a temporary run folder
+2. papermill executes the declared pages' notebooks in the order their ``reads`` give
+   (:class:`graphlib.TopologicalSorter`) into a temporary run folder
    (``<output>/.runs/...``), independent notebooks side by side, all in this process
    through papermill's Python API and a kernel that is this environment's Python.
 3. nbconvert renders each executed notebook to HTML with inputs hidden.
@@ -18,6 +21,7 @@ One run (DESIGN.md "One run"):
 """
 from __future__ import annotations
 
+import graphlib
 import json
 import os
 import shutil
@@ -25,6 +29,8 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,23 +38,14 @@ from typing import Any
 
 import pandas as pd
 
-from crmlib import config as config_mod
-from crmlib import site
-from crmlib.context import month_end_as_of, parse_as_of, period_as_of
+from crmlib import cleaning, site
+from crmlib.core import pages as page_registry
+from crmlib.core.periods import expand_periods
+from crmlib.core.run import BASE_PARAMETERS, resolve_run
+from crmlib.core.writer import write_json
+from crmlib.core.summaries import load_segment_map
 from crmlib.errors import ConfigError, CrmError
 
-BASE_PARAMETERS = ("as_of", "period", "data_paths", "artifacts_dir", "config_path")
-SUMMARY = "00_summary"
-
-# Which notebook reads whose artifacts. A notebook runs once all of its dependencies
-# that are part of the run have finished; the others run side by side.
-DEPENDENCIES: dict[str, tuple[str, ...]] = {
-    "01_data_cleaning": (),
-    "02_segmentation": ("01_data_cleaning",),
-    "03_clv": ("01_data_cleaning", "02_segmentation"),
-    "05_basket": ("01_data_cleaning", "02_segmentation"),
-    "04_churn": ("01_data_cleaning", "02_segmentation", "03_clv"),
-}
 KERNEL_NAME = "crm-workbook-python"
 
 
@@ -87,10 +84,20 @@ def notebooks_dir(config: dict[str, Any]) -> Path:
     return Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def discover_notebooks(folder: Path) -> list[str]:
-    """Notebook names (``01_data_cleaning`` ...) in run order: analyses first, summary last."""
-    names = sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    return [n for n in names if n != SUMMARY] + ([SUMMARY] if SUMMARY in names else [])
+def discover_notebooks(folder: Path, declared: dict[str, page_registry.Page]) -> list[str]:
+    """The declared pages whose notebook is in ``folder``, in name order.
+
+    A numbered notebook (``NN_name.ipynb``) that no page declares is an error: it would
+    otherwise be left out of the report without a word.
+    """
+    found = sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    undeclared = [n for n in found if n not in declared]
+    if undeclared:
+        raise ConfigError(
+            f"notebook {undeclared[0]}.ipynb in {folder} has no page declaration: add a module with "
+            f"PAGE = Page(name='{undeclared[0]}', ...) and list it under pages: in workbook.yml"
+        )
+    return [n for n in declared if n in found]
 
 
 def notebook_parameters(path: Path) -> list[str]:
@@ -127,10 +134,8 @@ def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]
     ``cleaning:`` and ``segments:`` are checked by the modules that own them, so a typo
     fails in a second instead of after minutes of notebooks.
     """
-    from crmlib import cleaning, segmentation
-
     cleaning.resolve_rules(config["cleaning"])
-    segmentation.load_segment_map(config["segments"])
+    load_segment_map(config["segments"])
     where = config.get("_path") or "workbook.yml"
     for name, params in config["notebooks"].items():
         if name not in names:
@@ -142,33 +147,6 @@ def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]
                     f"{where}: unknown key '{key}' in notebooks.{name}; "
                     f"allowed there: {', '.join(allowed) or '(none)'}"
                 )
-
-
-# --------------------------------------------------------------------------- periods
-def resolve_period(
-    sources: list[dict[str, Any]], period: str | None = None, as_of: Any = None
-) -> tuple[str, pd.Timestamp]:
-    """``(period, as_of)``: ``as_of`` wins; then ``period``; else the last complete month."""
-    if as_of not in (None, ""):
-        day = parse_as_of(as_of)
-        return (period or day.strftime("%Y-%m")), day
-    if period not in (None, ""):
-        return str(pd.Period(period, freq="M")), period_as_of(period)
-    from crmlib import io
-
-    day = month_end_as_of(io.last_invoice_date(sources))
-    return day.strftime("%Y-%m"), day
-
-
-def expand_periods(spec: str) -> list[str]:
-    """``"2011-01..2011-11"`` -> every month from the first to the last, inclusive."""
-    try:
-        first, last = (pd.Period(part.strip(), freq="M") for part in spec.split(".."))
-    except ValueError:
-        raise ConfigError(f"--periods: expected FROM..TO like 2011-01..2011-11, got '{spec}'") from None
-    if last < first:
-        raise ConfigError(f"--periods: {last} comes before {first}")
-    return [str(p) for p in pd.period_range(first, last, freq="M")]
 
 
 # --------------------------------------------------------------------------- kernel
@@ -226,42 +204,35 @@ def _execute(
     )
 
 
-def _dependencies(name: str, names: list[str]) -> tuple[str, ...]:
-    """The notebooks of this run that ``name`` reads from.
-
-    The summary reads everything; a notebook missing from :data:`DEPENDENCIES` (one an
-    analyst added) waits for every analysis before it in run order.
-    """
-    if name == SUMMARY:
-        return tuple(n for n in names if n != SUMMARY)
-    if name in DEPENDENCIES:
-        return tuple(d for d in DEPENDENCIES[name] if d in names)
-    return tuple(n for n in names[: names.index(name)] if n != SUMMARY)
-
-
 def _run_graph(
-    names: list[str],
-    run_one: Any,
+    graph: dict[str, set[str]],
+    run_one: Callable[[str], None],
     max_parallel: int,
     progress: bool,
 ) -> None:
-    """Run ``run_one(name)`` for every name, each after its dependencies, in a thread pool."""
+    """Run ``run_one(name)`` for every page of ``graph`` after the pages it reads, in a thread pool.
+
+    Pages whose inputs are ready run side by side (at most ``max_parallel``), in name
+    order. After a failure nothing new starts; the pages already running finish.
+    """
     from tqdm.auto import tqdm
 
-    pending = list(names)
-    done: set[str] = set()
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ConfigError(f"pages read each other in a circle: {' -> '.join(exc.args[1])}") from None
+    ready: deque[str] = deque()
     running: dict[Future, str] = {}
-    bar = tqdm(total=len(names), desc="report", unit="notebook", disable=not progress, file=sys.stderr)
-    failure: BaseException | None = None
+    failure: _NotebookFailed | None = None
+    bar = tqdm(total=len(graph), desc="report", unit="notebook", disable=not progress, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max_parallel) as pool:
-        while (pending and failure is None) or running:
+        while running or (failure is None and sorter.is_active()):
             if failure is None:
-                for name in list(pending):
-                    if all(d in done for d in _dependencies(name, names)) and len(running) < max_parallel:
-                        pending.remove(name)
-                        running[pool.submit(run_one, name)] = name
-            if not running:
-                raise ConfigError(f"notebooks {', '.join(pending)} wait on each other; check DEPENDENCIES")
+                ready.extend(sorted(sorter.get_ready()))
+                while ready and len(running) < max_parallel:
+                    name = ready.popleft()
+                    running[pool.submit(run_one, name)] = name
             bar.set_postfix_str(", ".join(sorted(running.values())))
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in finished:
@@ -270,7 +241,7 @@ def _run_graph(
                 if exc is not None:
                     failure = failure or _NotebookFailed(name, exc)
                 else:
-                    done.add(name)
+                    sorter.done(name)
                     bar.update(1)
     bar.close()
     if failure is not None:
@@ -294,24 +265,20 @@ def run_report(
     period stays as it was) and :class:`~crmlib.errors.ConfigError` for bad settings.
     """
     started = time.perf_counter()
-    config = config_mod.load_config(config_path)
+    run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+    config = run.config
+    if not run.sources:
+        raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
     root = Path(config["_root"])
+    declared = page_registry.load_pages(config)
     folder = notebooks_dir(config)
-    names = discover_notebooks(folder)
+    names = discover_notebooks(folder, declared)
     if not names:
         raise ConfigError(f"no notebooks found in {folder}")
     check_notebook_config(config, folder, names)
     if only is not None and only not in names:
         raise ConfigError(f"--only: unknown notebook '{only}'; choose one of: {', '.join(names)}")
-
-    paths = [str(Path(p).resolve()) for p in (data_paths or [])]
-    for p in paths:
-        if not Path(p).is_file():
-            raise ConfigError(f"--data: file not found: {p}")
-    sources = config_mod.sources_for_paths(config, paths) if paths else config["sources"]
-    if not sources:
-        raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
-    period, day = resolve_period(sources, period, as_of)
+    period, day = run.period, run.as_of
 
     output = Path(output_dir) if output_dir else root / "reports"
     output.mkdir(parents=True, exist_ok=True)
@@ -327,13 +294,8 @@ def run_report(
         # Re-run one page inside an existing period: start from its artifacts and pages.
         shutil.copytree(target, run_dir, dirs_exist_ok=True)
 
-    base = {
-        "as_of": str(day.date()),
-        "period": period,
-        "data_paths": paths,
-        "artifacts_dir": str(artifacts),
-        "config_path": config["_path"],
-    }
+    run.write(artifacts)
+    base = run.parameters(artifacts)
     kernel = ensure_kernel(output / ".kernel")
 
     def run_one(name: str) -> None:
@@ -345,10 +307,10 @@ def run_report(
         except PapermillExecutionError as exc:
             if exc.ename != "NotApplicableError":
                 raise
-            close_not_applicable(executed / f"{name}.ipynb", artifacts, name, str(exc.evalue), base)
+            close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base)
 
     try:
-        _run_graph(to_run, run_one, max_parallel, progress)
+        _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
     except _NotebookFailed as failed:  # keep the run for the analyst, say where it broke
         kept_dir = output / ".failed" / run_dir.name
         kept_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -356,7 +318,7 @@ def run_report(
         kept = kept_dir / "notebooks" / f"{failed.name}.ipynb"
         raise ReportError(_failure_message(failed.name, failed.error, kept), kept) from failed.error
 
-    pages = site.render_pages(executed, run_dir, names_in_order(names, executed), config=config, period=period)
+    pages = site.render_pages(executed, run_dir, names_in_order(names, executed), period=period, config=config)
     site.write_period_index(run_dir, period=period, as_of=day, config=config)
     _publish(run_dir, target)
     index = site.write_site_index(output, config=config)
@@ -371,7 +333,7 @@ def run_report(
 
 
 def close_not_applicable(
-    executed_notebook: Path, artifacts: Path, name: str, reason: str, base: dict[str, Any]
+    executed_notebook: Path, artifacts: Path, page: page_registry.Page, reason: str, base: dict[str, Any]
 ) -> None:
     """End a notebook that raised NotApplicableError as a page that says why.
 
@@ -390,27 +352,18 @@ def close_not_applicable(
     message = f"> **Not available for this period.** {reason}"
     nb.cells = nb.cells[: index + 1] + [nbformat.v4.new_markdown_cell(message)]
     nbformat.write(nb, executed_notebook)
-    metrics = artifacts / "metrics" / f"{name}.json"
-    metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(
-        json.dumps(
-            {
-                "notebook": name,
-                "as_of": base["as_of"],
-                "period": base["period"],
-                "not_applicable": reason,
-                "warnings": [f"{site.title_of(name)}: not available for this period: {reason}"],
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    write_json(artifacts / "metrics" / f"{page.name}.json", {
+        "notebook": page.name,
+        "as_of": base["as_of"],
+        "period": base["period"],
+        "not_applicable": reason,
+        "warnings": [f"{page.title}: not available for this period: {reason}"],
+    })
 
 
 def names_in_order(names: list[str], executed: Path) -> list[str]:
-    """Executed notebooks, summary first (the order managers read them in)."""
-    present = [n for n in names if (executed / f"{n}.ipynb").is_file()]
-    return sorted(present, key=lambda n: (n != SUMMARY, n))
+    """Executed notebooks in page order (the summary, ``00_``, first: the order managers read them in)."""
+    return [n for n in names if (executed / f"{n}.ipynb").is_file()]
 
 
 def _publish(run_dir: Path, target: Path) -> None:

@@ -1,7 +1,7 @@
 """The canonical transaction contract: column names, dtypes, known layouts, synonyms.
 
 Every source file is mapped onto one row per invoice line with these columns
-(``DESIGN.md``, "Data contract")::
+(``docs/architecture.md``, "Data contract")::
 
     customer_id   str        missing = anonymous line (revenue KPIs only)
     invoice_id    str
@@ -207,12 +207,6 @@ def _closest_hint(name: str, header: list[str]) -> str:
             if pool[match] not in close:
                 close.append(pool[match])
     return f"closest names in the file: {', '.join(close[:3])}" if close else "no similar column name in the file"
-
-
-def empty_transactions() -> pd.DataFrame:
-    """An empty frame with the canonical columns and dtypes (no optional columns)."""
-    core = [c for c in TRANSACTION_COLUMNS if c not in (*OPTIONAL_TEXT, SOURCE_SHEET)]
-    return pd.DataFrame({c: pd.Series(dtype=TRANSACTION_DTYPES[c]) for c in core})
 
 
 def known_customers(transactions: pd.DataFrame) -> pd.DataFrame:

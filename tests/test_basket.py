@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import basket as mb
+from crmlib.pages import basket as mb
+from crmlib.pages.basket import recommendations
 from crmlib import datasets
 from crmlib.errors import ConfigError
 
@@ -210,7 +211,7 @@ def test_top_columns_matches_a_stable_sort():
     scores[rng.random(scores.shape) < 0.2] = -np.inf
     for n in (1, 5, 30):
         expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-        assert (mb._top_columns(scores, n) == expected).all()
+        assert (recommendations._top_columns(scores, n) == expected).all()
 
 
 def test_recommendation_follows_cooccurrence():

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from crmlib import cleaning
-from crmlib.config import SOURCE_DEFAULTS
+from crmlib.core.config import SOURCE_DEFAULTS
+from crmlib.pages import data_cleaning
 from crmlib.errors import ConfigError, DataError
 
 UCI = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -210,7 +211,7 @@ def test_customer_overlap_counts_customers_by_number_of_sources(tmp_path):
         "source": ["web", "shop", "web", "web", "shop", "app", "web"],
         "amount": [10.0, 20.0, 5.0, 1.0, 1.0, 1.0, 100.0],
     })
-    view = cleaning.customer_overlap(t)
+    view = data_cleaning.customer_overlap(t)
     counts = view.by_source_count.set_index("found_in")
     assert counts["customers"].tolist() == [1, 1, 1]
     assert counts.loc["2 sources", "revenue"] == 30.0
@@ -232,12 +233,12 @@ def test_audit_identity_on_the_bundled_sample():
 
 
 def test_notebook_overrides_lay_over_the_config():
-    merged = cleaning.rules_with_overrides({"returns": False, "duplicates": False}, returns_mode="quarantine")
+    merged = data_cleaning.rules_with_overrides({"returns": False, "duplicates": False}, returns_mode="quarantine")
     assert merged == {"returns": {"enabled": True, "mode": "quarantine"}, "duplicates": False}
-    assert cleaning.rules_with_overrides({"outliers": {"max_robust_z": 4}}, outlier_action=None) == {
+    assert data_cleaning.rules_with_overrides({"outliers": {"max_robust_z": 4}}, outlier_action=None) == {
         "outliers": {"max_robust_z": 4}}
     with pytest.raises(ConfigError, match="action must be flag, cap or quarantine"):
-        cleaning.rules_with_overrides({}, outlier_action="drop")
+        data_cleaning.rules_with_overrides({}, outlier_action="drop")
 
 
 def test_profile_rule_table_and_warnings(tmp_path):
@@ -245,19 +246,19 @@ def test_profile_rule_table_and_warnings(tmp_path):
             for i, m in enumerate([1, 1, 3, 3])]
     rows.append(line("C9", "A", -1, "2011-03-06 10:00", price=3.0, cust=None))
     result = clean(tmp_path, rows)
-    facts = cleaning.profile(result.transactions)
+    facts = data_cleaning.profile(result.transactions)
     assert (facts["customers"], facts["anonymous_rows"], facts["anonymous_share"]) == (1, 2, 0.5)
-    table = cleaning.rule_table(result.audit)
+    table = data_cleaning.rule_table(result.audit)
     assert table.to_dict("records") == [{"reason": "return", "meaning": "return or cancellation line", "rows": 1,
                                          "revenue": -3.0, "share_of_rows": 0.2}]
-    monthly = cleaning.revenue_by_month(result.transactions)
+    monthly = data_cleaning.revenue_by_month(result.transactions)
     assert [str(p) for p in monthly.index] == ["2011-01", "2011-02", "2011-03"]
-    warnings = cleaning.quality_warnings(result.audit, facts, monthly)
+    warnings = data_cleaning.quality_warnings(result.audit, facts, monthly)
     assert any("50.0 % of the clean lines" in w for w in warnings)
     assert any("Returns worth £3.00 came back without a customer id" in w for w in warnings)
     assert any("No sales at all in Feb 2011" in w for w in warnings)
     assert any("Only 3 months" in w for w in warnings)
-    metrics = cleaning.headline_metrics(result, facts)
+    metrics = data_cleaning.headline_metrics(result, facts)
     assert metrics["rows_in"] == 5 and metrics["anonymous_share"] == 0.5
     json.dumps(metrics)
 

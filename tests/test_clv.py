@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import clv
+from crmlib.core import btyd
+from crmlib.pages import clv
 from crmlib.errors import ModelError
-from crmlib.segmentation import btyd_summary
+from crmlib.core.summaries import btyd_summary
 
 REL = 0.005  # the tolerance for published figures: 0.5 % relative
 
@@ -34,7 +35,7 @@ def cdnow_transactions() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- oracle
 def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow_summary):
-    fit = clv.fit_model(cdnow_summary, "bgnbd")
+    fit = btyd.fit_model(cdnow_summary, "bgnbd")
     published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     assert fit.clean
     for name, value in published.items():
@@ -44,7 +45,7 @@ def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow_summary):
 
 
 def test_pareto_nbd_reproduces_published_parameters(cdnow_summary):
-    fit = clv.fit_model(cdnow_summary, "pareto_nbd")
+    fit = btyd.fit_model(cdnow_summary, "pareto_nbd")
     published = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
     assert fit.clean
     for name, value in published.items():
@@ -52,27 +53,27 @@ def test_pareto_nbd_reproduces_published_parameters(cdnow_summary):
 
 
 def test_gamma_gamma_reproduces_fader_hardie_note_on_946_repeat_buyers(cdnow_summary):
-    spend = clv.fit_spend(cdnow_summary)
+    spend = btyd.fit_spend(cdnow_summary)
     assert spend.n_customers == 946  # the note's repeat buyers of the calibration period
     for name, value in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert rel_err(spend.params[name], value) < REL, (name, spend.params[name])
     # the note reports a correlation of 0.11 between frequency and average spend
-    check = clv.spend_independence(cdnow_summary)
+    check = btyd.spend_independence(cdnow_summary)
     assert abs(check["pearson"] - 0.11) < 0.01 and check["holds"] is True
 
 
 def test_weighted_fit_equals_plain_fit(cdnow_summary):
-    compressed = clv.compress_summary(cdnow_summary)
+    compressed = btyd.compress_summary(cdnow_summary)
     assert compressed["weight"].sum() == len(cdnow_summary) and len(compressed) < len(cdnow_summary) / 2
     for model in ("bgnbd", "mbgnbd"):
-        plain = clv.fit_model(cdnow_summary, model, compress=False).params
-        weighted = clv.fit_model(cdnow_summary, model).params
+        plain = btyd.fit_model(cdnow_summary, model, compress=False).params
+        weighted = btyd.fit_model(cdnow_summary, model).params
         for name in plain:
             assert rel_err(weighted[name], plain[name]) < 1e-4, (model, name)
 
 
 def test_calibration_holdout_reproduces_published_cdnow_summary(cdnow_transactions, cdnow_summary):
-    ch = clv.calibration_holdout(cdnow_transactions, "1997-09-30", "1998-06-30", time_unit="W")
+    ch = btyd.calibration_holdout(cdnow_transactions, "1997-09-30", "1998-06-30", time_unit="W")
     assert len(ch) == 2357
     pub = cdnow_summary.set_axis(cdnow_summary.index.astype(str)).reindex(ch.index)
     assert (ch["frequency_cal"] == pub["frequency"]).all()
@@ -111,7 +112,7 @@ def test_bgnbd_recovers_synthetic_parameters():
     data = make_synthetic(20_000, seed=11, planted_pairs=0, lines_per_invoice=1.0, **truth)
     summary = btyd_summary(data.transactions, data.truth.params["end"], time_unit="W")
     assert len(summary) == 20_000
-    fit = clv.fit_model(summary, "bgnbd")
+    fit = btyd.fit_model(summary, "bgnbd")
     assert fit.clean
     for name, value in truth.items():
         assert rel_err(fit.params[name], value) < 0.10, (name, fit.params[name])
@@ -137,7 +138,7 @@ def no_dropout_transactions(n: int = 400, seed: int = 7) -> tuple[pd.DataFrame, 
 
 def test_ladder_on_data_without_dropout_flags_bounds_and_never_raises():
     tx, as_of = no_dropout_transactions()
-    fit = clv.fit_with_fallback(tx, as_of, "bgnbd")
+    fit = btyd.fit_with_fallback(tx, as_of, "bgnbd")
     # the plain BG/NBD fit cannot identify drop-out here: the ladder moved on and says so
     assert fit.tried[0]["rung"] == "plain"
     assert len(fit.tried) > 1
@@ -156,8 +157,8 @@ def test_ladder_on_data_without_dropout_flags_bounds_and_never_raises():
 
 
 def test_choose_model_follows_the_stated_rule(cdnow_summary):
-    good = clv.fit_model(cdnow_summary, "bgnbd")
-    other = clv.fit_model(cdnow_summary, "mbgnbd")
+    good = btyd.fit_model(cdnow_summary, "bgnbd")
+    other = btyd.fit_model(cdnow_summary, "mbgnbd")
     frame = pd.DataFrame({"frequency_cal": [0.0, 1.0], "actual": [1.0, 1.0], "predicted": [1.0, 1.0]})
 
     def val(model, fit, mae):
@@ -166,12 +167,12 @@ def test_choose_model_follows_the_stated_rule(cdnow_summary):
     chosen, note = clv.choose_model({"bgnbd": val("bgnbd", good, 0.5), "mbgnbd": val("mbgnbd", other, 0.4)},
                                     {"bgnbd": good, "mbgnbd": other})
     assert chosen == "mbgnbd" and note is None
-    bounded = clv.fit_model(cdnow_summary, "mbgnbd")
+    bounded = btyd.fit_model(cdnow_summary, "mbgnbd")
     bounded.at_bounds = ["a"]
     chosen, note = clv.choose_model({"bgnbd": val("bgnbd", good, 0.5), "mbgnbd": val("mbgnbd", bounded, 0.4)},
                                     {"bgnbd": good, "mbgnbd": bounded})
     assert chosen == "bgnbd"  # a clean fit beats a lower error at a bound
-    broken = clv.ModelFit("bgnbd", None, cdnow_summary, message="did not converge")
+    broken = btyd.ModelFit("bgnbd", None, cdnow_summary, message="did not converge")
     with pytest.raises(ModelError, match="did not converge"):
         clv.choose_model({}, {"bgnbd": broken})
 
@@ -190,8 +191,8 @@ def test_tiers_have_exact_shares():
 
 
 def test_customer_values_discounting_and_equity(cdnow_summary):
-    fit = clv.fit_model(cdnow_summary, "bgnbd")
-    spend = clv.fit_spend(cdnow_summary)
+    fit = btyd.fit_model(cdnow_summary, "bgnbd")
+    spend = btyd.fit_spend(cdnow_summary)
     undiscounted = clv.customer_values(fit, spend, horizon_months=12, discount_rate=0.0)
     discounted = clv.customer_values(fit, spend, horizon_months=12, discount_rate=0.01)
     assert list(discounted.columns) == ["customer_id", "p_alive", "expected_purchases", "expected_avg_spend",
@@ -244,26 +245,26 @@ def test_weekly_occasions_merge_purchases_in_one_calendar_week():
     tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
                        "invoice_date": pd.to_datetime(["2021-03-01", "2021-03-03", "2021-03-08", "2021-03-02"]),
                        "amount": [10.0, 20.0, 5.0, 7.0]})
-    weekly = btyd_summary(clv._occasion_transactions(tx, "week"), "2021-03-14")
+    weekly = btyd_summary(btyd._occasion_transactions(tx, "week"), "2021-03-14")
     daily = btyd_summary(tx, "2021-03-14")
     assert daily.loc["a", "frequency"] == 2 and weekly.loc["a", "frequency"] == 1  # Mon+Wed merged
     assert weekly.loc["a", "recency"] == 1.0 and weekly.loc["a", "monetary_value"] == 5.0
     assert weekly.loc["b", "T"] == 13 / 7  # from that week's Monday
     with pytest.raises(ModelError):
-        clv._occasion_transactions(tx, "month")
+        btyd._occasion_transactions(tx, "month")
 
 
 def test_calibration_holdout_rejects_an_empty_window(cdnow_transactions):
     from crmlib.errors import DataError
 
     with pytest.raises(DataError, match="must be after"):
-        clv.calibration_holdout(cdnow_transactions, "1998-01-31", "1998-01-31")
+        btyd.calibration_holdout(cdnow_transactions, "1998-01-31", "1998-01-31")
 
 
 def test_metrics_round_trip_through_the_run_context(tmp_path, cdnow_transactions):
     import json
 
-    from crmlib.context import RunContext
+    from crmlib.core.context import RunContext
 
     result = clv.run_clv(cdnow_transactions, "1998-06-30", models=("bgnbd",), holdout_months=6)
     assert result.chosen_model == "bgnbd" and result.chosen.clean

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crmlib.config import load_config, sources_for_paths
-from crmlib.context import RunContext, month_end_as_of, period_as_of
+from crmlib.core.config import load_config, sources_for_paths
+from crmlib.core.context import RunContext
+from crmlib.core.periods import month_end_as_of, period_as_of
 from crmlib.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +83,35 @@ def test_metrics_carry_parameters_and_warnings(tmp_path: Path) -> None:
                             parameters={"clv_horizon_months": 12})
     ctx.warn("BG/NBD landed on its bounds")
     ctx.warn("BG/NBD landed on its bounds")
-    ctx.write_metrics({"customer_equity": 1234.5, "warnings": ["spend depends on frequency"]})
+    clv = {"chosen_model": "bgnbd", "time_unit": "W", "models": {}, "customer_equity": 1234.5}
+    ctx.write_metrics({**clv, "warnings": ["spend depends on frequency"]})
     metrics = ctx.read_metrics("03_clv")
     assert metrics["customer_equity"] == 1234.5 and metrics["as_of"] == "2011-11-30"
     assert metrics["parameters"] == {"clv_horizon_months": 12}
     assert metrics["warnings"] == ["spend depends on frequency", "BG/NBD landed on its bounds"]
+
+
+def test_metrics_are_checked_against_the_page_declaration(tmp_path: Path) -> None:
+    from crmlib.core.pages import MetricsError
+
+    config = _write(tmp_path, "sources: [a.csv]\n")
+    ctx = RunContext.create("03_clv", period="2011-11", config_path=config, artifacts_dir=tmp_path / "art")
+    with pytest.raises(MetricsError, match="'chosen_model' is missing"):
+        ctx.write_metrics({"customer_equity": 1234.5})
+    with pytest.raises(MetricsError, match="'customer_equity' should be float"):
+        ctx.write_metrics({"chosen_model": "bgnbd", "time_unit": "W", "models": {}, "customer_equity": "lots"})
+    assert ctx.read_metrics("03_clv") is None  # nothing half-checked was written
+
+
+def test_one_run_is_resolved_once_and_reused_by_every_notebook(tmp_path: Path) -> None:
+    from crmlib.core.run import RUN_FILE, load_run, resolve_run
+
+    config = _write(tmp_path, "sources: [a.csv]\ncurrency: EUR\n")
+    run = resolve_run(config_path=config, period="2011-11")
+    art = tmp_path / "art"
+    run.write(art)
+    (art / RUN_FILE).write_text((art / RUN_FILE).read_text().replace('"EUR"', '"KRW"'))  # marks the stored run
+    again = load_run(art, **{k: v for k, v in run.request.items()})
+    assert again.config["currency"] == "KRW"  # read from run.json, not from workbook.yml again
+    other = load_run(art, **{**run.request, "as_of": "2011-11-15"})  # other parameters: resolved afresh
+    assert other.as_of == pd.Timestamp("2011-11-15") and other.config["currency"] == "EUR"

@@ -5,6 +5,7 @@ a broken input file checks that a failure leaves the published report alone.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -75,3 +76,23 @@ def test_failure_keeps_previous_report_and_exits_1(published: dict, capsys: pyte
     assert summary.read_text(encoding="utf-8") == before
     kept = Path(err.split("executed notebook kept at ")[1].split()[0])
     assert kept.is_file()
+
+
+def test_every_page_real_metrics_give_its_finding(published: dict) -> None:
+    """Each page's own metrics, as its notebook wrote them, fed to the summary's findings."""
+    from crmlib.core.pages import load_pages
+    from crmlib.pages import summary
+
+    period_dir = published["folder"] / "reports" / "2011-11"
+    pages = load_pages()
+    metrics = {name: json.loads((period_dir / "artifacts" / "metrics" / f"{name}.json").read_text(encoding="utf-8"))
+               for name, page in pages.items() if not page.reads_all}
+    for name, page in pages.items():
+        if page.finding is not None:
+            line = page.finding(metrics[name], "GBP")  # raises if a producer drifted from its declaration
+            assert isinstance(line, str) and line, name
+    lines = summary.findings(metrics, pages, "GBP")
+    assert len(lines) == len(metrics) and not any("ran; see the page" in line for line in lines)
+    summary_page = (period_dir / "00_summary.html").read_text(encoding="utf-8")
+    for name in metrics:
+        assert f'href="{name}.html"' in summary_page

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from crmlib import cleaning, io, schema
-from crmlib.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
+from crmlib.core.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
 from crmlib.errors import DataError
+from crmlib.pages import data_cleaning
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 ROWS = (
@@ -204,7 +205,7 @@ def test_two_sources_are_tagged_and_share_customers(tmp_path):
     assert t["source"].tolist() == ["web", "web", "store", "store"]
     assert [s["layout"] for s in result.audit["sources"]] == ["online_retail", "online_retail_ii"]
     assert len(result.audit["source_paths"]) == 2
-    view = cleaning.customer_overlap(t)
+    view = data_cleaning.customer_overlap(t)
     assert view.by_source_count.set_index("found_in").loc["2 sources", "customers"] == 1
     assert view.pairs.iloc[0][["source_a", "source_b", "shared_customers"]].tolist() == ["store", "web", 1]
 

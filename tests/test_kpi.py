@@ -5,7 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import kpi
+from crmlib.core.formatting import format_date, format_money, format_period
+from crmlib.core.kpis import format_kpi_change
+from crmlib.core.pages import Page, load_pages
+from crmlib.pages import basket, churn, clv, data_cleaning
+from crmlib.pages import summary as kpi
 from crmlib.errors import DataError
 
 
@@ -129,61 +133,68 @@ def test_long_form_and_metrics(hand_made):
     assert other["customer_equity"].isna().all()
 
 
-def test_findings_handle_missing_metrics():
-    text = kpi.findings_markdown({})
-    assert text.count("not run") == 5
-    partial = {
-        "03_clv": {"customer_equity": 1_234_567, "chosen_model": "bgnbd", "warnings": ["a, b at bounds"]},
-        "04_churn": {"churn_rate": 0.31, "top_drivers": ["days_since_last_purchase"], "warnings": []},
-        "05_basket": {"unexpected": {"shape": 1}},   # keys we do not know: no crash
-        "01_data_cleaning": {"rows_in": 1000, "rows_kept": 900, "warnings": ["10 % of rows dropped"],
-                             "by_rule": {"after_as_of": 60, "duplicate": 10, "return": 30}},
-    }
-    text = kpi.findings_markdown(partial, "GBP")
-    assert "[Customer lifetime value](03_clv.html)" in text and "£1.2m" in text
-    assert "top driver: days since last purchase" in text
-    assert "[Basket analysis and cross-sell](05_basket.html)**: ran; see the page" in text
+def test_findings_say_not_run_not_applicable_and_ran():
+    pages = load_pages()
+    analyses = {name: None for name, page in pages.items() if not page.reads_all}
+    assert kpi.findings_markdown(analyses, pages).count("not run") == 5
+    analyses["04_churn"] = {"not_applicable": "only 61 days of history"}
+    text = kpi.findings_markdown(analyses, pages)
+    assert "[Churn risk and retention](04_churn.html)**: not available for this period: only 61 days" in text
     assert "**Customer segments**: not run" in text
-    assert ("900 of 1,000 rows kept (60 dated after the analysis date, left for later reports); 40 set aside, "
-            "each with its reason, most often return or cancellation line (30 rows)") in text
-    notes = kpi.caveats(partial, extra=["history is short"])
+    silent = {**pages, "06_toy": Page(name="06_toy", title="Toy", description="A toy page.")}
+    assert "[Toy](06_toy.html)**: ran; see the page" in kpi.findings_markdown({"06_toy": {"rows": 1}}, silent)
+
+
+def test_findings_do_not_hide_a_producer_drifting_from_its_declaration():
+    pages = load_pages()
+    with pytest.raises(KeyError):  # a metrics file without the declared keys is an error, not "ran"
+        kpi.findings_markdown({"03_clv": {"customer_equity": 5.0, "parameters": {}}}, pages)
+
+
+def test_each_page_finding_by_hand():
+    cleaning = {"rows_in": 1000, "rows_kept": 900, "by_rule": {"after_as_of": 60, "duplicate": 10, "return": 30},
+                "anonymous_revenue_share": 0.0}
+    assert data_cleaning.finding(cleaning, "GBP") == (
+        "900 of 1,000 rows kept (60 dated after the analysis date, left for later reports); 40 set aside, "
+        "each with its reason, most often return or cancellation line (30 rows).")
+    clv_line = clv.finding({"customer_equity": 1_234_567, "chosen_model": "bgnbd",
+                            "parameters": {"clv_horizon_months": 12}}, "GBP")
+    assert clv_line == "Customer equity £1.2m over the next 12 months (model: BG/NBD)."
+    churn_line = churn.finding({"high_risk_customers": 2, "high_risk_value_at_risk": 58_000.0,
+                                "value_basis": "CLV from notebook 03", "churn_rate": 0.31,
+                                "top_drivers": ["recency_days"], "roc_auc": 0.74}, "GBP")
+    assert churn_line.startswith("2 customers at high churn risk, with £58k of value at risk")
+    assert "top driver: days since the last purchase" in churn_line and "ROC-AUC 0.74" in churn_line
+    rule = {"antecedent_names": ["A", "B"], "consequent_names": ["C"], "lift": 2.0, "confidence": 0.6}
+    assert basket.finding({"top_rule": rule, "rules": 40}, "GBP") == (
+        "bundle to try: A & B + C, lift 2.0 (60 % of baskets with the first also hold the second); 40 rules found.")
+
+
+def test_caveats_in_page_order_then_the_summary_own():
+    pages = load_pages()
+    partial = {"01_data_cleaning": {"warnings": ["10 % of rows dropped"]}, "03_clv": {"warnings": ["a, b at bounds"]}}
+    notes = kpi.caveats(partial, pages, extra=["history is short"])
     assert notes[0].startswith("10 % of rows dropped") and "a, b at bounds" in notes[1]
     assert notes[-1] == "history is short"
-    assert kpi.caveats_markdown({}).startswith("No data-quality warnings")
+    assert kpi.caveats_markdown({}, pages).startswith("No data-quality warnings")
 
 
 def test_formatting():
-    assert kpi.format_money(1503866.78, "GBP") == "£1,503,867"
-    assert kpi.format_money(58_300, "GBP", compact=True) == "£58k"
-    assert kpi.format_money(None) == "–"
-    assert kpi.format_date("2011-11-30") == "30 Nov 2011"
-    assert kpi.format_period("2011-11") == "Nov 2011"
-    assert kpi.format_change("retention_rate", 0.034) == "+3.4 pts"
-    assert kpi.format_change("revenue", -0.038) == "-3.8 %"
-
-
-def test_findings_use_scores_and_rules_without_naming_customers():
-    scores = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "risk_tier": ["high", "high", "low"],
-                           "value_at_risk": [40_000.0, 18_000.0, 5.0]})
-    rules = pd.DataFrame({"antecedent_names": [np.array(["MUG"]), np.array(["RED BAG"])],
-                          "consequent_names": [np.array(["SAUCER"]), np.array(["BLUE BAG"])],
-                          "lift": [3.0, 9.1], "confidence": [0.5, 0.6]})
-    metrics = {"04_churn": {"top_drivers": ["recency_days"], "value_basis": "CLV from notebook 03"},
-               "05_basket": {"n_rules": 40}}
-    text = kpi.findings_markdown(metrics, "GBP", churn_scores=scores, rules=rules)
-    assert "2 customers at high churn risk, with £58k of value at risk" in text
-    assert "top driver: days since the last purchase" in text
-    assert "bundle to try: RED BAG + BLUE BAG, lift 9.1 (60 % of baskets" in text
-    # the basket notebook's own choice of top rule wins over the highest lift
-    metrics["05_basket"]["top_rule"] = {"antecedent_names": ["A", "B"], "consequent_names": ["C"], "lift": 2.0}
-    assert "bundle to try: A & B + C, lift 2.0" in kpi.findings_markdown(metrics, rules=rules)
-    assert "c1" not in text and "c2" not in text
+    assert format_money(1503866.78, "GBP") == "£1,503,867"
+    assert format_money(45.3, "EUR") == "€45.30"
+    assert format_money(58_300, "GBP", compact=True) == "£58k"
+    assert format_money(None) == "–"
+    assert format_date("2011-11-30") == "30 Nov 2011"
+    assert format_period("2011-11") == "Nov 2011"
+    assert format_kpi_change("retention_rate", 0.034) == "+3.4 pts"
+    assert format_kpi_change("revenue", -0.038) == "-3.8 %"
 
 
 def test_stale_metrics_count_as_not_run():
     store = {"03_clv": {"as_of": "2011-10-31", "customer_equity": 5.0}, "04_churn": {"as_of": "2011-11-30"}}
-    got = kpi.analysis_metrics(store.get, "2011-11-30")
+    got = kpi.analysis_metrics(store.get, "2011-11-30", load_pages())
     assert got["03_clv"] is None and got["04_churn"] == {"as_of": "2011-11-30"} and got["05_basket"] is None
+    assert "00_summary" not in got
 
 
 def test_backfilled_report_equals_live_report(tmp_path):

@@ -11,6 +11,8 @@ import nbformat
 import pytest
 
 from crmlib import cli, report
+from crmlib.core import periods
+from crmlib.core.pages import dependencies, load_pages
 from crmlib.errors import ConfigError
 
 CODE_MARKER = "CODE_MARKER_THAT_MUST_NOT_REACH_HTML"
@@ -130,17 +132,17 @@ def test_unknown_notebook_parameter_names_key_and_allowed(project: Path) -> None
 
 
 def test_expand_periods() -> None:
-    assert report.expand_periods("2011-01..2011-03") == ["2011-01", "2011-02", "2011-03"]
-    assert report.expand_periods("2010-12..2011-01") == ["2010-12", "2011-01"]
+    assert periods.expand_periods("2011-01..2011-03") == ["2011-01", "2011-02", "2011-03"]
+    assert periods.expand_periods("2010-12..2011-01") == ["2010-12", "2011-01"]
     with pytest.raises(ConfigError):
-        report.expand_periods("2011-03..2011-01")
+        periods.expand_periods("2011-03..2011-01")
     with pytest.raises(ConfigError):
-        report.expand_periods("March")
+        periods.expand_periods("March")
 
 
 def test_resolve_period_prefers_as_of() -> None:
-    assert report.resolve_period([], period="2011-02") == ("2011-02", report.period_as_of("2011-02"))
-    period, day = report.resolve_period([], as_of="2011-11-15")
+    assert periods.resolve_period([], period="2011-02") == ("2011-02", periods.period_as_of("2011-02"))
+    period, day = periods.resolve_period([], as_of="2011-11-15")
     assert period == "2011-11" and str(day.date()) == "2011-11-15"
 
 
@@ -176,10 +178,16 @@ def test_module_settings_are_checked_before_any_notebook_runs(project: Path, sec
     assert not any((project / "reports" / ".runs").glob("2011-11-*"))
 
 
-def test_an_added_notebook_runs_after_the_analyses_before_it_and_before_the_summary(project: Path) -> None:
+def test_a_notebook_without_a_page_declaration_is_refused(project: Path) -> None:
     _notebook(project / "notebooks" / "06_extra.ipynb", BASE, RECORD.replace("NAME", repr("06_extra")))
-    result = _run(project, period="2011-11")
-    metrics = {p.stem: json.loads(p.read_text()) for p in (result.period_dir / "artifacts" / "metrics").glob("*.json")}
-    assert metrics["06_extra"]["upstream"] == ["01_data_cleaning.done", "02_segmentation.done", "03_clv.done"]
-    assert "06_extra.done" in metrics["00_summary"]["upstream"]
-    assert report._dependencies("06_extra", ["01_data_cleaning", "06_extra", "00_summary"]) == ("01_data_cleaning",)
+    with pytest.raises(ConfigError, match="06_extra.ipynb .* has no page declaration"):
+        _run(project, period="2011-11")
+
+
+def test_run_order_follows_the_declared_reads() -> None:
+    declared = load_pages()
+    graph = dependencies(declared, list(declared))
+    assert graph["02_segmentation"] == {"01_data_cleaning"}
+    assert graph["00_summary"] == set(declared) - {"00_summary"}
+    # a page reading a page outside the run (--only, fewer notebooks) does not wait for it
+    assert dependencies(declared, ["03_clv", "00_summary"]) == {"03_clv": set(), "00_summary": {"03_clv"}}

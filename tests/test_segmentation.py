@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import segmentation as seg
+from crmlib.core import summaries
+from crmlib.pages import segmentation as seg
 from crmlib.errors import ConfigError, DataError
 
 
@@ -25,7 +26,7 @@ def test_btyd_summary_reproduces_lifetimes_cdnow_summary_on_every_row():
     from crmlib.datasets import load_cdnow_transactions
 
     reference = load_cdnow_summary_data_with_monetary_value()  # the published summary, int ids
-    summary = seg.btyd_summary(load_cdnow_transactions(), "1997-09-30", time_unit="W")
+    summary = summaries.btyd_summary(load_cdnow_transactions(), "1997-09-30", time_unit="W")
     summary.index = summary.index.astype(int)
     summary = summary.sort_index()
     assert summary.index.equals(reference.index)
@@ -45,7 +46,7 @@ def test_btyd_summary_merges_same_day_and_ignores_later_and_anonymous_rows():
         (None, "2020-01-02", 1000.0),      # anonymous: dropped
         ("c", "2020-02-02", 3.0),          # only after as_of: absent
     ])
-    weeks = seg.btyd_summary(tx, "2020-01-29", time_unit="W")
+    weeks = summaries.btyd_summary(tx, "2020-01-29", time_unit="W")
     assert list(weeks.index) == ["a", "b"]
     a = weeks.loc["a"]
     assert a["frequency"] == 2
@@ -54,7 +55,7 @@ def test_btyd_summary_merges_same_day_and_ignores_later_and_anonymous_rows():
     assert a["monetary_value"] == pytest.approx(30.0)  # mean of repeat occasions 20 and 40
     b = weeks.loc["b"]
     assert (b["frequency"], b["recency"], b["T"], b["monetary_value"]) == (0, 0, 0, 0)
-    days = seg.btyd_summary(tx, "2020-01-29", time_unit="D")
+    days = summaries.btyd_summary(tx, "2020-01-29", time_unit="D")
     assert days.loc["a", "T"] == 28 and days.loc["a", "recency"] == 14
 
 
@@ -66,7 +67,7 @@ def test_btyd_summary_equals_lifetimes_on_an_export_like_log(time_unit, multipli
 
     tx = make_synthetic(n_customers=300, seed=4).transactions   # invoice lines listed together
     tx.loc[tx.index[::50], "customer_id"] = None                 # some anonymous lines
-    ours = seg.btyd_summary(tx, "2011-06-30", time_unit=time_unit)
+    ours = summaries.btyd_summary(tx, "2011-06-30", time_unit=time_unit)
     theirs = summary_data_from_transaction_data(
         tx.dropna(subset=["customer_id"]), "customer_id", "invoice_date", monetary_value_col="amount",
         observation_period_end="2011-06-30", freq="D", freq_multiplier=multiplier).sort_index()
@@ -76,13 +77,13 @@ def test_btyd_summary_equals_lifetimes_on_an_export_like_log(time_unit, multipli
 
 def test_btyd_summary_start_window_and_bad_input():
     tx = _tx([("a", "2020-01-01", 10.0), ("a", "2020-01-10", 20.0), ("a", "2020-01-20", 30.0)])
-    late = seg.btyd_summary(tx, "2020-01-31", time_unit="D", start="2020-01-05")
+    late = summaries.btyd_summary(tx, "2020-01-31", time_unit="D", start="2020-01-05")
     assert late.loc["a", "frequency"] == 1 and late.loc["a", "T"] == 21
     with pytest.raises(ConfigError, match="time_unit"):
-        seg.btyd_summary(tx, "2020-01-31", time_unit="M")
+        summaries.btyd_summary(tx, "2020-01-31", time_unit="M")
     with pytest.raises(DataError, match="amount"):
-        seg.btyd_summary(tx.drop(columns="amount"), "2020-01-31")
-    empty = seg.btyd_summary(tx, "2019-01-01")
+        summaries.btyd_summary(tx.drop(columns="amount"), "2020-01-31")
+    empty = summaries.btyd_summary(tx, "2019-01-01")
     assert empty.empty and list(empty.columns) == ["frequency", "recency", "T", "monetary_value"]
 
 
@@ -94,7 +95,7 @@ def test_customer_summary_counts_days_orders_and_agrees_with_btyd():
         ("a", "2020-01-11", 15.0, "i3"),
         ("b", "2020-01-21", 8.0, "i4"),
     ])
-    cs = seg.customer_summary(tx, "2020-01-31", time_unit="D")
+    cs = summaries.customer_summary(tx, "2020-01-31", time_unit="D")
     a = cs.loc["a"]
     assert a["frequency"] == 2           # distinct purchase days
     assert a["orders"] == 3              # distinct invoices
@@ -102,7 +103,7 @@ def test_customer_summary_counts_days_orders_and_agrees_with_btyd():
     assert a["avg_order_value"] == pytest.approx(15.0)
     assert a["recency_days"] == 20 and a["tenure_days"] == 30
     assert a["first_purchase"] == pd.Timestamp("2020-01-01")
-    btyd = seg.btyd_summary(tx, "2020-01-31", time_unit="D")
+    btyd = summaries.btyd_summary(tx, "2020-01-31", time_unit="D")
     assert np.allclose(cs[["btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary_value"]].to_numpy(),
                        btyd.to_numpy())
 
@@ -116,7 +117,7 @@ def _summary(recency, frequency, monetary):
 def test_rfm_quintile_boundaries_on_distinct_values():
     n = 10
     s = _summary(recency=np.arange(n) * 10, frequency=np.arange(1, n + 1), monetary=np.arange(n) * 100.0)
-    scores = seg.rfm_scores(s)
+    scores = summaries.rfm_scores(s)
     # two customers per quintile; recency reversed (most recent = 5)
     assert scores["f_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert scores["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -127,42 +128,42 @@ def test_rfm_quintile_boundaries_on_distinct_values():
 def test_rfm_ties_share_a_score_and_tiny_bases_are_centred():
     # 6 of 10 customers bought on one day only: they all get the same F score
     s = _summary(recency=[5] * 10, frequency=[1] * 6 + [2, 3, 4, 9], monetary=np.arange(10.0))
-    scores = seg.rfm_scores(s)
+    scores = summaries.rfm_scores(s)
     assert scores["f_score"].iloc[:6].nunique() == 1
     assert scores["f_score"].iloc[0] == 2          # mid-rank 30 % -> score 2
     assert scores["f_score"].tolist()[6:] == [4, 4, 5, 5]
     assert set(scores["r_score"]) == {3}           # everyone tied: neutral middle score
-    assert seg.rfm_scores(_summary([1], [1], [1.0]))["rfm_score"].tolist() == ["333"]
-    assert seg.rfm_scores(_summary([1, 2], [1, 2], [1.0, 2.0]))["f_score"].tolist() == [2, 4]
-    assert seg.rfm_scores(_summary([], [], [])).empty
+    assert summaries.rfm_scores(_summary([1], [1], [1.0]))["rfm_score"].tolist() == ["333"]
+    assert summaries.rfm_scores(_summary([1, 2], [1, 2], [1.0, 2.0]))["f_score"].tolist() == [2, 4]
+    assert summaries.rfm_scores(_summary([], [], [])).empty
 
 
 # --------------------------------------------------------------------------- segment map
 def test_default_segment_map_puts_each_of_125_scores_in_exactly_one_segment():
-    segment_map = seg.load_segment_map({})
-    grid = seg.segment_grid(segment_map)
+    segment_map = summaries.load_segment_map({})
+    grid = summaries.segment_grid(segment_map)
     assert len(grid) == 125 and grid["rfm_score"].nunique() == 125
     assert (grid["n_segments"] == 1).all()
-    assert set(grid["segment"]) == set(seg.DEFAULT_SEGMENT_MAP)
+    assert set(grid["segment"]) == set(summaries.DEFAULT_SEGMENT_MAP)
     assert grid.set_index("rfm_score").loc[["555", "111", "511", "155"], "segment"].tolist() == [
         "Champions", "Lost", "New", "Cannot Lose Them"]
 
 
 def test_custom_segment_map_is_checked():
-    good = seg.load_segment_map({"map": {"Top": {"r": "4-5", "f": [4, 5]}, "Rest": {"r": "1-3"},
+    good = summaries.load_segment_map({"map": {"Top": {"r": "4-5", "f": [4, 5]}, "Rest": {"r": "1-3"},
                                          "Mid": {"r": "4-5", "f": "1-3"}}})
     scores = pd.DataFrame({"rfm_score": ["551", "315", "412"]})
-    assert seg.assign_segments(scores, good).tolist() == ["Top", "Rest", "Mid"]
+    assert summaries.assign_segments(scores, good).tolist() == ["Top", "Rest", "Mid"]
     with pytest.raises(ConfigError, match="without a segment.*e.g. 4"):
-        seg.load_segment_map({"map": {"Top": {"r": "4-5", "f": "4-5"}, "Rest": {"r": "1-3"}}})
+        summaries.load_segment_map({"map": {"Top": {"r": "4-5", "f": "4-5"}, "Rest": {"r": "1-3"}}})
     with pytest.raises(ConfigError, match="more than one segment"):
-        seg.load_segment_map({"map": {"All": {}, "Top": {"r": "5"}}})
+        summaries.load_segment_map({"map": {"All": {}, "Top": {"r": "5"}}})
     with pytest.raises(ConfigError, match="unknown key 'mapp'.*allowed there: map"):
-        seg.load_segment_map({"mapp": {}})
+        summaries.load_segment_map({"mapp": {}})
     with pytest.raises(ConfigError, match="unknown key 'x'.*allowed there: r, f, m, action"):
-        seg.load_segment_map({"map": {"All": {"x": 1}}})
+        summaries.load_segment_map({"map": {"All": {"x": 1}}})
     with pytest.raises(ConfigError, match="scores must lie in 1-5"):
-        seg.load_segment_map({"map": {"All": {"r": "0-5"}}})
+        summaries.load_segment_map({"map": {"All": {"r": "0-5"}}})
 
 
 # --------------------------------------------------------------------------- clusters
@@ -171,7 +172,7 @@ def planted():
     from crmlib.datasets import make_synthetic
 
     data = make_synthetic(n_customers=1200, groups=4, seed=3)
-    summary = seg.customer_summary(data.transactions, "2011-12-31")
+    summary = summaries.customer_summary(data.transactions, "2011-12-31")
     truth = data.truth.customers.set_index("customer_id")["group"].reindex(summary.index)
     return summary, truth
 
@@ -207,7 +208,7 @@ def test_lifecycle_stages_follow_the_thresholds():
         ("risk", "2020-01-01", 1.0), ("risk", "2020-04-15", 1.0),
         ("gone", "2020-01-01", 1.0),
     ])
-    cs = seg.customer_summary(tx, "2020-06-30", time_unit="D")
+    cs = summaries.customer_summary(tx, "2020-06-30", time_unit="D")
     stage = seg.lifecycle_stage(cs, active_days=60, lapsed_days=120)
     assert stage.to_dict() == {"active": "active", "back": "reactivated", "gone": "lapsed",
                                "new": "new", "risk": "at-risk"}
@@ -218,7 +219,7 @@ def test_lifecycle_stages_follow_the_thresholds():
 def test_lifecycle_thresholds_come_from_inter_purchase_times():
     tx = _tx([("a", d, 1.0) for d in pd.date_range("2020-01-01", periods=50, freq="10D")]
              + [("b", "2020-01-01", 1.0), ("b", "2020-01-01", 1.0), ("b", "2020-03-01", 1.0)])
-    gaps = seg.inter_purchase_days(tx, "2021-12-31")
+    gaps = summaries.inter_purchase_days(tx, "2021-12-31")
     assert sorted(set(gaps)) == [10, 60] and len(gaps) == 50   # same-day rows merged
     th = seg.lifecycle_thresholds(gaps)
     assert th["active_days"] == 10 and th["lapsed_days"] == 11 and th["n_gaps"] == 50
@@ -290,4 +291,4 @@ def test_segment_customers_artifact_metrics_and_determinism():
 def test_missing_amounts_are_reported_with_example_rows():
     tx = _tx([("a", "2020-01-01", 10.0), ("b", "2020-01-02", float("nan"))])
     with pytest.raises(DataError, match="missing or non-numeric amounts(.|\n)*'b'"):
-        seg.btyd_summary(tx, "2020-01-31")
+        summaries.btyd_summary(tx, "2020-01-31")

@@ -44,8 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "sources": [],
     "customers": CUSTOMERS_DEFAULTS,
     "cleaning": {},        # checked against crmlib.cleaning's rule parameters
-    "segments": {},        # checked by crmlib.segmentation (e.g. a custom segment map)
+    "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
+    "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
 }
 
 
@@ -57,12 +58,6 @@ def find_config(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def project_root(config_path: Path | None = None) -> Path:
-    """The folder holding ``workbook.yml`` (falls back to the current folder)."""
-    path = Path(config_path) if config_path else find_config()
-    return path.resolve().parent if path else Path.cwd().resolve()
 
 
 def _check_keys(given: dict[str, Any], allowed: dict[str, Any], where: str, path: Path | str) -> None:
@@ -122,6 +117,13 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if config["customers"]["path"]:
         config["customers"]["path"] = str(_absolute(config["customers"]["path"], root))
     config["customers"]["columns"] = dict(config["customers"]["columns"] or {})
+
+    pages = config["pages"] if config["pages"] is not None else []
+    if isinstance(pages, str):
+        pages = [pages]
+    if not isinstance(pages, list) or not all(isinstance(p, str) and p for p in pages):
+        raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
+    config["pages"] = list(pages)
 
     notebooks = config["notebooks"]
     for name, params in notebooks.items():

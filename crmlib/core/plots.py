@@ -5,15 +5,13 @@ ready-made frames and returns the matplotlib ``Axes`` it drew on.
 """
 from __future__ import annotations
 
-import matplotlib
-
-
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import seaborn as sns
 
+from crmlib.core.formatting import currency_symbol
+
 PALETTE = ["#1f4e79", "#e07b39", "#4c9a2a", "#b8336a", "#7f7f7f", "#2a9d8f", "#8c6bb1", "#c9a227"]
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "KRW": "₩", "JPY": "¥"}
 
 
 def use_house_style() -> None:
@@ -31,11 +29,6 @@ def use_house_style() -> None:
             "savefig.bbox": "tight",
         }
     )
-
-
-def currency_symbol(currency: str) -> str:
-    """'£' for GBP and so on; the code itself when unknown."""
-    return CURRENCY_SYMBOLS.get(currency, f"{currency} ")
 
 
 def money_axis(ax: plt.Axes, currency: str = "GBP", axis: str = "y") -> plt.Axes:

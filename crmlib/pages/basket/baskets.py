@@ -31,26 +31,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.special import comb
 
-from crmlib import plots
-from crmlib.errors import ConfigError, DataError
+from crmlib.core.validation import require_columns
+from crmlib.errors import ConfigError
 
 BASKET_KINDS = ("invoice", "customer_day")
+
+
 DEFAULT_MAX_ITEMSETS = 200_000
+
+
 RULE_COLUMNS = [
     "antecedents", "consequents", "antecedent_names", "consequent_names",
     "antecedent_support", "consequent_support", "support", "count",
     "confidence", "lift", "leverage", "conviction",
 ]
-RECOMMENDATION_COLUMNS = ["customer_id", "product_id", "rank", "score", "product_name"]
 
 
-# --------------------------------------------------------------------------- baskets
 @dataclass
 class Baskets:
     """A 0/1 basket x item matrix with the labels needed to read it.
@@ -177,10 +178,7 @@ def build_baskets(
         return Baskets(sp.csr_matrix((0, 0), dtype=np.int32), empty, np.array([], dtype=object),
                        np.array([], dtype=object), basket, item, problem)
     needed = ["customer_id", "invoice_date"] + (["invoice_id"] if basket == "invoice" else [])
-    missing = [c for c in needed if c not in transactions.columns]
-    if missing:
-        raise DataError(f"transactions lack the column(s) {missing} needed for {basket} baskets",
-                        column=missing[0], hint="run the cleaning step (01_data_cleaning) first")
+    require_columns(transactions, needed, f"{basket} baskets", hint="run the cleaning step first")
 
     tx = transactions
     keep = tx[item].notna().to_numpy()
@@ -241,7 +239,6 @@ def _min_count(min_support: float, n_baskets: int) -> int:
     return max(1, math.ceil(min_support * n_baskets - 1e-9))
 
 
-# --------------------------------------------------------------------------- pair affinity
 def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
     """Item x item co-occurrence counts C = X^T X (diagonal = baskets holding the item)."""
     x = baskets.matrix
@@ -306,7 +303,6 @@ def _empty_affinity() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object if c[:4] in ("item", "name") else float) for c in cols})
 
 
-# --------------------------------------------------------------------------- itemsets and rules
 def estimate_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None) -> dict:
     """Upper bound on the number of frequent itemsets, computed before any mining.
 
@@ -482,7 +478,6 @@ def mine_rules(
     return itemsets, association_rules(itemsets, baskets, min_confidence)
 
 
-# --------------------------------------------------------------------------- readable tables
 def _short(name: str, width: int = 38) -> str:
     name = str(name)
     return name if len(name) <= width else name[: width - 1] + "…"
@@ -523,304 +518,3 @@ def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> pd.DataFrame:
         "share of B baskets with A": (100 * top["confidence_ba"]).round(1).astype(str) + "%",
         "lift": top["lift"].round(1),
     }).reset_index(drop=True)
-
-
-def describe_baskets(baskets: Baskets, min_support: float) -> str:
-    """Markdown paragraph on what the baskets hold (or why there are none)."""
-    if not baskets.available:
-        why = baskets.problem or "there are no baskets in the data"
-        return (f"**No basket analysis for this data:** {why}. The rest of this page stays "
-                "empty; the other analyses are not affected.")
-    sizes = np.asarray(baskets.matrix.getnnz(axis=1))
-    frequent = int((baskets.item_counts() >= _min_count(min_support, baskets.n_baskets)).sum())
-    kind = "invoices" if baskets.basket == "invoice" else "customer-days"
-    return (f"{baskets.n_baskets:,} baskets ({kind}) from {baskets.info['customer_id'].nunique():,} customers "
-            f"hold {baskets.n_items:,} different items; a basket holds {np.median(sizes):.0f} items at the "
-            f"median ({sizes.mean():.1f} on average). {frequent:,} items are in at least "
-            f"{100 * min_support:g}% of baskets (the minimum support) and take part in the rules below.")
-
-
-def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: float) -> str:
-    """Markdown paragraph on the rules found."""
-    if rules.empty:
-        return ("No rules reach the thresholds: lower `min_support` or `min_confidence` to see weaker "
-                "patterns." if not itemsets.empty else "No frequent itemsets (see the baskets above), so no rules.")
-    best = best_rule_per_bundle(rules).iloc[0]
-    strong = int((rules["confidence"] >= min_confidence).sum())
-    return (f"{len(itemsets):,} frequent itemsets give {len(rules):,} rules; {strong:,} of them have at least "
-            f"{100 * min_confidence:g}% confidence. Strongest bundle: customers who buy "
-            f"**{' + '.join(best['antecedent_names'])}** also buy **{' + '.join(best['consequent_names'])}** "
-            f"in {100 * best['confidence']:.0f}% of cases, {best['lift']:.1f} times more often than "
-            f"average shoppers ({best['count']:,} baskets).")
-
-
-# --------------------------------------------------------------------------- segment vs everyone
-def compare_segment(
-    baskets: Baskets, segments: pd.DataFrame | None, segment: str = "Champions",
-    min_support: float = 0.01, n: int = 10,
-) -> tuple[pd.DataFrame | None, str]:
-    """Strongest pairs within one customer segment beside their lift for everyone.
-
-    ``segments`` is ``customers_segments.parquet`` (``customer_id``, ``segment``) or
-    ``None``. Returns (table or None, markdown sentence saying what was done).
-    """
-    if not baskets.available:
-        return None, "No baskets, so no segment comparison."
-    if segments is None or "segment" not in segments.columns:
-        return None, ("Segments are not available (the segmentation page 02 has not run), so the "
-                      "rules are shown for all customers only.")
-    members = segments.loc[segments["segment"] == segment, "customer_id"].astype(str)
-    rows = baskets.info["customer_id"].astype(str).isin(set(members)).to_numpy()
-    if not rows.any():
-        found = ", ".join(sorted(segments["segment"].dropna().astype(str).unique())[:8])
-        return None, f"No baskets from segment '{segment}' (segments present: {found})."
-    seg = pair_affinity(baskets.subset(rows), min_support=min_support).head(n)
-    position = pd.Index(baskets.item_ids.astype(str))
-    a = position.get_indexer(seg["item_a"].astype(str))
-    b = position.get_indexer(seg["item_b"].astype(str))
-    x = baskets.matrix.tocsc()
-    n_ab = np.asarray(x[:, a].multiply(x[:, b]).sum(axis=0)).ravel()
-    counts = baskets.item_counts()
-    lift_all = n_ab * baskets.n_baskets / (counts[a] * counts[b]) if len(seg) else np.array([])
-    table = pd.DataFrame({
-        "product": seg["name_a"].astype(str), "bought with": seg["name_b"].astype(str),
-        f"baskets ({segment})": seg["count"],
-        f"lift ({segment})": seg["lift"].round(1), "lift (everyone)": np.round(lift_all, 1),
-    }).reset_index(drop=True)
-    text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f}%) come from "
-            f"{members.nunique():,} '{segment}' customers. Their strongest pairs, with the same pair's "
-            "lift among all customers beside it:")
-    return table, text
-
-
-# --------------------------------------------------------------------------- recommendations
-def customer_items(baskets: Baskets) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Customer x item 0/1 matrix of what each customer ever bought, and the customer ids."""
-    known = baskets.info["customer_id"].notna().to_numpy()
-    codes, customers = pd.factorize(baskets.info.loc[known, "customer_id"].astype(str), sort=True)
-    owner = sp.csr_matrix((np.ones(len(codes), dtype=np.int32), (codes, np.flatnonzero(known))),
-                          shape=(len(customers), baskets.n_baskets))
-    history = (owner @ baskets.matrix).tocsr()
-    history.data[:] = 1
-    return history, np.asarray(customers, dtype=object)
-
-
-def item_similarity(baskets: Baskets, min_count: int = 2) -> sp.csr_matrix:
-    """Item-to-item weights W[i, j] = confidence(i -> j) = n_ij / n_i, diagonal zero,
-    pairs seen together in fewer than ``min_count`` baskets dropped (noise)."""
-    c = cooccurrence(baskets).tocoo()
-    keep = (c.row != c.col) & (c.data >= min_count)
-    counts = baskets.item_counts().astype(np.float64)
-    w = c.data[keep] / counts[c.row[keep]]
-    return sp.csr_matrix((w, (c.row[keep], c.col[keep])), shape=c.shape)
-
-
-def _top_n(history: sp.csr_matrix, weights: sp.csr_matrix | None, popularity: np.ndarray, n: int):
-    """Top-``n`` not-yet-bought items per customer row, in chunks of rows.
-
-    Score = mean over the customer's items of W[i, j] (0 for the baseline, i.e.
-    ``weights=None``); ties, including items with no co-occurrence, go to the most
-    popular item. Returns (row, item, rank, score) arrays.
-    """
-    n_rows, n_items = history.shape
-    n = min(n, n_items)
-    if n_rows == 0 or n == 0:
-        return (np.array([], dtype=np.int64),) * 3 + (np.array([], dtype=float),)
-    by_popularity = np.lexsort((np.arange(n_items), -popularity))
-    bought_per_row = np.maximum(np.asarray(history.getnnz(axis=1)), 1)
-    chunk = max(1, 4_000_000 // n_items)
-    out_rows, out_items, out_scores = [], [], []
-    for start in range(0, n_rows, chunk):
-        h = history[start:start + chunk]
-        if weights is None:
-            scores = np.zeros(h.shape, dtype=np.float64)
-        else:
-            scores = (h @ weights).toarray() / bought_per_row[start:start + chunk, None]
-        r, c = h.nonzero()
-        scores[r, c] = -np.inf
-        scores = scores[:, by_popularity]
-        top = _top_columns(scores, n)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        out_rows.append(np.repeat(np.arange(start, start + h.shape[0]), n))
-        out_items.append(by_popularity[top].ravel())
-        out_scores.append(top_scores.ravel())
-    rows, items, scores = np.concatenate(out_rows), np.concatenate(out_items), np.concatenate(out_scores)
-    ranks = np.tile(np.arange(1, n + 1), len(rows) // n)
-    ok = np.isfinite(scores)
-    return rows[ok], items[ok], ranks[ok], scores[ok]
-
-
-def _top_columns(scores: np.ndarray, n: int) -> np.ndarray:
-    """Columns of the ``n`` largest values per row, ties to the leftmost column; same result
-    as ``np.argsort(-scores, kind="stable")[:, :n]`` without sorting whole rows."""
-    threshold = -np.partition(-scores, n - 1, axis=1)[:, n - 1:n]
-    above = scores > threshold
-    equal = scores == threshold
-    room = n - above.sum(axis=1, keepdims=True)
-    chosen = above | (equal & (np.cumsum(equal, axis=1) <= room))
-    columns = np.nonzero(chosen)[1].reshape(len(scores), n)
-    order = np.argsort(-np.take_along_axis(scores, columns, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(columns, order, axis=1)
-
-
-def recommend(baskets: Baskets, n: int = 10, min_count: int = 2) -> pd.DataFrame:
-    """Per customer, the ``n`` items they have not bought that go best with their history.
-
-    Item-to-item collaborative filtering ("customers who bought this also bought"):
-    score(customer, j) = mean over items i the customer bought of confidence(i -> j).
-    Assumptions:
-    1. What a customer bought before predicts what they will buy next through items that
-       other baskets hold together (Linden, Smith & York 2003).
-    2. Items already bought are never recommended (a cross-sell, not a repeat reminder).
-    3. Customers with too little history still get ``n`` items: ties (including items
-       with score 0) are broken by popularity, i.e. the most-popular fallback.
-    Returns :data:`RECOMMENDATION_COLUMNS` (``product_id`` holds the item, a category when
-    baskets were built on categories).
-    """
-    if not baskets.available:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            RECOMMENDATION_COLUMNS, [object, object, np.int64, float, object])})
-    history, customers = customer_items(baskets)
-    rows, items, ranks, scores = _top_n(history, item_similarity(baskets, min_count),
-                                        baskets.item_counts().astype(float), n)
-    return pd.DataFrame({
-        "customer_id": customers[rows].astype(str), "product_id": baskets.item_ids[items].astype(str),
-        "rank": ranks.astype(np.int64), "score": scores, "product_name": baskets.item_names[items].astype(str),
-    })
-
-
-def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
-    """Offline check of :func:`recommend`: hide each customer's last basket, recommend from
-    the earlier ones, and count a hit when one of the ``n`` items is in the hidden basket.
-
-    Assumptions:
-    1. Only customers with at least two baskets and at least one item in the last basket
-       that they had not bought before can be scored (repeat purchases are excluded from
-       recommendations by design).
-    2. The item weights and popularity are learned without the hidden baskets.
-    3. Baseline: the ``n`` most popular items the customer has not bought yet.
-    Returns customers evaluated, hit@n of the model and the baseline, and their ratio.
-    """
-    result = {"n": n, "customers_evaluated": 0, "hit_rate_model": None, "hit_rate_baseline": None,
-              "lift_over_baseline": None}
-    if not baskets.available:
-        return {**result, "reason": "no basket data"}
-    info = baskets.info.assign(_row=np.arange(baskets.n_baskets)).dropna(subset=["customer_id"])
-    info = info.sort_values(["customer_id", "basket_date", "basket_id"], kind="stable")
-    per_customer = info.groupby("customer_id")["_row"].transform("size")
-    info = info[per_customer >= 2]
-    last = info.drop_duplicates("customer_id", keep="last")
-    hidden = np.zeros(baskets.n_baskets, dtype=bool)
-    hidden[last["_row"].to_numpy()] = True
-    train = baskets.subset(~hidden)
-    history, customers = customer_items(train)
-    position = pd.Index(customers).get_indexer(last["customer_id"].astype(str))
-    history = history[position]
-    target = baskets.matrix[last["_row"].to_numpy()].tocsr()
-    target = (target - target.multiply(history)).tocsr()
-    target.eliminate_zeros()
-    scorable = np.asarray(target.getnnz(axis=1)) > 0
-    history, target = history[scorable], target[scorable]
-    if history.shape[0] == 0:
-        return {**result, "reason": "not enough repeat customers who bought something new in their last basket"}
-    popularity = train.item_counts().astype(float)
-    hits = {}
-    for name, weights in (("model", item_similarity(train, min_count)), ("baseline", None)):
-        rows, items, _, _ = _top_n(history, weights, popularity, n)
-        recommended = sp.csr_matrix((np.ones(len(rows)), (rows, items)), shape=target.shape)
-        hits[name] = float((np.asarray(recommended.multiply(target).getnnz(axis=1)) > 0).mean())
-    result.update(customers_evaluated=int(history.shape[0]), hit_rate_model=hits["model"],
-                  hit_rate_baseline=hits["baseline"],
-                  lift_over_baseline=hits["model"] / hits["baseline"] if hits["baseline"] else None)
-    return result
-
-
-def describe_evaluation(evaluation: dict) -> str:
-    """Markdown sentence on the offline check."""
-    if not evaluation["customers_evaluated"]:
-        return f"No offline check of the suggestions: {evaluation.get('reason', 'no customers to check')}."
-    e = evaluation
-    verdict = ("better than" if e["hit_rate_model"] > e["hit_rate_baseline"] else "no better than")
-    return (f"Hiding each customer's last basket and recommending {e['n']} products from their earlier "
-            f"purchases, at least one recommended product was in that basket for "
-            f"{100 * e['hit_rate_model']:.1f}% of {e['customers_evaluated']:,} customers, against "
-            f"{100 * e['hit_rate_baseline']:.1f}% when simply offering the best sellers they had not "
-            f"bought: the cross-sell list is {verdict} the best-seller list.")
-
-
-# --------------------------------------------------------------------------- charts
-def _no_data(ax: plt.Axes, title: str) -> plt.Axes:
-    ax.text(0.5, 0.5, "no basket data", ha="center", va="center", transform=ax.transAxes, color="grey")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return plots.label(ax, title, "", "")
-
-
-def plot_strongest_pairs(affinity: pd.DataFrame, n: int = 15, ax: plt.Axes | None = None) -> plt.Axes:
-    """Horizontal bars of the ``n`` pairs with the highest lift."""
-    ax = ax or plt.subplots(figsize=(8, 0.35 * n + 1.2))[1]
-    title = f"Top {n} product pairs bought together"
-    if affinity.empty:
-        return _no_data(ax, title)
-    top = affinity.head(n).iloc[::-1]
-    labels = [f"{_short(a, 28)} + {_short(b, 28)}" for a, b in zip(top["name_a"].astype(str), top["name_b"].astype(str))]
-    ax.barh(labels, top["lift"], color=plots.PALETTE[0])
-    ax.axvline(1, color="grey", lw=1, ls="--")
-    return plots.label(ax, title, "lift (times more often together than by chance)", "")
-
-
-def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
-    """Lift between the ``n`` best-selling items (blank: never or rarely together)."""
-    import seaborn as sns
-
-    ax = ax or plt.subplots(figsize=(9, 7.5))[1]
-    title = f"Affinity between the {n} most common products (lift)"
-    if affinity.empty or not baskets.available:
-        return _no_data(ax, title)
-    top = np.argsort(-baskets.item_counts(), kind="stable")[:n]
-    ids = baskets.item_ids[top].astype(str)
-    names = [_short(x, 30) for x in baskets.item_names[top]]
-    pairs = affinity[affinity["item_a"].astype(str).isin(ids) & affinity["item_b"].astype(str).isin(ids)]
-    position = pd.Index(ids)
-    a = position.get_indexer(pairs["item_a"].astype(str))
-    b = position.get_indexer(pairs["item_b"].astype(str))
-    values = np.full((len(ids), len(ids)), np.nan)
-    values[a, b] = values[b, a] = pairs["lift"].to_numpy()
-    grid = pd.DataFrame(values, index=names, columns=names)
-    sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "lift"}, linewidths=0.3, linecolor="white")
-    ax.grid(False)
-    return plots.label(ax, title, "product", "product")
-
-
-def plot_holdout(evaluation: dict, ax: plt.Axes | None = None) -> plt.Axes:
-    """Bars of hit@n for the cross-sell model and the best-seller baseline."""
-    ax = ax or plt.subplots(figsize=(6, 3))[1]
-    title = f"Offline check: last basket holds one of the {evaluation['n']} suggestions"
-    if not evaluation["customers_evaluated"]:
-        return _no_data(ax, title)
-    values = [evaluation["hit_rate_model"], evaluation["hit_rate_baseline"]]
-    ax.barh(["cross-sell model", "best sellers"], values, color=[plots.PALETTE[0], plots.PALETTE[4]])
-    plots.percent_axis(ax, axis="x")
-    return plots.label(ax, title, "share of customers (hit rate)", "")
-
-
-# --------------------------------------------------------------------------- metrics
-def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
-                     recommendations: pd.DataFrame) -> dict:
-    """Headline numbers for ``metrics/05_basket.json``."""
-    top = None
-    if not rules.empty:
-        best = best_rule_per_bundle(rules).iloc[0]
-        top = {"antecedents": list(best["antecedents"]), "consequents": list(best["consequents"]),
-               "antecedent_names": list(best["antecedent_names"]), "consequent_names": list(best["consequent_names"]),
-               "lift": float(best["lift"]), "confidence": float(best["confidence"]), "baskets": int(best["count"])}
-    return {
-        "basket_analysis_available": baskets.available,
-        "unavailable_reason": baskets.problem,
-        "baskets": baskets.n_baskets, "items": baskets.n_items, "rules": len(rules),
-        "top_rule": top,
-        "customers_with_recommendations": int(recommendations["customer_id"].nunique()),
-        "hit_at_n": evaluation["n"], "hit_rate_model": evaluation["hit_rate_model"],
-        "hit_rate_baseline": evaluation["hit_rate_baseline"],
-        "customers_evaluated": evaluation["customers_evaluated"],
-    }

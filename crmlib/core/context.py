@@ -1,0 +1,178 @@
+"""The run context every notebook starts with: the resolved run, paths, artifacts, metrics.
+
+A notebook is a function (papermill's view): its ``parameters`` cell is the signature,
+and its first code cell turns those parameters into a :class:`RunContext`::
+
+    ctx = RunContext.create("02_segmentation", as_of=as_of, period=period,
+                            data_paths=data_paths, artifacts_dir=artifacts_dir,
+                            config_path=config_path, parameters={"n_clusters": n_clusters})
+    transactions = ctx.load_transactions()
+
+The configuration and ``as_of`` come from :func:`crmlib.core.run.load_run` (the runner's
+``run.json``, or resolved the same way for a notebook run by hand). The context reads
+upstream artifacts, rebuilds ``transactions.parquet`` through the cleaning engine when
+it is missing or was built for another ``as_of`` (and says so), and writes the page's
+``metrics/<page>.json`` after checking it against the page's declared metrics.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crmlib import cleaning
+from crmlib.core import pages, writer
+from crmlib.core.run import Run, load_run
+
+TRANSACTIONS = "transactions.parquet"
+AUDIT = "cleaning_audit.json"
+
+
+@dataclass
+class RunContext:
+    """Everything a notebook needs to know about the run it is part of."""
+
+    notebook: str
+    run: Run
+    artifacts_dir: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
+        notebook: str,
+        *,
+        as_of: Any = None,
+        period: str | None = None,
+        data_paths: list[str] | None = None,
+        artifacts_dir: str | Path | None = None,
+        config_path: str | Path | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> "RunContext":
+        """A notebook's context from its base parameters (see :func:`crmlib.core.run.load_run`).
+
+        ``artifacts_dir`` defaults to ``data/processed/artifacts`` beside ``workbook.yml``.
+        """
+        if artifacts_dir in (None, ""):
+            from crmlib.core.config import find_config
+
+            found = Path(config_path) if config_path else find_config()
+            root = found.resolve().parent if found else Path.cwd().resolve()
+            artifacts_dir = root / "data" / "processed" / "artifacts"
+        artifacts = Path(artifacts_dir)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        run = load_run(artifacts, config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+        return cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
+
+    # ----------------------------------------------------------------- the run
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.run.as_of
+
+    @property
+    def period(self) -> str:
+        return self.run.period
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.run.config
+
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        return self.run.sources
+
+    @property
+    def currency(self) -> str:
+        return self.run.config.get("currency", "GBP")
+
+    # ----------------------------------------------------------------- paths
+    def path(self, name: str) -> Path:
+        """Path of an artifact in this run's artifacts folder."""
+        return self.artifacts_dir / name
+
+    # ----------------------------------------------------------------- artifacts
+    def read_json(self, name: str) -> dict[str, Any] | None:
+        p = self.path(name)
+        return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
+
+    def write_json(self, name: str, data: dict[str, Any]) -> Path:
+        return writer.write_json(self.path(name), data)
+
+    def read_parquet(self, name: str) -> pd.DataFrame | None:
+        """An upstream artifact, or ``None`` when that page has not run."""
+        p = self.path(name)
+        return pd.read_parquet(p) if p.is_file() else None
+
+    def write_parquet(self, name: str, frame: pd.DataFrame) -> Path:
+        return writer.write_parquet(self.path(name), frame)
+
+    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
+        return writer.write_csv(self.path(name), frame)
+
+    def _transactions_are_current(self) -> bool:
+        audit = self.read_json(AUDIT)
+        if not audit or not self.path(TRANSACTIONS).is_file():
+            return False
+        if audit.get("as_of") != str(self.as_of.date()):
+            return False
+        wanted = sorted(str(Path(s["path"]).resolve()) for s in self.sources)
+        return not wanted or sorted(audit.get("source_paths", [])) == wanted
+
+    def load_transactions(self) -> pd.DataFrame:
+        """Clean transactions up to ``as_of`` (``transactions.parquet``).
+
+        When the artifact is missing or was built for another ``as_of`` or other files,
+        the cleaning engine is re-run and the notebook notes that it did so.
+        """
+        if not self._transactions_are_current():
+            result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}))
+            result.write(self.artifacts_dir)
+            self.notes.append(
+                "The clean transactions were missing or out of date, so the cleaning step was re-run "
+                "before this analysis."
+            )
+        return pd.read_parquet(self.path(TRANSACTIONS))
+
+    def show_notes(self) -> None:
+        """Display what the context did on its own (steps re-run)."""
+        if self.notes:
+            from IPython.display import Markdown, display
+
+            display(Markdown("\n".join(f"> **Note.** {n}" for n in self.notes)))
+
+    # ----------------------------------------------------------------- metrics
+    def warn(self, message: str) -> None:
+        """Record a plain-language warning for the report (shown in the summary)."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> Path:
+        """Write ``metrics/<page>.json``: headline numbers, parameters, warnings.
+
+        ``metrics`` is checked against the page's declared metrics
+        (:func:`crmlib.core.pages.validate_metrics`) before anything is written. Keys
+        given come first; ``notebook``, ``as_of``, ``period``, ``parameters`` and
+        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s).
+        """
+        page = pages.page(self.notebook, self.config)
+        given = list(metrics.get("warnings", []))
+        payload = {
+            **metrics,
+            "notebook": self.notebook,
+            "as_of": str(self.as_of.date()),
+            "period": self.period,
+            "parameters": self.parameters,
+            "warnings": given + [w for w in self.warnings if w not in given],
+        }
+        payload = writer.jsonable(payload)
+        pages.validate_metrics(page, payload)
+        return self.write_json(f"metrics/{self.notebook}.json", payload)
+
+    def read_metrics(self, notebook: str) -> dict[str, Any] | None:
+        """Another page's metrics, or ``None`` when it has not run."""
+        return self.read_json(f"metrics/{notebook}.json")

@@ -1,0 +1,75 @@
+"""The basket page (05): what sells together, bundles and cross-sells, next-best products.
+
+Modules: :mod:`.baskets` (baskets, pair affinity, itemsets and rules), :mod:`.recommendations`
+(next-best products and their offline check), :mod:`.text` (words and metrics),
+:mod:`.charts`. The page declares itself as :data:`PAGE`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.pages import Page, PageMetrics
+from crmlib.pages.basket.baskets import (  # noqa: F401  (the page's API, for its notebook)
+    BASKET_KINDS, DEFAULT_MAX_ITEMSETS, RULE_COLUMNS, association_rules, Baskets, best_rule_per_bundle,
+    build_baskets, check_itemset_explosion, cooccurrence, estimate_itemsets, item_problem, mine_itemsets,
+    mine_rules, pair_affinity, strongest_pairs, top_rules,
+)
+from crmlib.pages.basket.recommendations import (  # noqa: F401  (the page's API, for its notebook)
+    RECOMMENDATION_COLUMNS, customer_items, evaluate_holdout, item_similarity, recommend,
+)
+from crmlib.pages.basket.text import (  # noqa: F401  (the page's API, for its notebook)
+    compare_segment, describe_baskets, describe_evaluation, describe_rules, headline_metrics,
+)
+from crmlib.pages.basket.charts import (  # noqa: F401  (the page's API, for its notebook)
+    plot_affinity_heatmap, plot_holdout, plot_strongest_pairs,
+)
+
+
+class TopRule(TypedDict):
+    antecedents: list[str]
+    consequents: list[str]
+    antecedent_names: list[str]
+    consequent_names: list[str]
+    lift: float
+    confidence: float
+    baskets: int
+
+
+class BasketMetrics(PageMetrics):
+    """``metrics/05_basket.json`` (see :func:`headline_metrics`)."""
+
+    basket_analysis_available: bool
+    unavailable_reason: str | None
+    baskets: int
+    items: int
+    rules: int
+    top_rule: TopRule | None
+    customers_with_recommendations: int
+    hit_at_n: int
+    hit_rate_model: float | None
+    hit_rate_baseline: float | None
+    customers_evaluated: int
+
+
+def finding(m: Mapping[str, Any], currency: str) -> str | None:
+    """The summary's line: the strongest bundle (by lift) and how many rules were found."""
+    parts = []
+    rule = m["top_rule"]
+    if rule is not None:
+        left, right = (" & ".join(map(str, rule[k])) for k in ("antecedent_names", "consequent_names"))
+        parts.append(f"bundle to try: {left} + {right}, lift {rule['lift']:.1f} "
+                     f"({format_percent(rule['confidence'], 0)} of baskets with the first also hold the second)")
+    parts.append(f"{format_count(m['rules'])} rules found")
+    return "; ".join(parts) + "."
+
+
+PAGE = Page(
+    name="05_basket",
+    title="Basket analysis and cross-sell",
+    description="What sells together, bundles and cross-sells to try, next-best products per customer.",
+    reads=("01_data_cleaning", "02_segmentation"),
+    metrics=BasketMetrics,
+    finding=finding,
+)

@@ -1,0 +1,88 @@
+"""The churn page (04): who is likely to leave, why, what it is worth, whom to contact first.
+
+Modules: :mod:`.table` (the customer table's stated rules), :mod:`.evaluation`
+(ROC/PR, lift, calibration, confusion, drivers), :mod:`.models` (candidate models,
+retention list), :mod:`.analysis` (:func:`run_churn`), :mod:`.text`, :mod:`.charts`.
+Customer features and labels are the core's (:mod:`crmlib.core.features`). The page
+declares itself as :data:`PAGE`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crmlib.core.features import FEATURE_LABELS, feature_label  # noqa: F401  (the page's vocabulary)
+from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.pages import Page, PageMetrics
+from crmlib.pages.churn.table import (  # noqa: F401  (the page's API, for its notebook)
+    BLANK_WORDS, FALSE_WORDS, PII_PATTERN, TRUE_WORDS, clean_customer_table, parse_flag,
+)
+from crmlib.pages.churn.evaluation import (  # noqa: F401  (the page's API, for its notebook)
+    best_threshold, binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table,
+    score_quality,
+)
+from crmlib.pages.churn.models import (  # noqa: F401  (the page's API, for its notebook)
+    RISK_BANDS, make_models, PriorCorrectedClassifier, retention_targets, risk_tier,
+)
+from crmlib.pages.churn.analysis import (  # noqa: F401  (the page's API, for its notebook)
+    MODEL_NAMES, MODES, P_ALIVE_MIN_SPREAD, choose_mode, churn_rate_trend, ChurnResult, run_churn,
+)
+from crmlib.pages.churn.text import (  # noqa: F401  (the page's API, for its notebook)
+    BASELINE_RULES, confusion_table, drivers_text, model_table, overview_text, quality_text, targets_text,
+)
+from crmlib.pages.churn.charts import (  # noqa: F401  (the page's API, for its notebook)
+    plot_calibration, plot_driver_bins, plot_drivers, plot_gains, plot_trend, plot_value_at_risk,
+)
+
+
+class ChurnMetrics(PageMetrics):
+    """``metrics/04_churn.json`` (see :meth:`ChurnResult.metrics`)."""
+
+    mode: str
+    chosen_model: str
+    roc_auc: float | None
+    pr_auc: float | None
+    models: dict[str, dict[str, Any]]
+    baselines: dict[str, dict[str, Any]]
+    beats_baselines: dict[str, float | None]
+    churn_rate: float
+    threshold: float
+    confusion: dict[str, Any]
+    top_decile_lift: float | None
+    eval_customers: int
+    train_customers: int
+    cutoffs: dict[str, str]
+    top_drivers: list[str]
+    top_driver_sentences: list[str]
+    scored_customers: int
+    targets: int
+    control: int
+    value_at_risk_total: float
+    value_basis: str
+    high_risk_customers: int
+    high_risk_value_at_risk: float
+    churn_window_days: int | None
+
+
+def finding(m: Mapping[str, Any], currency: str) -> str | None:
+    """The summary's line: high-risk customers and their value at risk, churn rate, top driver, quality."""
+    text = f"{format_count(m['high_risk_customers'])} customers at high churn risk"
+    if m["value_basis"] != "one customer":
+        text += (f", with {format_money(m['high_risk_value_at_risk'], currency, compact=True)} of value at risk"
+                 f" (churn probability × {m['value_basis']})")
+    parts = [text, f"churn rate {format_percent(m['churn_rate'])}"]
+    if m["top_drivers"]:
+        parts.append(f"top driver: {feature_label(m['top_drivers'][0])}")
+    if m["roc_auc"] is not None:
+        parts.append(f"model ROC-AUC {m['roc_auc']:.2f}")
+    return "; ".join(parts) + "."
+
+
+PAGE = Page(
+    name="04_churn",
+    title="Churn risk and retention",
+    description="Who is likely to leave, why, what it is worth, and whom to contact first.",
+    reads=("01_data_cleaning", "02_segmentation", "03_clv"),
+    metrics=ChurnMetrics,
+    finding=finding,
+)

@@ -1,0 +1,339 @@
+"""The churn page's analysis in one call: :func:`run_churn` -> :class:`ChurnResult`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+
+from crmlib.core.features import LABEL, _customer_rows, transaction_snapshot
+from crmlib.errors import ConfigError, DataError, NotApplicableError
+from crmlib.pages.churn.evaluation import binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality
+from crmlib.pages.churn.models import _select_and_fit, make_models, retention_targets, risk_tier
+from crmlib.pages.churn.table import clean_customer_table
+
+MODES = ("auto", "transactions", "customer_table")
+
+
+#: P(alive) is used as a model feature only when its 10th-90th percentile spread reaches this
+P_ALIVE_MIN_SPREAD = 0.01
+
+
+def _spread(values: pd.Series) -> float:
+    return float(values.quantile(0.9) - values.quantile(0.1)) if values.notna().any() else 0.0
+
+
+def churn_rate_trend(transactions: pd.DataFrame, as_of: Any, churn_window_days: int = 90,
+                     active_days: int = 365) -> pd.DataFrame:
+    """Churn rate at each month start whose window is fully observed by ``as_of``.
+
+    For cutoff c: among customers with a purchase in [c - active_days, c), the share
+    with no purchase in [c, c + window). Returns cutoff, active_customers, churned,
+    churn_rate.
+    """
+    tx = _customer_rows(transactions)
+    end = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    window = pd.Timedelta(days=churn_window_days)
+    day = tx["invoice_date"].dt.normalize()
+    cutoffs = pd.date_range(day.min() + pd.offsets.MonthBegin(1), end - window, freq="MS")
+    rows = []
+    for c in cutoffs:
+        before = tx.loc[(day < c) & (day >= c - pd.Timedelta(days=active_days)), "customer_id"].unique()
+        after = tx.loc[(day >= c) & (day < c + window), "customer_id"].unique()
+        active = pd.Index(before)
+        churned = int((~active.isin(after)).sum())
+        rows.append({"cutoff": c, "active_customers": len(active), "churned": churned,
+                     "churn_rate": churned / len(active) if len(active) else np.nan})
+    return pd.DataFrame(rows, columns=["cutoff", "active_customers", "churned", "churn_rate"])
+
+
+@dataclass
+class ChurnResult:
+    """Everything notebook 04 shows and writes."""
+
+    mode: str
+    chosen_model: str
+    threshold: float
+    evaluation: dict[str, dict[str, Any]]         # model/baseline name -> roc_auc, pr_auc
+    lift: pd.DataFrame                             # decile table of the chosen model
+    baseline_lift: dict[str, pd.DataFrame]
+    calibration: pd.DataFrame
+    confusion: dict[str, Any]
+    baseline_confusion: dict[str, Any]
+    drivers: pd.DataFrame
+    driver_bins: dict[str, pd.DataFrame]
+    scores: pd.DataFrame                           # customer_id, churn_probability, risk_tier, value_at_risk, ...
+    targets: pd.DataFrame
+    churn_rate: float
+    eval_customers: int
+    train_customers: int
+    cutoffs: dict[str, str]
+    trend: pd.DataFrame | None
+    value_basis: str
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    window_days: int | None = None                 # transactions mode: the churn window
+    active_days: int | None = None                 # transactions mode: "active" look-back
+
+    def metrics(self) -> dict[str, Any]:
+        """The headline numbers for ``metrics/04_churn.json`` (evaluation-set figures)."""
+        chosen = self.evaluation[self.chosen_model]
+        base = {k: {"roc_auc": v["roc_auc"], "pr_auc": v["pr_auc"]} for k, v in self.evaluation.items()
+                if k in ("recency", "p_alive", "tenure")}
+        for k in ("recency", "p_alive"):
+            base.setdefault(k, {"roc_auc": None, "pr_auc": None})
+        high = self.scores["risk_tier"].astype(str).eq("high")
+        return {
+            "mode": self.mode,
+            "chosen_model": self.chosen_model,
+            "roc_auc": chosen["roc_auc"],
+            "pr_auc": chosen["pr_auc"],
+            "models": {k: v for k, v in self.evaluation.items() if k in ("logistic_regression", "gradient_boosting")},
+            "baselines": base,
+            "beats_baselines": self.beats_baselines(),
+            "churn_rate": self.churn_rate,
+            "threshold": self.threshold,
+            "confusion": self.confusion,
+            "top_decile_lift": float(self.lift["lift"].iloc[0]),
+            "eval_customers": self.eval_customers,
+            "train_customers": self.train_customers,
+            "cutoffs": self.cutoffs,
+            "top_drivers": self.drivers["feature"].head(5).tolist(),
+            "top_driver_sentences": self.drivers["sentence"].dropna().head(3).tolist(),
+            "scored_customers": int(len(self.scores)),
+            "targets": int((self.targets["group"] == "target").sum()),
+            "control": int((self.targets["group"] == "control").sum()),
+            "value_at_risk_total": float(self.scores["value_at_risk"].sum()),
+            "value_basis": self.value_basis,
+            "high_risk_customers": int(high.sum()),
+            "high_risk_value_at_risk": float(self.scores.loc[high, "value_at_risk"].sum()),
+            "churn_window_days": self.window_days,
+            "warnings": list(self.warnings),
+        }
+
+    def beats_baselines(self) -> dict[str, float | None]:
+        """ROC-AUC margin of the chosen model over each available baseline (positive = better)."""
+        mine = self.evaluation[self.chosen_model]["roc_auc"]
+        return {k: (None if v["roc_auc"] is None or mine is None else mine - v["roc_auc"])
+                for k, v in self.evaluation.items() if k in ("recency", "p_alive", "tenure")}
+
+
+def choose_mode(mode: str, customers: pd.DataFrame | None) -> str:
+    """``auto`` -> ``customer_table`` when the customer table has a churn column, else ``transactions``."""
+    if mode not in MODES:
+        raise ConfigError(f"mode: '{mode}' is not one of {', '.join(MODES)}")
+    has_label = customers is not None and LABEL in [re.sub(r"[^0-9a-z]+", "_", str(c).strip().lower()).strip("_")
+                                                    for c in customers.columns]
+    if mode == "customer_table" and not has_label:
+        raise ConfigError("mode customer_table needs a customer table with a 'churned' column "
+                          "(set customers.path and map the churn column in workbook.yml)")
+    if mode == "auto":
+        return "customer_table" if has_label else "transactions"
+    return mode
+
+
+def run_churn(
+    transactions: pd.DataFrame | None,
+    as_of: Any,
+    *,
+    customers: pd.DataFrame | None = None,
+    clv: pd.DataFrame | None = None,
+    mode: str = "auto",
+    churn_window_days: int = 90,
+    active_days: int = 365,
+    control_share: float = 0.10,
+    max_targets: int | None = None,
+    seed: int = 0,
+    segment_map: dict[str, dict[str, Any]] | None = None,
+) -> ChurnResult:
+    """Train, evaluate, explain and score churn in one call (what notebook 04 runs).
+
+    ``clv`` is the ``customers_clv.parquet`` frame of notebook 03 (``customer_id``,
+    ``clv``); without it, value at risk uses spend in the last 365 days (transactions
+    mode) or 12 x monthly charges (customer-table mode) and says so. ``segment_map``
+    (from :func:`crmlib.core.summaries.load_segment_map`) names the RFM segment feature as
+    the segmentation page does; ``None`` = the default map.
+    """
+    if churn_window_days < 7:
+        raise ConfigError(f"churn_window_days must be at least 7 (got {churn_window_days})")
+    mode = choose_mode(mode, customers)
+    warnings: list[str] = []
+    notes: list[str] = []
+    table, table_notes = (clean_customer_table(customers) if customers is not None else (None, []))
+    notes += table_notes
+    as_of = pd.Timestamp(as_of).normalize()
+    if mode == "transactions":
+        return _run_transactions(transactions, as_of, table, clv, churn_window_days, active_days,
+                                 control_share, max_targets, seed, warnings, notes, segment_map)
+    return _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes)
+
+
+def _evaluate(chosen: str, fitted: dict, X: pd.DataFrame, y: pd.Series, threshold: float,
+              baselines: dict[str, pd.Series], baseline_flags: dict[str, pd.Series], seed: int) -> dict[str, Any]:
+    scores = {**{name: m.predict_proba(X)[:, 1] for name, m in fitted.items()}, **baselines}
+    evaluation = {name: {**score_quality(y, score), "top_decile_lift": float(lift_table(y, score)["lift"].iloc[0])}
+                  for name, score in scores.items()}
+    probability = fitted[chosen].predict_proba(X)[:, 1]
+    drivers = explain_drivers(fitted[chosen], X, y, seed=seed)
+    return {
+        "evaluation": evaluation,
+        "lift": lift_table(y, probability),
+        "baseline_lift": {k: lift_table(y, v) for k, v in baselines.items()},
+        "calibration": calibration_table(y, probability),
+        "confusion": {**confusion_at(y, probability >= threshold), "threshold": threshold},
+        "baseline_confusion": {k: confusion_at(y, v) for k, v in baseline_flags.items()},
+        "drivers": drivers,
+        "driver_bins": {f: binned_churn_rates(X, y, f) for f in drivers["feature"].head(5)},
+        "churn_rate": float(np.mean(y)),
+    }
+
+
+def _value(ids: pd.Index, clv: pd.DataFrame | None, fallback: pd.Series | None, fallback_basis: str,
+           warnings: list[str]) -> tuple[pd.Series, str]:
+    if clv is not None and {"customer_id", "clv"} <= set(clv.columns):
+        values = clv.assign(customer_id=clv["customer_id"].astype(str)).set_index("customer_id")["clv"]
+        values = values.reindex(ids)
+        if values.notna().mean() >= 0.5:
+            missing = int(values.isna().sum())
+            if missing:
+                warnings.append(f"{missing} scored customers have no CLV from notebook 03; their value at risk uses {fallback_basis} instead.")
+                if fallback is not None:
+                    values = values.fillna(fallback.reindex(ids))
+            return values.fillna(0.0), "CLV from notebook 03"
+    if fallback is None:
+        warnings.append("No CLV and no spend figure: value at risk is the churn probability itself (expected lost customers).")
+        return pd.Series(1.0, index=ids), "one customer"
+    warnings.append(f"Notebook 03 (CLV) results are not available, so value at risk = churn probability x {fallback_basis}.")
+    return fallback.reindex(ids).fillna(0.0), fallback_basis
+
+
+def _scores(ids: pd.Index, probability: np.ndarray, value: pd.Series, extra: dict[str, Any]) -> pd.DataFrame:
+    scores = pd.DataFrame({"customer_id": ids.astype(str), "churn_probability": probability})
+    scores["risk_tier"] = risk_tier(scores["churn_probability"]).to_numpy()
+    scores["value"] = value.reindex(ids).to_numpy()
+    scores["value_at_risk"] = scores["churn_probability"] * scores["value"]
+    for k, v in extra.items():
+        scores[k] = pd.Series(v).reindex(ids).to_numpy()
+    return scores.sort_values("value_at_risk", ascending=False).reset_index(drop=True)
+
+
+def _run_transactions(transactions, as_of, table, clv, window, active_days, control_share,
+                      max_targets, seed, warnings, notes, segment_map=None) -> ChurnResult:
+    if transactions is None or transactions.empty:
+        raise DataError("transactions mode needs transactions with customer ids")
+    score_cutoff = as_of + pd.Timedelta(days=1)
+    eval_cutoff = score_cutoff - pd.Timedelta(days=window)
+    train_cutoff = eval_cutoff - pd.Timedelta(days=window)
+    first = _customer_rows(transactions)["invoice_date"].min()
+    if train_cutoff - first < pd.Timedelta(days=60):
+        raise NotApplicableError(
+            f"a churn model with a {window}-day window needs history from at least 60 days before its "
+            f"training date ({train_cutoff.date()}), and the data start {first.date()}; "
+            "a later period or a shorter churn_window_days makes it possible")
+    kwargs = {"active_days": active_days, "customers": table, "segment_map": segment_map}
+    train = transaction_snapshot(transactions, train_cutoff, window, **kwargs)
+    evals = transaction_snapshot(transactions, eval_cutoff, window, **kwargs)
+    X_train, X_eval = train.X, evals.X.reindex(columns=train.X.columns)
+    has_p_alive = X_train["p_alive"].notna().any() and X_eval["p_alive"].notna().any()
+    if not has_p_alive:
+        warnings.append("No BTYD model behind P(alive) converged at a cutoff; P(alive) is left out as a feature "
+                        "and as a baseline.")
+    if not has_p_alive or min(_spread(X_train["p_alive"]), _spread(X_eval["p_alive"])) < P_ALIVE_MIN_SPREAD:
+        if has_p_alive:
+            notes.append("P(alive) is nearly the same for everyone (the BTYD model found almost no drop-out in this "
+                         "data), so it is used only as the naive baseline, not as a model feature: its tiny "
+                         "differences would mean different things at the two cutoffs.")
+        X_train, X_eval = X_train.drop(columns="p_alive"), X_eval.drop(columns="p_alive")
+    chosen, fitted, threshold, _ = _select_and_fit(X_train, train.y, seed, notes)
+    baselines = {"recency": X_eval["recency_days"]}
+    flags = {"recency": X_eval["recency_days"] > window}
+    if has_p_alive:
+        baselines["p_alive"] = 1 - evals.X["p_alive"]
+        flags["p_alive"] = evals.X["p_alive"] < 0.5
+    ev = _evaluate(chosen, fitted, X_eval, evals.y, threshold, baselines, flags, seed)
+    # final model: refit on the latest fully labelled cutoff, score today
+    final = make_models(X_eval, seed)[chosen].fit(X_eval, evals.y)
+    today = transaction_snapshot(transactions, score_cutoff, window, labelled=False,
+                                 with_p_alive="p_alive" in X_eval.columns, **kwargs)
+    X_today = today.X.reindex(columns=X_eval.columns)
+    probability = final.predict_proba(X_today)[:, 1]
+    tx = _customer_rows(transactions)
+    recent = tx[(tx["invoice_date"] < score_cutoff) & (tx["invoice_date"] >= score_cutoff - pd.Timedelta(days=365))]
+    spend = recent.assign(customer_id=recent["customer_id"].astype(str)).groupby("customer_id")["amount"].sum()
+    value, basis = _value(X_today.index, clv, spend, "spend in the last 12 months", warnings)
+    scores = _scores(X_today.index, probability, value,
+                     {"recency_days": X_today["recency_days"], "monetary": X_today["monetary"]})
+    targets = retention_targets(scores, threshold=threshold, control_share=control_share, seed=seed,
+                                max_targets=max_targets)
+    _quality_warnings(ev, chosen, warnings)
+    return ChurnResult(
+        mode="transactions", chosen_model=chosen, threshold=threshold, scores=scores, targets=targets,
+        eval_customers=len(X_eval), train_customers=len(X_train),
+        cutoffs={"train": str(train_cutoff.date()), "evaluation": str(eval_cutoff.date()),
+                 "scoring": str(score_cutoff.date())},
+        trend=churn_rate_trend(transactions, as_of, window, active_days), value_basis=basis,
+        warnings=warnings, notes=notes, window_days=window, active_days=active_days, **ev)
+
+
+def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes) -> ChurnResult:
+    data = table.set_index("customer_id")
+    y = data.pop(LABEL).astype(int)
+    X = data
+    if X.shape[1] == 0:
+        raise DataError("the customer table has no usable attribute columns besides the churn flag")
+    if y.nunique() < 2 or y.value_counts().min() < 20:
+        raise DataError("the churn flag needs at least 20 churned and 20 retained customers", column=LABEL)
+    X_train, X_eval, y_train, y_eval = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    notes.append("Subscription data has no time axis here, so the evaluation set is a random, stratified 25 % "
+                 "of customers held out from training.")
+    chosen, fitted, threshold, _ = _select_and_fit(X_train, y_train, seed, notes)
+    tenure = next((c for c in X.columns if "tenure" in c and pd.api.types.is_numeric_dtype(X[c])), None)
+    baselines, flags = {}, {}
+    if tenure:
+        baselines["tenure"] = -X_eval[tenure]
+        flags["tenure"] = X_eval[tenure] < X_train[tenure].median()
+    if transactions is not None and len(transactions):
+        warnings.append("Subscription mode: the recency and P(alive) baselines need purchase dates per "
+                        "subscriber and are not computed; the short-tenure rule is the naive baseline.")
+    else:
+        warnings.append("Subscription mode: no purchase history, so the recency and P(alive) baselines are "
+                        "not available; the short-tenure rule is the naive baseline.")
+    ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed)
+    # score current subscribers out of fold: nobody is scored by a model that saw them
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    oof = cross_val_predict(make_models(X, seed)[chosen], X, y, cv=folds, method="predict_proba")[:, 1]
+    current = y.index[y.to_numpy() == 0]
+    probability = pd.Series(oof, index=X.index).reindex(current).to_numpy()
+    monthly = next((c for c in X.columns if "monthly" in c and pd.api.types.is_numeric_dtype(X[c])), None)
+    fallback = (X[monthly] * 12) if monthly else None
+    value, basis = _value(current, clv, fallback, f"12 x {monthly}" if monthly else "", warnings)
+    extra = {tenure: X[tenure]} if tenure else {}
+    scores = _scores(current, probability, value, extra)
+    targets = retention_targets(scores, threshold=threshold, control_share=control_share, seed=seed,
+                                max_targets=max_targets)
+    _quality_warnings(ev, chosen, warnings)
+    return ChurnResult(
+        mode="customer_table", chosen_model=chosen, threshold=threshold, scores=scores, targets=targets,
+        eval_customers=len(X_eval), train_customers=len(X_train), cutoffs={"as_of": str(as_of.date())},
+        trend=None, value_basis=basis, warnings=warnings, notes=notes, **ev)
+
+
+def _quality_warnings(ev: dict[str, Any], chosen: str, warnings: list[str]) -> None:
+    mine = ev["evaluation"][chosen]["roc_auc"]
+    for name in ("recency", "p_alive", "tenure"):
+        other = ev["evaluation"].get(name, {}).get("roc_auc")
+        if mine is not None and other is not None and mine <= other:
+            warnings.append(f"The churn model does not beat the naive {MODEL_NAMES[name]} on the "
+                            f"evaluation set (ROC-AUC {mine:.3f} vs {other:.3f}); prefer the simple rule.")
+    n_eval = int(ev["lift"]["customers"].sum())
+    if n_eval < 200:
+        warnings.append(f"The evaluation set holds only {n_eval} customers, so the model-quality figures are rough.")
+    if mine is not None and mine < 0.6:
+        warnings.append(f"The churn model separates churners only weakly (ROC-AUC {mine:.2f}).")
+
+
+MODEL_NAMES = {"logistic_regression": "logistic regression", "gradient_boosting": "gradient boosting",
+               "recency": "recency rule", "p_alive": "1 - P(alive) rule", "tenure": "short-tenure rule"}

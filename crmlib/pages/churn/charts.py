@@ -1,0 +1,107 @@
+"""The churn page's charts (house style of :mod:`crmlib.core.plots`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from crmlib.core.features import feature_label
+from crmlib.pages.churn.analysis import MODEL_NAMES, ChurnResult
+
+def plot_trend(result: ChurnResult):
+    """Churn rate at each month start (transactions mode)."""
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    fig, ax = plt.subplots()
+    trend = result.trend
+    ax.plot(trend["cutoff"], trend["churn_rate"], marker="o")
+    ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
+    plots.percent_axis(ax)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    fig.autofmt_xdate()
+    return plots.label(ax, f"Churn rate: no purchase in the next {result.window_days} days",
+                       "Month start (customers active at that date)", "Share who did not buy again")
+
+
+def plot_gains(result: ChurnResult):
+    """Cumulative gains of the chosen model and the naive rules vs random contact."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    fig, ax = plt.subplots()
+    curves = {MODEL_NAMES[result.chosen_model]: result.lift,
+              **{MODEL_NAMES[k]: v for k, v in result.baseline_lift.items()}}
+    for name, table in curves.items():
+        ax.plot(np.r_[0, table["cum_customers_share"]], np.r_[0, table["cum_gain"]], marker="o", label=name)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random contact")
+    plots.percent_axis(ax)
+    plots.percent_axis(ax, axis="x")
+    ax.legend()
+    return plots.label(ax, "Cumulative gains on the evaluation set", "Customers contacted (riskiest first)",
+                       "Share of all churners reached")
+
+
+def plot_calibration(result: ChurnResult):
+    """Predicted vs observed churn rate by probability tenth."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    cal = result.calibration
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.plot(cal["predicted"], cal["observed"], marker="o", label=MODEL_NAMES[result.chosen_model])
+    plots.percent_axis(ax)
+    plots.percent_axis(ax, axis="x")
+    ax.legend()
+    return plots.label(ax, "Are the churn probabilities right?", "Predicted churn probability (tenths of customers)",
+                       "Observed churn rate")
+
+
+def plot_drivers(result: ChurnResult, top: int = 8):
+    """Permutation importance of the top features, with plain-words names."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    d = result.drivers.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.2))
+    ax.barh([feature_label(f) for f in d["feature"]], d["importance"], xerr=d["importance_std"])
+    return plots.label(ax, "What drives churn predictions", "Drop in ROC-AUC when the fact is shuffled", "")
+
+
+def plot_driver_bins(result: ChurnResult, feature: str):
+    """Churn rate by group of one driver (evaluation set)."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    bins = result.driver_bins[feature]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.bar(bins["bin"].astype(str), bins["churn_rate"])
+    ax.axhline(result.churn_rate, linestyle="--", color="grey", label="average")
+    ax.tick_params(axis="x", labelrotation=20)
+    plots.percent_axis(ax)
+    ax.legend()
+    return plots.label(ax, f"Churn rate by {feature_label(feature)}", feature_label(feature).capitalize(),
+                       "Churn rate")
+
+
+def plot_value_at_risk(result: ChurnResult, currency: str = "GBP"):
+    """Value at risk and number of customers by risk tier."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    by = (result.scores.groupby("risk_tier")["value_at_risk"].agg(["sum", "size"])
+          .reindex(["high", "medium", "low"]).fillna(0))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    bars = ax.bar(by.index, by["sum"])
+    for bar, n in zip(bars, by["size"]):
+        ax.annotate(f"{int(n):,} customers", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=9)
+    plots.money_axis(ax, currency)
+    return plots.label(ax, f"Value at risk by churn-risk tier ({result.value_basis})", "Risk tier",
+                       f"Value at risk ({currency})")

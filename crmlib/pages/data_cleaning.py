@@ -1,0 +1,377 @@
+"""The data-cleaning page (01): what came in, what was set aside and why, the clean data's profile.
+
+The cleaning itself is intake's engine, :mod:`crmlib.cleaning` (rules, audit,
+quarantine); this page shows its result to managers, and declares itself as ``PAGE``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlib import schema
+from crmlib.cleaning import REASON_TEXT, REASONS, CleaningResult, clean_sources, resolve_rules
+from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.pages import Page, PageMetrics
+
+@dataclass
+class CustomerOverlap:
+    """How customers spread over several sources (stores, business units, web/shop).
+
+    ``by_source_count``: customers found in 1, 2, 3+ sources, their share of customers
+    and of revenue. ``pairs``: the largest overlaps between two sources (shared
+    customers and what they spend in total). ``per_source``: customers and revenue of
+    each source, with how many of its customers also buy elsewhere.
+    """
+
+    by_source_count: pd.DataFrame
+    pairs: pd.DataFrame
+    per_source: pd.DataFrame
+
+
+def customer_overlap(transactions: pd.DataFrame, top: int = 10) -> CustomerOverlap:
+    """The "one customer view" of integrated sources (known customers only).
+
+    Assumptions:
+    1. The same ``customer_id`` in two sources is the same person (ids are shared
+       across the sources, e.g. a loyalty number); no fuzzy matching is attempted.
+    2. Anonymous lines are left out: they cannot be attributed to a customer.
+    """
+    known = schema.known_customers(transactions)
+    cs = (known.groupby([schema.CUSTOMER_ID, schema.SOURCE], sort=False, observed=True)[schema.AMOUNT]
+          .sum().rename("revenue").reset_index())
+    n_sources = cs.groupby(schema.CUSTOMER_ID, sort=False)[schema.SOURCE].transform("size")
+    per_customer = cs.assign(n_sources=n_sources).groupby(schema.CUSTOMER_ID, sort=False).agg(
+        n_sources=("n_sources", "first"), revenue=("revenue", "sum"))
+    band = np.where(per_customer["n_sources"] >= 3, "3+ sources",
+                    np.where(per_customer["n_sources"] == 2, "2 sources", "1 source"))
+    by_count = (per_customer.groupby(band).agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
+                .reindex(["1 source", "2 sources", "3+ sources"], fill_value=0))
+    by_count["customer_share"] = by_count["customers"] / max(int(by_count["customers"].sum()), 1)
+    by_count["revenue_share"] = by_count["revenue"] / (by_count["revenue"].sum() or 1.0)
+    by_count.index.name = "found_in"
+
+    multi = cs.loc[n_sources.to_numpy() > 1, [schema.CUSTOMER_ID, schema.SOURCE]]
+    pairs = multi.merge(multi, on=schema.CUSTOMER_ID, suffixes=("_a", "_b"))
+    pairs = pairs.loc[pairs["source_a"] < pairs["source_b"]]
+    pairs = pairs.merge(per_customer["revenue"], left_on=schema.CUSTOMER_ID, right_index=True)
+    pairs = (pairs.groupby(["source_a", "source_b"], sort=False)
+             .agg(shared_customers=(schema.CUSTOMER_ID, "size"), shared_customers_revenue=("revenue", "sum"))
+             .sort_values("shared_customers", ascending=False).head(top).reset_index())
+
+    per_source = cs.assign(elsewhere=n_sources.to_numpy() > 1).groupby(schema.SOURCE, sort=True).agg(
+        customers=(schema.CUSTOMER_ID, "size"), revenue=("revenue", "sum"),
+        also_elsewhere=("elsewhere", "sum"))
+    per_source["also_elsewhere_share"] = per_source["also_elsewhere"] / per_source["customers"].clip(lower=1)
+    return CustomerOverlap(by_source_count=by_count.reset_index(), pairs=pairs,
+                           per_source=per_source.reset_index())
+
+
+def rules_with_overrides(rules: dict[str, Any] | None, *, returns_mode: str | None = None,
+                         outlier_action: str | None = None) -> dict[str, Any]:
+    """The ``cleaning:`` mapping with a notebook's parameters laid over it (``None`` = keep)."""
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (rules or {}).items()}
+    for rule, key, value in (("returns", "mode", returns_mode), ("outliers", "action", outlier_action)):
+        if value is not None:
+            current = merged.get(rule)
+            current = {"enabled": current} if isinstance(current, bool) else dict(current or {})
+            merged[rule] = {**current, key: value, "enabled": True}
+    resolve_rules(merged)  # fail early, naming the bad value
+    return merged
+
+
+def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: str | None = None) -> CleaningResult:
+    """Clean the sources of a :class:`~crmlib.core.context.RunContext` (the page's main step).
+
+    Uses the run's ``as_of`` and the ``cleaning:`` rules of ``workbook.yml`` with the
+    notebook's overrides.
+    """
+    rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
+    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules)
+
+
+def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
+    """Rows and revenue set aside by each reason, in rule order (for the notebook's chart).
+
+    ``revenue`` is quantity x price of the lines as read (return lines count negative).
+    """
+    rows = [(r, REASON_TEXT[r], audit["by_rule"][r], audit["revenue_by_rule"].get(r, 0.0))
+            for r in REASONS if r in audit["by_rule"]]
+    table = pd.DataFrame(rows, columns=["reason", "meaning", "rows", "revenue"])
+    table["share_of_rows"] = table["rows"] / max(audit["rows_in"], 1)
+    return table
+
+
+def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
+    """Two bar charts side by side: rows and revenue set aside by reason."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from crmlib.core import plots
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.5 * max(len(table), 3) + 1.5), sharey=True)
+    labels = table["reason"].str.replace("_", " ")
+    left.barh(labels, table["rows"], color=plots.PALETTE[0])
+    plots.count_axis(left, axis="x")
+    plots.label(left, "Rows set aside, by reason", "rows", "")
+    right.barh(labels, table["revenue"], color=np.where(table["revenue"] < 0, plots.PALETTE[1], plots.PALETTE[0]))
+    plots.money_axis(right, currency, axis="x")
+    right.xaxis.set_major_locator(MaxNLocator(5))
+    plots.label(right, "Their value (quantity x price as read)", f"revenue ({currency})", "")
+    left.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def profile(transactions: pd.DataFrame) -> dict[str, Any]:
+    """Headline numbers of the clean data (known customers counted without anonymous lines)."""
+    known = schema.known_customers(transactions)
+    revenue = float(transactions[schema.AMOUNT].sum())
+    anonymous = transactions[schema.CUSTOMER_ID].isna()
+    return {
+        "first_date": str(transactions[schema.INVOICE_DATE].min().date()),
+        "last_date": str(transactions[schema.INVOICE_DATE].max().date()),
+        "customers": int(known[schema.CUSTOMER_ID].nunique()),
+        "invoices": int(transactions[schema.INVOICE_ID].nunique()),
+        "products": int(transactions[schema.PRODUCT_ID].nunique()),
+        "countries": int(transactions[schema.COUNTRY].nunique()) if schema.COUNTRY in transactions else 0,
+        "sources": int(transactions[schema.SOURCE].nunique()),
+        "revenue": round(revenue, 2),
+        "anonymous_rows": int(anonymous.sum()),
+        "anonymous_share": float(anonymous.mean()) if len(transactions) else 0.0,
+        "anonymous_revenue_share": float(transactions.loc[anonymous, schema.AMOUNT].sum() / revenue) if revenue else 0.0,
+        "outlier_lines": int(transactions[schema.IS_OUTLIER].sum()),
+    }
+
+
+def revenue_by_month(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Revenue, invoices and known customers per calendar month (every month in the range)."""
+    month = transactions[schema.INVOICE_DATE].dt.to_period("M")
+    out = transactions.groupby(month, sort=True).agg(
+        revenue=(schema.AMOUNT, "sum"), invoices=(schema.INVOICE_ID, "nunique"),
+        customers=(schema.CUSTOMER_ID, "nunique"))
+    full = pd.period_range(out.index.min(), out.index.max(), freq="M")
+    out = out.reindex(full, fill_value=0)
+    out.index.name = "month"
+    return out
+
+
+def plot_revenue_by_month(monthly: pd.DataFrame, currency: str = "GBP"):
+    """Bar chart of clean revenue per month."""
+    import matplotlib.pyplot as plt
+
+    from crmlib.core import plots
+
+    fig, ax = plt.subplots()
+    ax.bar(monthly.index.strftime("%b %Y"), monthly["revenue"], color=plots.PALETTE[0])
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    plots.money_axis(ax, currency)
+    plots.label(ax, "Revenue per month (clean purchase lines)", "month", f"revenue ({currency})")
+    fig.tight_layout()
+    return fig
+
+
+def top_countries(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """Countries by revenue with their share of revenue and of known customers."""
+    if schema.COUNTRY not in transactions or transactions[schema.COUNTRY].isna().all():
+        return pd.DataFrame(columns=["country", "revenue", "revenue_share", "customers"])
+    out = transactions.groupby(schema.COUNTRY).agg(revenue=(schema.AMOUNT, "sum"),
+                                                   customers=(schema.CUSTOMER_ID, "nunique"))
+    out["revenue_share"] = out["revenue"] / out["revenue"].sum()
+    return out.sort_values("revenue", ascending=False).head(n).reset_index()[
+        ["country", "revenue", "revenue_share", "customers"]]
+
+
+def intake_markdown(audit: dict[str, Any]) -> str:
+    """What came in: one line per source file, plus the analysis date."""
+    lines = ["| source | file | layout recognised | encoding | rows read |", "|---|---|---|---|---:|"]
+    for s in audit["sources"]:
+        lines.append(f"| {s['name']} | {Path(s['path']).name} | {s['layout'].replace('_', ' ')} | "
+                     f"{s['encoding'] or 'n/a'} | {format_count(s['rows_in'])} |")
+    for s in audit["sources"]:
+        if s["layout"] == "custom":
+            pairs = ", ".join(f"{canonical} = '{column}'" for canonical, column in s["columns"].items())
+            lines.append(f"\nColumns of **{s['name']}** (mapped in workbook.yml or recognised by name): {pairs}.")
+    lines.append("")
+    lines.append(f"**{format_count(audit['rows_in'])} row{'s' if audit['rows_in'] != 1 else ''}** read from {len(audit['sources'])} "
+                 f"file{'s' if len(audit['sources']) != 1 else ''}; the analysis date (as_of) is "
+                 f"**{audit['as_of']}**: later rows belong to a later report.")
+    return "\n".join(lines)
+
+
+def outcome_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
+    """Kept versus set aside, in words."""
+    share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
+    top = sorted(audit["by_rule"].items(), key=lambda kv: -kv[1])[:3]
+    main = ", ".join(f"{REASON_TEXT[r]} ({format_count(c)})" for r, c in top)
+    return (f"**{format_count(audit['rows_kept'])} rows kept** and **{format_count(audit['rows_quarantined'])} "
+            f"set aside** ({format_percent(share)}), each with its reason in `quarantine.parquet`; nothing is "
+            f"dropped silently ({format_count(audit['rows_in'])} = {format_count(audit['rows_kept'])} + "
+            f"{format_count(audit['rows_quarantined'])}). The main reasons: {main}. "
+            f"Clean revenue: **{format_money(audit['revenue_kept'], currency, compact=True)}**.")
+
+
+def returns_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
+    """How returns and cancellations were treated, with the numbers."""
+    r = audit["returns"]
+    if r["mode"] == "off":
+        return "Return handling is switched off: negative quantities are set aside as *zero or negative quantity*."
+    if r["mode"] == "quarantine":
+        return (f"{format_count(r.get('return_lines', 0))} return and cancellation lines were set aside; the purchases "
+                f"they refer to are kept whole, so revenue includes goods that came back.")
+    return (
+        f"{format_count(r.get('return_lines', 0))} return and cancellation lines "
+        f"({format_count(r.get('quantity_returned', 0))} units) were **netted** against the same customer's "
+        f"earlier purchases of the same product, latest purchase first: "
+        f"{format_count(r.get('purchase_lines_fully_returned', 0))} purchase lines were returned in full and set "
+        f"aside, {format_count(r.get('purchase_lines_reduced', 0))} were reduced (by "
+        f"{format_money(r.get('revenue_netted_from_kept_lines', 0), currency, compact=True)}). "
+        f"{format_count(r.get('quantity_unmatched', 0))} returned units had no matching purchase in the data "
+        f"(bought before the data starts, or returned without a customer id): only their return line was set "
+        f"aside."
+    )
+
+
+def profile_markdown(facts: dict[str, Any], currency: str = "GBP") -> str:
+    """The clean data in one paragraph."""
+    return (
+        f"From **{facts['first_date']}** to **{facts['last_date']}**: "
+        f"**{format_money(facts['revenue'], currency, compact=True)}** of sales in "
+        f"{format_count(facts['invoices'])} invoices, {format_count(facts['customers'])} known customers, "
+        f"{format_count(facts['products'])} products, {format_count(facts['countries'])} countries. "
+        f"{format_count(facts['anonymous_rows'])} lines ({format_percent(facts['anonymous_share'])}, "
+        f"{format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id: they count toward "
+        f"sales but not toward customer analyses (segments, lifetime value, churn, recommendations). "
+        f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged "
+        f"(`is_outlier`) and kept."
+    )
+
+
+def quality_warnings(audit: dict[str, Any], facts: dict[str, Any], monthly: pd.DataFrame | None = None,
+                     currency: str = "GBP") -> list[str]:
+    """Data-quality warnings in plain words, for the report (empty when all is well)."""
+    out = []
+    later = audit["by_rule"].get("after_as_of", 0)  # not dirt: those rows belong to later reports
+    share = (audit["rows_quarantined"] - later) / max(audit["rows_in"] - later, 1)
+    if share > 0.10:
+        out.append(f"{format_percent(share)} of the rows up to the analysis date were set aside by cleaning; see "
+                   f"the cleaning page for the reasons.")
+    if audit["by_rule"].get("invalid_value"):
+        out.append(f"{format_count(audit['by_rule']['invalid_value'])} rows had a date, number or id that could not "
+                   f"be read and were left out.")
+    if facts["anonymous_share"] > 0.05:
+        out.append(f"{format_percent(facts['anonymous_share'])} of the clean lines "
+                   f"({format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id; customer "
+                   f"analyses leave them out.")
+    anonymous_returns = audit["returns"].get("anonymous_return_value", 0)
+    if anonymous_returns:
+        out.append(f"Returns worth {format_money(anonymous_returns, currency, compact=True)} came back without a "
+                   f"customer id, so they could not be taken off the purchase they undo: sales are overstated by "
+                   f"at most that much.")
+    if facts["outlier_lines"]:
+        out.append(f"{format_count(facts['outlier_lines'])} lines have an unusual quantity or price; they are kept "
+                   f"and flagged, check them before quoting single large orders.")
+    if monthly is not None and len(monthly):
+        if len(monthly) < 13:
+            out.append(f"Only {len(monthly)} months of clean data: year-on-year comparisons are not possible yet.")
+        empty = monthly.index[monthly["revenue"] <= 0]
+        if len(empty):
+            out.append(f"No sales at all in {', '.join(m.strftime('%b %Y') for m in empty[:5])}: the data may have a gap.")
+    return out
+
+
+def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str, Any]:
+    """What notebook 01 writes to ``metrics/01_data_cleaning.json`` (read by the summary)."""
+    a = result.audit
+    return {
+        "rows_in": a["rows_in"], "rows_kept": a["rows_kept"], "rows_quarantined": a["rows_quarantined"],
+        "quarantined_share": a["rows_quarantined"] / max(a["rows_in"], 1),
+        "by_rule": a["by_rule"], "revenue_by_rule": a["revenue_by_rule"],
+        "returns_mode": a["returns"]["mode"], "outlier_action": a["outliers"]["action"],
+        **facts,
+    }
+
+
+def overlap_markdown(view: CustomerOverlap, currency: str = "GBP") -> str:
+    """The one customer view in words."""
+    counts = view.by_source_count.set_index("found_in")
+    multi = counts.loc[["2 sources", "3+ sources"]]
+    text = (f"{format_count(multi['customers'].sum())} customers "
+            f"({format_percent(multi['customer_share'].sum())}) buy in more than one source and bring "
+            f"{format_percent(multi['revenue_share'].sum())} of the revenue of known customers.")
+    if not len(view.pairs):
+        text += (" No customer id appears in two sources: if the same people do buy in several of them, the "
+                 "sources do not share one customer numbering and cannot be integrated on ids alone.")
+    else:
+        top = view.pairs.iloc[0]
+        text += (f" The largest overlap is {top['source_a']} and {top['source_b']}: "
+                 f"{format_count(top['shared_customers'])} shared customers spending "
+                 f"{format_money(top['shared_customers_revenue'], currency, compact=True)} in total.")
+    return text
+
+
+def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The largest lines flagged as outliers (ids and products only, no personal data)."""
+    cols = [c for c in (schema.INVOICE_DATE, schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PRODUCT_NAME,
+                        schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT) if c in transactions]
+    flagged = transactions.loc[transactions[schema.IS_OUTLIER], cols]
+    return flagged.sort_values(schema.AMOUNT, ascending=False).head(n).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the page
+class CleaningMetrics(PageMetrics):
+    """``metrics/01_data_cleaning.json`` (see :func:`headline_metrics`)."""
+
+    rows_in: int
+    rows_kept: int
+    rows_quarantined: int
+    quarantined_share: float
+    by_rule: dict[str, int]
+    revenue_by_rule: dict[str, float]
+    returns_mode: str
+    outlier_action: str
+    first_date: str
+    last_date: str
+    customers: int
+    invoices: int
+    products: int
+    countries: int
+    sources: int
+    revenue: float
+    anonymous_rows: int
+    anonymous_share: float
+    anonymous_revenue_share: float
+    outlier_lines: int
+
+
+def finding(m: Mapping[str, Any], currency: str) -> str | None:
+    """The summary's line: rows kept, what was set aside most often, anonymous revenue."""
+    if m["rows_in"] == 0:
+        return None
+    counts = {rule: int(rows) for rule, rows in m["by_rule"].items()}
+    later = counts.pop("after_as_of", 0)  # not dirt: those rows belong to later reports
+    text = f"{format_count(m['rows_kept'])} of {format_count(m['rows_in'])} rows kept"
+    if later:
+        text += f" ({format_count(later)} dated after the analysis date, left for later reports)"
+    if counts and max(counts.values()) > 0:
+        rule = max(counts, key=counts.get)
+        text += (f"; {format_count(sum(counts.values()))} set aside, each with its reason, most often "
+                 f"{REASON_TEXT.get(rule, rule.replace('_', ' '))} ({format_count(counts[rule])} rows)")
+    if m["anonymous_revenue_share"] > 0:
+        text += (f"; {format_percent(m['anonymous_revenue_share'])} of revenue comes from lines without a customer "
+                 "id, counted in sales but not in customer analyses")
+    return text + "."
+
+
+PAGE = Page(
+    name="01_data_cleaning",
+    title="Data quality and cleaning",
+    description="What data came in, what was set aside and why, and how far the numbers can be trusted.",
+    reads=(),
+    metrics=CleaningMetrics,
+    finding=finding,
+)

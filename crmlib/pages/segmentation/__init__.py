@@ -1,0 +1,68 @@
+"""The segmentation page (02): RFM segments, behavioural clusters, life-cycle stages, cohorts.
+
+Modules: :mod:`.analysis` (the page's work, :func:`segment_customers`), :mod:`.text`
+(its words), :mod:`.charts`. Customer summaries, RFM scores and the segment map are the
+core's (:mod:`crmlib.core.summaries`). The page declares itself as :data:`PAGE`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.pages import Page, PageMetrics
+from crmlib.pages.segmentation.analysis import (  # noqa: F401  (the page's API, for its notebook)
+    CLUSTER_FEATURES, LIFECYCLE_STAGES, SEGMENTS_COLUMNS, attribute_columns, attribute_crosstab,
+    attribute_profile, BehaviourClusters, cohort_tables, describe_clusters, lifecycle_stage,
+    lifecycle_thresholds, pareto_curve, segment_customers, segment_table, Segmentation, top_share,
+)
+from crmlib.pages.segmentation.text import (  # noqa: F401  (the page's API, for its notebook)
+    clusters_text, cohorts_text, concentration_text, lifecycle_text, rfm_text, segments_text, summary_text,
+)
+from crmlib.pages.segmentation.charts import (  # noqa: F401  (the page's API, for its notebook)
+    plot_cluster_profiles, plot_cohorts, plot_lifecycle, plot_pareto, plot_rf_heatmap, plot_segments,
+)
+
+
+class SegmentSize(TypedDict):
+    customers: int
+    revenue_share: float
+
+
+class SegmentationMetrics(PageMetrics):
+    """``metrics/02_segmentation.json`` (see :meth:`Segmentation.metrics`)."""
+
+    customers: int
+    revenue: float
+    segments: dict[str, SegmentSize]
+    top20_revenue_share: float | None
+    clusters_k: int
+    silhouette: float | None
+    clusters: dict[str, str]
+    lifecycle: dict[str, int]
+    lifecycle_thresholds_days: dict[str, int]
+
+
+def finding(m: Mapping[str, Any], currency: str) -> str | None:
+    """The summary's line: customers and segments, the segment bringing most revenue, concentration."""
+    sizes = m["segments"]
+    parts = [f"{format_count(m['customers'])} customers in {len(sizes)} segments"]
+    if sizes:
+        name = max(sizes, key=lambda k: sizes[k]["revenue_share"])
+        parts.append(f"{name} ({format_count(sizes[name]['customers'])} customers) bring "
+                     f"{format_percent(sizes[name]['revenue_share'])} of revenue")
+    if m["top20_revenue_share"] is not None:
+        parts.append(f"the top 20 % of customers bring {format_percent(m['top20_revenue_share'])}")
+    if "at-risk" in m["lifecycle"]:
+        parts.append(f"{format_count(m['lifecycle']['at-risk'])} customers are at risk of lapsing")
+    return "; ".join(parts) + "."
+
+
+PAGE = Page(
+    name="02_segmentation",
+    title="Customer segments",
+    description="Who our customers are: RFM segments, behavioural groups, life-cycle stages, cohorts.",
+    reads=("01_data_cleaning",),
+    metrics=SegmentationMetrics,
+    finding=finding,
+)
