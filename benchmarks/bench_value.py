@@ -31,7 +31,9 @@ from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crmlib import cleaning, config, datasets, segmentation  # noqa: E402
+from crmlib import cleaning, datasets  # noqa: E402
+from crmlib.core import config  # noqa: E402
+from crmlib.pages import segmentation  # noqa: E402
 from crmlib.core import value  # noqa: E402
 
 pd.set_option("display.width", 200)
@@ -139,7 +141,7 @@ def part_bc(tx_all: pd.DataFrame, skip_old: bool) -> None:
                "customer 16446 (GBP 2.90 in total)": float(new["clv"].get("16446", np.nan))}
     old_figures: dict[str, object] = {}
     if not skip_old:
-        from crmlib import churn, clv
+        from crmlib.pages import churn, clv
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

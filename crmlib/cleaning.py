@@ -61,7 +61,7 @@ NON_PRODUCT_CODES = [
 
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "invalid_values": {"max_share": 0.01},
-    "date_window": {"enabled": True, "earliest": "1990-01-01", "latest": None},
+    "date_window": {"enabled": True, "earliest": crm_io.EARLIEST_PLAUSIBLE_DATE, "latest": None},
     "normalise": {"enabled": True, "upper_ids": True},
     "duplicates": {"enabled": True},
     "non_product": {"enabled": True, "codes": NON_PRODUCT_CODES, "non_positive_price": True},
@@ -171,16 +171,6 @@ def date_window(rules: dict[str, Any] | None = None, *, today: pd.Timestamp | No
     latest = pd.Timestamp(window["latest"]) if window.get("latest") else (today or pd.Timestamp.today())
     return earliest, latest.normalize() + pd.Timedelta(days=1)
 
-
-def outside_window(dates: pd.Series, window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> np.ndarray:
-    """Boolean mask of dates outside :func:`date_window` (missing dates are not outside)."""
-    earliest, end = window
-    out = np.zeros(len(dates), dtype=bool)
-    if earliest is not None:
-        out |= (dates < earliest).to_numpy(dtype=bool, na_value=False)
-    if end is not None:
-        out |= (dates >= end).to_numpy(dtype=bool, na_value=False)
-    return out
 
 
 # ----------------------------------------------------------------------------- result
@@ -394,7 +384,7 @@ def clean_sources(
 
     dates = data[schema.INVOICE_DATE]
     window = date_window(params)
-    reason[(reason == 0) & outside_window(dates, window)] = _CODE["implausible_date"]
+    reason[(reason == 0) & crm_io.outside_window(dates, window)] = _CODE["implausible_date"]
     if as_of is None:
         valid_dates = dates[reason == 0]
         if valid_dates.empty:

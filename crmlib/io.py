@@ -1022,19 +1022,40 @@ def _with_detected_thousands(raw: RawSource, column: str, original: pd.Series, p
 
 
 # ----------------------------------------------------------------------------- helpers for others
-def last_invoice_date(sources: list[dict[str, Any]], *, rules: dict[str, Any] | None = None) -> pd.Timestamp:
+#: plausible invoice dates by default: from this day up to the day of the run (the
+#: cleaning rule ``date_window`` in :mod:`crmlib.cleaning` starts from these)
+EARLIEST_PLAUSIBLE_DATE = "1990-01-01"
+
+
+def default_date_window(today: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(earliest, end)`` of the default plausible window: 1990-01-01 up to the day of the run."""
+    return pd.Timestamp(EARLIEST_PLAUSIBLE_DATE), (today or pd.Timestamp.today()).normalize() + pd.Timedelta(days=1)
+
+
+def outside_window(dates: pd.Series, window: tuple[pd.Timestamp | None, pd.Timestamp | None]) -> np.ndarray:
+    """Boolean mask of dates outside ``window`` = ``(earliest, end)``, ``earliest <= date < end``;
+    ``None`` = no bound; missing dates are not outside."""
+    earliest, end = window
+    out = np.zeros(len(dates), dtype=bool)
+    if earliest is not None:
+        out |= (dates < earliest).to_numpy(dtype=bool, na_value=False)
+    if end is not None:
+        out |= (dates >= end).to_numpy(dtype=bool, na_value=False)
+    return out
+
+
+def last_invoice_date(sources: list[dict[str, Any]], *,
+                      window: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None) -> pd.Timestamp:
     """Latest plausible invoice date over the configured sources (reads only that column
     where the format allows), e.g. to default the report period.
 
-    Dates outside the cleaning rule ``date_window`` (``rules`` is the ``cleaning:``
-    mapping; default: 1990-01-01 up to the day of the run) are left out, as the cleaning
+    Dates outside ``window`` (the cleaning rule ``date_window``, see
+    :func:`crmlib.cleaning.date_window`; default: 1990-01-01 up to the day of the run) are left out, as the cleaning
     step quarantines them: five lines dated 2099 must not make the period 2099-12. A
     source without data rows, or whose date column holds no readable date, is an error
     naming the file (and sheet) and the column as mapped.
     """
-    from crmlib.cleaning import date_window, outside_window  # cleaning imports this module
-
-    window = date_window(rules)
+    window = default_date_window() if window is None else window
     last: pd.Timestamp | None = None
     outside: list[str] = []
     for source in sources:

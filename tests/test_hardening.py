@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from crmlib import cleaning, io
-from crmlib.config import SOURCE_DEFAULTS
+from crmlib.core.config import SOURCE_DEFAULTS
 from crmlib.errors import DataError
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -132,7 +132,7 @@ def test_dates_outside_the_plausible_window_are_quarantined_and_do_not_set_the_p
         ["1900-01-01 00:00", "1900-01-01 00:00", "2099-12-31 10:00", "2099-12-31 10:00"]
     wide = {"date_window": {"earliest": "1899-01-01", "latest": "2100-01-01"}}
     assert clean(source(path), as_of=None, rules=wide).audit["as_of"] == "2099-12-31"
-    assert io.last_invoice_date([source(path)], rules=wide) == pd.Timestamp("2099-12-31 10:00")
+    assert io.last_invoice_date([source(path)], window=cleaning.date_window(wide)) == pd.Timestamp("2099-12-31 10:00")
     off = clean(source(path), as_of=AS_OF, rules={"date_window": False})
     assert "implausible_date" not in off.audit["by_rule"] and off.audit["first_date"] == "1900-01-01"
 

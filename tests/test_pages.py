@@ -33,14 +33,14 @@ def finding(metrics: dict[str, Any], currency: str) -> str:
     return f"{format_count(metrics['clean_lines'])} clean lines counted by the toy page"
 
 
-PAGE = Page(name="06_toy", title="Toy page", description="Counts the clean lines, to show how a page plugs in.",
+PAGE = Page(name="99_toy", title="Toy page", description="Counts the clean lines, to show how a page plugs in.",
             reads=("01_data_cleaning",), metrics=ToyMetrics, finding=finding)
 '''
 
 TOY_PARAMETERS = "as_of = None\nperiod = None\ndata_paths = []\nartifacts_dir = None\nconfig_path = None\n"
 TOY_BODY = (
     "from crmlib.core.context import RunContext\n\n"
-    "ctx = RunContext.create(\"06_toy\", as_of=as_of, period=period, data_paths=data_paths,\n"
+    "ctx = RunContext.create(\"99_toy\", as_of=as_of, period=period, data_paths=data_paths,\n"
     "                        artifacts_dir=artifacts_dir, config_path=config_path)\n"
     "transactions = ctx.load_transactions()\n"
     "ctx.write_metrics({\"clean_lines\": len(transactions)})"
@@ -67,7 +67,7 @@ def toy_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     notebooks.mkdir()
     for name in ("00_summary", "01_data_cleaning"):  # a project keeps the notebooks it runs
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", notebooks)
-    _toy_notebook(notebooks / "06_toy.ipynb")
+    _toy_notebook(notebooks / "99_toy.ipynb")
     return folder
 
 
@@ -75,24 +75,24 @@ def test_a_page_declared_in_workbook_yml_is_discovered_like_the_built_in_ones(to
     from crmlib.core.config import load_config
 
     pages = load_pages(load_config(toy_project / "workbook.yml"))
-    assert list(pages)[-1] == "06_toy" and pages["06_toy"].reads == ("01_data_cleaning",)
-    assert "06_toy" not in load_pages()  # nothing was written into the package
+    assert list(pages)[-1] == "99_toy" and pages["99_toy"].reads == ("01_data_cleaning",)
+    assert "99_toy" not in load_pages()  # nothing was written into the package
 
 
 def test_the_toy_page_runs_is_listed_and_gets_its_line_in_the_summary(toy_project: Path) -> None:
     result = report.run_report(config_path=toy_project / "workbook.yml", period="2011-11",
                                output_dir=toy_project / "reports", progress=False)
     period_dir = result.period_dir
-    assert (period_dir / "06_toy.html").is_file()
-    metrics = json.loads((period_dir / "artifacts" / "metrics" / "06_toy.json").read_text())
+    assert (period_dir / "99_toy.html").is_file()
+    metrics = json.loads((period_dir / "artifacts" / "metrics" / "99_toy.json").read_text())
     cleaning = json.loads((period_dir / "artifacts" / "metrics" / "01_data_cleaning.json").read_text())
     assert metrics["clean_lines"] == cleaning["rows_kept"] > 0
 
     index = (period_dir / "index.html").read_text(encoding="utf-8")
-    assert 'href="06_toy.html">Toy page</a>' in index and "Counts the clean lines, to show how a page plugs in." in index
+    assert 'href="99_toy.html">Toy page</a>' in index and "Counts the clean lines, to show how a page plugs in." in index
 
     summary_page = (period_dir / "00_summary.html").read_text(encoding="utf-8")
     assert f"{metrics['clean_lines']:,} clean lines counted by the toy page" in summary_page
-    assert 'href="06_toy.html"' in summary_page
+    assert 'href="99_toy.html"' in summary_page
     summary = json.loads((period_dir / "artifacts" / "metrics" / "00_summary.json").read_text())
-    assert summary["analyses_run"] == ["01_data_cleaning", "06_toy"]
+    assert summary["analyses_run"] == ["01_data_cleaning", "99_toy"]

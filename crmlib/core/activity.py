@@ -37,8 +37,9 @@ from threadpoolctl import threadpool_limits
 
 # ---- today's locations of the shared pieces (the refactor moves them to crmlib.core.features
 # ---- and crmlib.core.btyd: repoint these imports, nothing else in this module)
-from crmlib.churn import churn_labels, make_models, purchase_features
-from crmlib.clv import fit_with_fallback
+from crmlib.core.btyd import fit_with_fallback
+from crmlib.core.classifiers import make_models
+from crmlib.core.features import churn_labels, purchase_features
 from crmlib.errors import DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``

@@ -44,18 +44,21 @@ def month_end_as_of(last_date: pd.Timestamp) -> pd.Timestamp:
 
 
 def resolve_period(
-    sources: list[dict[str, Any]], period: str | None = None, as_of: Any = None
+    sources: list[dict[str, Any]], period: str | None = None, as_of: Any = None,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
 ) -> tuple[str, pd.Timestamp]:
     """``(period, as_of)``: ``as_of`` wins; then ``period``; else the last complete month.
 
-    Only the last case reads the data (the invoice-date column of ``sources``).
+    Only the last case reads the data (the invoice-date column of ``sources``), leaving
+    out dates outside ``window`` (the cleaning rule ``date_window``), so stray dates from
+    2099 never decide the period.
     """
     if as_of not in (None, ""):
         day = parse_as_of(as_of)
         return (str(period) if period not in (None, "") else day.strftime("%Y-%m")), day
     if period not in (None, ""):
         return str(pd.Period(str(period), freq="M")), period_as_of(period)
-    day = month_end_as_of(io.last_invoice_date(sources))
+    day = month_end_as_of(io.last_invoice_date(sources, window=window))
     return day.strftime("%Y-%m"), day
 
 

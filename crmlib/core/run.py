@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmlib.cleaning import date_window
 from crmlib.core import config as config_mod
 from crmlib.core.periods import parse_as_of, resolve_period
 from crmlib.core.writer import write_json
@@ -91,7 +92,7 @@ def resolve_run(
     sources = config_mod.sources_for_paths(config, paths) if paths else config["sources"]
     if not sources and as_of in (None, "") and period in (None, ""):
         raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
-    period, day = resolve_period(sources, period, as_of)
+    period, day = resolve_period(sources, period, as_of, window=date_window(config["cleaning"]))
     request = _request(config["_path"], period, str(day.date()), paths)
     return Run(config=config, sources=sources, period=period, as_of=day, data_paths=paths, request=request)
 

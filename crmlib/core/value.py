@@ -42,12 +42,31 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
-# ---- today's locations of the shared pieces (the refactor moves BTYD fitting to
-# ---- crmlib.core.btyd and the summaries to crmlib.core.summaries: repoint these imports only)
-from crmlib.clv import DAYS_PER_MONTH, DEFAULT_TIERS, UNIT_DAYS, ModelFit, assign_tiers, fit_spend, fit_with_fallback
 from crmlib.core.activity import ActivityModel, _features
+from crmlib.core.btyd import DAYS_PER_MONTH, UNIT_DAYS, ModelFit, fit_spend, fit_with_fallback
+from crmlib.core.summaries import btyd_summary
 from crmlib.errors import DataError, ModelError
-from crmlib.segmentation import btyd_summary
+
+#: CLV tiers: (label, cumulative share of customers ranked by CLV)
+DEFAULT_TIERS: tuple[tuple[str, float], ...] = (("top 1%", 0.01), ("next 4%", 0.05), ("next 15%", 0.20))
+REST_TIER = "rest"
+
+
+def assign_tiers(clv: pd.Series, tiers: Sequence[tuple[str, float]] = DEFAULT_TIERS, rest: str = REST_TIER) -> pd.Series:
+    """CLV tier per customer: ``tiers`` are (label, cumulative share of customers ranked
+    by CLV, highest first), e.g. top 1% / next 4% / next 15% / rest. Ties are broken by
+    order of appearance so the shares are exact."""
+    shares = [float(s) for _, s in tiers]
+    if any(b <= a for a, b in zip(shares, shares[1:])) or not all(0 < s <= 1 for s in shares):
+        raise ModelError(f"clv tiers must have increasing cumulative shares in (0, 1]; got {list(tiers)}")
+    labels = [label for label, _ in tiers] + [rest]
+    n = len(clv)
+    rank = clv.rank(ascending=False, method="first").to_numpy() / max(n, 1)
+    idx = np.searchsorted(np.asarray(shares), rank, side="left")
+    # a customer whose rank share equals the boundary belongs to that tier
+    return pd.Series(pd.Categorical(np.asarray(labels, dtype=object)[idx], categories=labels, ordered=True),
+                     index=clv.index, name="clv_tier")
+
 
 CANDIDATES: tuple[str, ...] = ("bgnbd_gg", "pareto_nbd_gg", "spend_gbm", "hurdle", "last_period",
                                "average_per_period")

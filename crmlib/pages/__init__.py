@@ -15,4 +15,6 @@ BUILTIN_PAGES = (
     "crmlib.pages.clv",
     "crmlib.pages.churn",
     "crmlib.pages.basket",
+    "crmlib.pages.campaigns",
+    "crmlib.pages.units",
 )

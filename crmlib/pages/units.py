@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.pages import Page, PageMetrics
 
 CUSTOMER_ID = "customer_id"
 SOURCE = "source"
@@ -334,3 +338,30 @@ __all__ = [
     "describe_units", "headline_metrics", "only_here", "only_here_lists", "plot_cross_shop", "plot_units_used",
     "revenue_from_multi_unit", "section", "shown", "value_by_units",
 ]
+
+
+# ----------------------------------------------------------------------------- declaration
+class UnitsMetrics(PageMetrics):
+    """``metrics/07_units.json`` (see :func:`headline_metrics`); more keys when units compare."""
+
+    units: int
+
+
+def finding(m: Mapping[str, Any], currency: str) -> str | None:
+    """The summary's line: how many customers use several units and what they bring."""
+    if m.get("nothing_to_compare") or m["units"] < 2:
+        return "one business unit only: nothing to compare across units."
+    return (f"{format_count(m['multi_unit_customers'])} of {format_count(m['customers'])} customers buy in two or "
+            f"more of our {m['units']} units and bring {format_percent(m['multi_unit_revenue_share'], 0)} of revenue"
+            + (f"; first cross-sell target: customers who buy only at {m['first_cross_sell_target']}."
+               if m.get("first_cross_sell_target") else "."))
+
+
+PAGE = Page(
+    name="07_units",
+    title="One customer across our units",
+    description="Customers who use several business units, cross-shopping between units, first cross-sell targets.",
+    reads=("01_data_cleaning", "03_clv", "04_churn"),
+    metrics=UnitsMetrics,
+    finding=finding,
+)

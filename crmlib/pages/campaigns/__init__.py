@@ -34,3 +34,5 @@ __all__ = [
     "campaign_sentence", "campaign_table", "headline_text", "methods_text", "no_campaigns_text", "notes_text", "plot_qini",
     "plot_response_curve", "plot_uplift_by_decile", "plot_uplift_summary", "short_money", "targeting_text",
 ]
+
+from crmlib.pages.campaigns.page import PAGE  # noqa: E402  (the page's declaration)

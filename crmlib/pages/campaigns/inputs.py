@@ -33,7 +33,8 @@ import pandas as pd
 
 from crmlib import io as crm_io
 from crmlib import schema
-from crmlib.context import period_as_of
+from crmlib.core.periods import period_as_of
+from crmlib.core.run import RUN_FILE
 from crmlib.errors import ConfigError, DataError
 
 #: Columns of a campaign row, whatever its origin.
@@ -245,8 +246,8 @@ def match_ids(campaign_rows: pd.DataFrame, known_customer_ids: Iterable[Any]) ->
 
 # ============================================================================ retention lists
 def _period_as_of(period_dir: Path) -> pd.Timestamp:
-    """The ``as_of`` of a published period: from its churn metrics, else the period's last day."""
-    metrics = period_dir / "artifacts" / "metrics" / "04_churn.json"
+    """The ``as_of`` of a published period: from its ``run.json``, else the period's last day."""
+    metrics = period_dir / "artifacts" / RUN_FILE
     if metrics.is_file():
         try:
             value = json.loads(metrics.read_text(encoding="utf-8")).get("as_of")

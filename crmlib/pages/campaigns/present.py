@@ -16,7 +16,7 @@ from crmlib.pages.campaigns.measure import (REVENUE_METHOD, RESPONSE_METHOD, VER
 
 
 def _symbol(currency: str) -> str:
-    from crmlib.plots import currency_symbol  # late: plots loads matplotlib
+    from crmlib.core.formatting import currency_symbol  # late: plots loads matplotlib
 
     return currency_symbol(currency)
 
@@ -121,7 +121,7 @@ def targeting_text(result: CampaignResult) -> str:
 def _plots():
     import matplotlib.pyplot as plt
 
-    from crmlib import plots
+    from crmlib.core import plots
 
     return plt, plots
 

@@ -31,11 +31,7 @@ from crmlib.core.btyd import (
 from crmlib.core.summaries import btyd_summary
 from crmlib.errors import DataError, ModelError
 
-#: CLV tiers: (label, cumulative share of customers ranked by CLV)
-DEFAULT_TIERS: tuple[tuple[str, float], ...] = (("top 1%", 0.01), ("next 4%", 0.05), ("next 15%", 0.20))
-
-
-REST_TIER = "rest"
+from crmlib.core.value import DEFAULT_TIERS, REST_TIER, assign_tiers  # noqa: F401  (re-exported for the page)
 
 
 #: mean P(alive) at or above which the data is said to show no measurable drop-out
@@ -214,20 +210,6 @@ def choose_model(validations: Mapping[str, Validation], fits: Mapping[str, Model
     return best, note
 
 
-def assign_tiers(clv: pd.Series, tiers: Sequence[tuple[str, float]] = DEFAULT_TIERS, rest: str = REST_TIER) -> pd.Series:
-    """CLV tier per customer: ``tiers`` are (label, cumulative share of customers ranked
-    by CLV, highest first), e.g. top 1% / next 4% / next 15% / rest. Ties are broken by
-    order of appearance so the shares are exact."""
-    shares = [float(s) for _, s in tiers]
-    if any(b <= a for a, b in zip(shares, shares[1:])) or not all(0 < s <= 1 for s in shares):
-        raise ModelError(f"clv tiers must have increasing cumulative shares in (0, 1]; got {list(tiers)}")
-    labels = [label for label, _ in tiers] + [rest]
-    n = len(clv)
-    rank = clv.rank(ascending=False, method="first").to_numpy() / max(n, 1)
-    idx = np.searchsorted(np.asarray(shares), rank, side="left")
-    # a customer whose rank share equals the boundary belongs to that tier
-    return pd.Series(pd.Categorical(np.asarray(labels, dtype=object)[idx], categories=labels, ordered=True),
-                     index=clv.index, name="clv_tier")
 
 
 def customer_values(
