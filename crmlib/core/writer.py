@@ -64,10 +64,36 @@ def write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting with ``= + - @``, tab or carriage return get a leading ``'``.
+
+    OWASP's rule for CSV files opened in a spreadsheet: the apostrophe makes Excel and
+    LibreOffice show the cell as text instead of running it (``=HYPERLINK(...)``).
+    Only text columns are touched; numbers (e.g. a negative amount) stay numbers.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values) \
+                or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        text = values.astype("string")
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            out[column] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return out
+
+
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
-    """Write ``frame`` as CSV without its index."""
+    """Write ``frame`` as a CSV a manager can open in Excel: no index, UTF-8 with a BOM
+    (so Korean and accented names open cleanly), formula-like text neutralised
+    (:func:`neutralise_formulas`)."""
     path = Path(path)
     tmp = _temporary(path)
-    frame.to_csv(tmp, index=False)
+    neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(path)
     return path
