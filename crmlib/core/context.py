@@ -19,15 +19,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from crmlib import cleaning
 from crmlib.core import pages, writer
 from crmlib.core.run import Run, load_run
+from crmlib.core.text import md_link
+
+if TYPE_CHECKING:
+    from IPython.display import Markdown
 
 TRANSACTIONS = "transactions.parquet"
+DOWNLOADS = "downloads"
 AUDIT = "cleaning_audit.json"
 
 
@@ -113,6 +118,28 @@ class RunContext:
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         return writer.write_csv(self.path(name), frame)
+
+    # ----------------------------------------------------------------- downloads
+    @property
+    def downloads_dir(self) -> Path:
+        """Where the manager's downloads go: ``downloads/`` beside the artifacts folder.
+
+        In a run that is ``<period>/downloads/`` once published, so a page at
+        ``<period>/<page>.html`` links to ``downloads/<file>``.
+        """
+        return self.artifacts_dir.parent / DOWNLOADS
+
+    def download(self, frame: pd.DataFrame, name: str, label: str) -> Markdown:
+        """Write ``frame`` as ``downloads/<name>.csv`` for Excel and return the link to show.
+
+        The CSV is written by the one writer (UTF-8 with BOM, formula-like text
+        neutralised); the link is relative to the page, e.g. ``downloads/retention_list.csv``.
+        """
+        from IPython.display import Markdown
+
+        path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
+        rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
+        return Markdown(f"**Download:** {md_link(label, f'{DOWNLOADS}/{path.name}')} ({rows}, CSV for Excel)")
 
     def _transactions_are_current(self) -> bool:
         audit = self.read_json(AUDIT)
