@@ -46,6 +46,7 @@ class RunContext:
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downloads: dict[str, str] = field(default_factory=dict)   # name -> link relative to the page
 
     @classmethod
     def create(
@@ -138,6 +139,7 @@ class RunContext:
         from IPython.display import Markdown
 
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
+        self.downloads[name] = f"{DOWNLOADS}/{path.name}"
         rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
         return Markdown(f"**Download:** {md_link(label, f'{DOWNLOADS}/{path.name}')} ({rows}, CSV for Excel)")
 
@@ -184,7 +186,9 @@ class RunContext:
         ``metrics`` is checked against the page's declared metrics
         (:func:`crmlib.core.pages.validate_metrics`) before anything is written. Keys
         given come first; ``notebook``, ``as_of``, ``period``, ``parameters`` and
-        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s).
+        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s), and ``downloads``
+        (name -> link) when the page offered any through :meth:`download`, so the summary
+        can link a page's list.
         """
         page = pages.page(self.notebook, self.config)
         given = list(metrics.get("warnings", []))
@@ -195,6 +199,7 @@ class RunContext:
             "period": self.period,
             "parameters": self.parameters,
             "warnings": given + [w for w in self.warnings if w not in given],
+            **({"downloads": dict(self.downloads)} if self.downloads else {}),
         }
         payload = writer.jsonable(payload)
         pages.validate_metrics(page, payload)
