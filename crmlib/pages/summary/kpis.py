@@ -299,8 +299,10 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
             f"count as new, and retention, lost and reactivated customers are left blank, because nobody could "
             f"yet have gone {churn_window_days} days without a purchase."
         )
-    if kpis.isna().all(axis=1).any():
-        empty = [str(p) for p in kpis.index[kpis.isna().all(axis=1)]]
+    periods = pd.PeriodIndex(kpis.index, freq=freq)
+    gaps = kpis.isna().all(axis=1).to_numpy() & (periods.end_time >= data_start)  # before the data: said elsewhere
+    if gaps.any():
+        empty = [str(p) for p in kpis.index[gaps]]
         warnings.append(f"No data for {', '.join(map(format_period, empty))}, so comparisons with "
                         f"{'that period' if len(empty) == 1 else 'those periods'} are left blank.")
     return warnings
