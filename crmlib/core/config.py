@@ -46,10 +46,11 @@ WINDOWS_DEFAULTS: dict[str, int] = {
     "value_horizon_months": 12,       # customer value and equity: expected spend over this many months
     "year_ago_min_history_days": 365,  # data needed before a period starts for a "same period last year" column
 }
-#: Where two windows used to be set (still read; each must agree with its ``windows:`` key).
-LEGACY_WINDOWS: dict[str, tuple[str, str]] = {
-    "churn_days": ("04_churn", "churn_window_days"),
-    "value_horizon_months": ("03_clv", "clv_horizon_months"),
+#: The notebook parameters two windows used to be (the churn and the value pages' sections
+#: under ``notebooks:``): still read, and each must agree with its ``windows:`` key.
+LEGACY_WINDOWS: dict[str, str] = {
+    "churn_days": "churn_window_days",
+    "value_horizon_months": "clv_horizon_months",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -169,18 +170,20 @@ def _windows(given: Any, notebooks: dict[str, dict[str, Any]], where: Path | str
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}: windows.{key} must be a whole number (at least 1), got {value!r}")
         out[key] = value
-    for window, (page, key) in LEGACY_WINDOWS.items():
-        legacy = (notebooks.get(page) or {}).get(key)
-        if legacy is None:
-            continue
-        if isinstance(legacy, bool) or not isinstance(legacy, int) or legacy < 1:
-            raise ConfigError(f"{where}: notebooks.{page}.{key} must be a whole number (at least 1), got {legacy!r}")
-        if window in given and given[window] != legacy:
-            raise ConfigError(
-                f"{where}: windows.{window} is {given[window]} but notebooks.{page}.{key} is {legacy}: "
-                f"the same setting given twice with different values; keep windows.{window} only"
-            )
-        out[window] = legacy
+    set_in = {window: f"windows.{window}" for window in given}
+    for window, key in LEGACY_WINDOWS.items():
+        for page, params in notebooks.items():
+            legacy = (params or {}).get(key)
+            if legacy is None:
+                continue
+            if isinstance(legacy, bool) or not isinstance(legacy, int) or legacy < 1:
+                raise ConfigError(f"{where}: notebooks.{page}.{key} must be a whole number (at least 1), got {legacy!r}")
+            if window in set_in and out[window] != legacy:
+                raise ConfigError(
+                    f"{where}: {set_in[window]} is {out[window]} but notebooks.{page}.{key} is {legacy}: "
+                    f"the same setting given twice with different values; keep windows.{window} only"
+                )
+            out[window], set_in[window] = legacy, f"notebooks.{page}.{key}"
     return out
 
 
