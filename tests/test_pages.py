@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from crmlib import datasets, report
+from crmlib.core import layout
 from crmlib.core.pages import load_pages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,6 @@ from typing import Any
 
 from crmlib.core.formatting import format_count
 from crmlib.core.pages import Page, PageMetrics
-from crmlib.core import layout
 
 
 class ToyMetrics(PageMetrics):
