@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from crmlib.pages import campaigns as cp
+from crmlib.core import layout
 
 CONTACT = pd.Timestamp("2011-09-01")
 Z = stats.norm.ppf(0.975)
@@ -240,7 +241,7 @@ def test_campaign_without_control_is_measured_without_uplift():
 def test_published_retention_lists_become_campaigns_with_scores(tmp_path):
     reports = tmp_path / "reports"
     for period, as_of in (("2011-08", "2011-08-31"), ("2011-11", "2011-11-30")):
-        art = reports / period / "artifacts"
+        art = reports / period / layout.ANALYST / layout.ARTIFACTS
         (art / "metrics").mkdir(parents=True)
         (art / "metrics" / "04_churn.json").write_text(json.dumps({"as_of": as_of}))
         pd.DataFrame({"rank": [1, 2, 3], "customer_id": ["00012", "00013", "00014"],

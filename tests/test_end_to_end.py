@@ -1,6 +1,6 @@
 """The real notebooks, end to end through ``crm report``, on a small synthetic log.
 
-One report run is shared by the checks (a run costs tens of seconds); a second run with
+One report run is shared by the checks (``full_report`` in ``conftest.py``); a second run with
 a broken input file checks that a failure leaves the published report alone.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from crmlib import cli
+from crmlib.core import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -76,7 +77,7 @@ def test_every_page_real_metrics_give_its_finding(published: dict) -> None:
 
     period_dir = published["folder"] / "reports" / "2011-11"
     pages = load_pages()
-    metrics = {name: json.loads((period_dir / "artifacts" / "metrics" / f"{name}.json").read_text(encoding="utf-8"))
+    metrics = {name: json.loads(layout.metrics_path(period_dir, name).read_text(encoding="utf-8"))
                for name, page in pages.items() if not page.reads_all}
     for name, page in pages.items():
         if page.finding is not None:

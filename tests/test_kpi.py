@@ -11,6 +11,7 @@ from crmlib.core.pages import Page, load_pages
 from crmlib.pages import basket, churn, clv, data_cleaning
 from crmlib.pages import summary as kpi
 from crmlib.errors import DataError
+from crmlib.core import layout
 
 
 def _tx(rows):
@@ -218,7 +219,7 @@ def test_backfilled_report_equals_live_report(tmp_path):
     for name, path in (("backfill", full), ("live", live)):
         result = report.run_report(config_path=tmp_path / "workbook.yml", data_paths=[path], period="2011-10",
                                    only="00_summary", output_dir=tmp_path / name, progress=False)
-        frames[name] = pd.read_parquet(result.period_dir / "artifacts" / "kpis.parquet")
+        frames[name] = pd.read_parquet(layout.artifacts_dir(result.period_dir) / "kpis.parquet")
     assert frames["live"]["period"].iloc[-1] == "2011-10"
     assert frames["live"]["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(frames["backfill"], frames["live"])

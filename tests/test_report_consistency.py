@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from crmlib.core import layout
 from crmlib.core.formatting import format_count, format_money
 from crmlib.core.kpis import KPI_LABELS, format_kpi
 from crmlib.core.vocabulary import CHURN_RISK_BANDS, GLOSSARY
@@ -45,7 +46,7 @@ def _soup(period_dir: Path, page: str) -> BeautifulSoup:
 
 
 def _metrics(period_dir: Path, page: str) -> dict:
-    return json.loads((period_dir / "artifacts" / "metrics" / f"{page}.json").read_text(encoding="utf-8"))
+    return json.loads(layout.metrics_path(period_dir, page).read_text(encoding="utf-8"))
 
 
 def _text(soup: BeautifulSoup) -> str:
