@@ -24,7 +24,6 @@ Headline numbers come only from the metrics of the page that reads every other p
 """
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -37,7 +36,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from crmlib.core import layout, writer
+from crmlib.core import layout, vocabulary, writer
 from crmlib.core.formatting import as_number, format_date, format_period
 from crmlib.core.kpis import KPI_LABELS, format_kpi, format_kpi_change
 from crmlib.core.pages import Page, load_pages
@@ -130,20 +129,10 @@ def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period:
 
 
 def glossary_entries(config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
-    """(term, one-sentence definition) pairs for the glossary page; empty without a vocabulary.
-
-    Read from ``crmlib.core.vocabulary``, when that module exists: its ``glossary(config)``
-    (or constant ``GLOSSARY``), a mapping term -> definition or a sequence of pairs.
-    """
-    try:
-        vocabulary = importlib.import_module("crmlib.core.vocabulary")
-    except ModuleNotFoundError:
-        return []
-    source = getattr(vocabulary, "glossary", None) or getattr(vocabulary, "GLOSSARY", None)
-    if callable(source):
-        source = source(dict(config or {}))
-    items = source.items() if isinstance(source, Mapping) else (source or [])
-    return [(str(term), str(definition)) for term, definition in items]
+    """(term, one-sentence definition with its window) pairs for the glossary page, from
+    the one vocabulary (:func:`crmlib.core.vocabulary.glossary`) with the run's windows."""
+    return [(e.term, f"{e.definition} Window: {e.window[:1].lower()}{e.window[1:]}." if e.window else e.definition)
+            for e in vocabulary.glossary(config)]
 
 
 def write_glossary(period_dir: Path, *, period: str, names: list[str], config: Mapping[str, Any],
