@@ -39,7 +39,7 @@ def assign_tiers(clv: pd.Series, tiers: Sequence[tuple[str, float]] = DEFAULT_TI
 
 
 HORIZON_RULE = (
-    "Only the {h}-day forecast is validated. The 12-month value spreads it evenly over 12 months "
+    "Only the {h}-day forecast is validated. The {months}-month value spreads it evenly over {months} months "
     "(x {per_year:.2f}) and discounts each month at {rate:.1%}. For candidates trained on one horizon's spend "
     "(gradient boosting, p_alive x spend, last period) the level of that horizon is replaced by the average "
     "{h}-day level of the last 12 months (x revenue per {h} days over the last year / revenue of the training "
@@ -79,13 +79,13 @@ def level_factor(transactions: pd.DataFrame, as_of: Any, horizon_days: int) -> t
                     "12-month value.")
 
 
-def horizon_text(bt: Backtest, discount_rate: float, level_note: str | None, chosen: str) -> str:
+def horizon_text(bt: Backtest, discount_rate: float, level_note: str | None, chosen: str, months: int = 12) -> str:
     """What was validated, how it is extended, and any seasonal peak in the holdouts (Markdown)."""
     h = bt.horizon_days
     dates = ", ".join(str(c.date()) for c in bt.cutoffs)
     text = (f"Validated: {h}-day spend forecasts, checked at {len(bt.cutoffs)} cutoff"
             f"{'s' if len(bt.cutoffs) > 1 else ''} ({dates}). "
-            + HORIZON_RULE.format(h=h, per_year=365.25 / h, rate=discount_rate))
+            + HORIZON_RULE.format(h=h, per_year=months * DAYS_PER_MONTH / h, rate=discount_rate, months=months))
     if chosen in HORIZON_LEVEL_CANDIDATES and level_note:
         text += " " + level_note
     for row in bt.seasonality.itertuples():
@@ -118,6 +118,7 @@ class CustomerValues:
     horizon_text: str
     value_notes: pd.DataFrame
     warnings: list[str]
+    months: int = 12
 
     @property
     def customer_equity(self) -> float:
@@ -127,6 +128,7 @@ class CustomerValues:
         """Headline numbers for the page's metrics JSON."""
         return {"value_model": self.chosen, "value_model_label": CANDIDATE_LABELS[self.chosen],
                 "customer_equity": self.customer_equity, "horizon_days": self.horizon_days,
+                "horizon_months": self.months,
                 "backtest_cutoffs": [str(c.date()) for c in self.backtest.cutoffs],
                 "backtest": self.backtest.summary_table().reset_index().to_dict(orient="records"),
                 "selection_rule": SELECTION_RULE, "activity": self.activity.summary(),
@@ -144,6 +146,7 @@ def fit_customer_values(
     cutoffs: Sequence[Any] | None = None,
     tiers: Sequence[tuple[str, float]] = DEFAULT_TIERS,
     activity: ActivityModel | None = None,
+    months: int = 12,
     seasonal_adjustment: bool = True,
     low_history_spend: float = LOW_HISTORY_SPEND,
     seed: int = 0,
@@ -181,14 +184,14 @@ def fit_customer_values(
     forecast = forecast.fillna(0.0)
     factor, level_note = level_factor(tx, as_of, horizon_days) if seasonal_adjustment else (1.0, None)
     applied = factor if chosen in HORIZON_LEVEL_CANDIDATES else 1.0
-    clv = forecast * annual_factor(horizon_days, discount_rate) * applied
+    clv = forecast * annual_factor(horizon_days, discount_rate, months) * applied
     ids = forecast.index
     p_alive = activity.p_alive_.reindex(ids)
     if p_alive.isna().any():
         raise ModelError("the activity model did not score every customer of the value table")
     if chosen in final.expected_purchases:
         fit = final.btyd_fits[chosen]
-        purchases = fit.expected_purchases(12 * DAYS_PER_MONTH / UNIT_DAYS[fit.time_unit])
+        purchases = fit.expected_purchases(months * DAYS_PER_MONTH / UNIT_DAYS[fit.time_unit])
         purchases.index = purchases.index.astype(str)
         expected_purchases = purchases.reindex(ids).astype("Float64")
         avg_spend = final.expected_avg_spend[chosen]
@@ -215,9 +218,9 @@ def fit_customer_values(
     if (table["p_alive"].max() - table["p_alive"].min()) < 1e-9:
         warnings.append("p_alive is the same for every customer: it cannot rank anybody.")
     warnings += [n for n in bt.notes if "not usable" in n or "Too little" in n]
-    text = horizon_text(bt, discount_rate, level_note, chosen)
+    text = horizon_text(bt, discount_rate, level_note, chosen, months)
     return CustomerValues(as_of, table[VALUE_COLUMNS], activity, bt, chosen, int(horizon_days), discount_rate,
-                          applied, text, notes, warnings)
+                          applied, text, notes, warnings, int(months))
 
 
 def customer_value_table(transactions: pd.DataFrame, as_of: Any, **kwargs: Any) -> pd.DataFrame:
