@@ -86,6 +86,7 @@ def test_lift_table_on_twenty_rows_by_hand():
     assert table["lift"].iloc[1] == pytest.approx(0.5 / overall)
     assert table["cum_gain"].tolist() == pytest.approx([2 / 6, 3 / 6, 4 / 6, 4 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 1])
     assert table["cum_customers_share"].iloc[2] == pytest.approx(0.3)
+    assert churn.leavers_found(table, 0.2) == pytest.approx(3 / 6)  # "the riskiest 20 % hold half the leavers"
 
 
 def test_lift_table_ranks_missing_scores_last():

@@ -69,17 +69,18 @@ def churn_window_days(config: Mapping[str, Any] | None) -> int:
     """The run's churn / activity window in days, one setting for every page.
 
     Read from ``windows: churn_days`` of ``workbook.yml`` when that section exists, else
-    from the churn page's own setting ``notebooks: 04_churn: churn_window_days`` (where it
-    lived before the shared section), else :data:`DEFAULT_WINDOW_DAYS`. The value page
+    from the churn page's own ``churn_window_days`` under ``notebooks:`` (where it lived
+    before the shared section), else :data:`DEFAULT_WINDOW_DAYS`. The value page
     fits its activity model for this window and the churn page reads that model's
     ``p_alive``, so both pages must read the window here.
     """
     config = config or {}
     windows = config.get("windows") or {}
     value = windows.get("churn_days") if isinstance(windows, Mapping) else None
-    if value is None:
-        churn = ((config.get("notebooks") or {}).get("04_churn") or {})
-        value = churn.get("churn_window_days")
+    if value is None:  # the churn page's own setting, where the window lived before
+        sections = (config.get("notebooks") or {}).values()
+        value = next((s["churn_window_days"] for s in sections
+                      if isinstance(s, Mapping) and s.get("churn_window_days") is not None), None)
     if value is None:
         return DEFAULT_WINDOW_DAYS
     try:

@@ -27,7 +27,8 @@ from crmlib.pages.churn.models import (  # noqa: F401  (the page's API, for its 
     RISK_BANDS, make_models, PriorCorrectedClassifier, retention_targets, risk_tier,
 )
 from crmlib.pages.churn.analysis import (  # noqa: F401  (the page's API, for its notebook)
-    BASELINE_WORDS, BASELINES, MODEL_NAMES, MODES, choose_mode, churn_rate_trend, ChurnResult, run_churn,
+    BASELINE_WORDS, BASELINES, MODEL_NAMES, MODES, choose_mode, churn_rate_trend, ChurnResult, leavers_found,
+    run_churn,
 )
 from crmlib.pages.churn.transactions import (  # noqa: F401  (the page's API, for its notebook)
     ACTIVITY, CLV_BASIS, SPEND_BASIS, ChurnProbability, evaluate_one_window_back, run_transactions, score_today,

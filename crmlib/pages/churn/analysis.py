@@ -112,15 +112,23 @@ class ChurnResult:
 
     def leavers_found(self, share: float = 0.2) -> float | None:
         """Share of the evaluation set's leavers among the ``share`` of customers ranked riskiest."""
-        lift = self.lift
-        hit = lift[lift["cum_customers_share"] <= share + 1e-9]
-        return None if hit.empty or lift["cum_gain"].isna().all() else float(hit["cum_gain"].iloc[-1])
+        return leavers_found(self.lift, share)
 
     def beats_baselines(self) -> dict[str, float | None]:
         """ROC-AUC margin of the chosen model over each available baseline (positive = better)."""
         mine = self.evaluation[self.chosen_model]["roc_auc"]
         return {k: (None if v["roc_auc"] is None or mine is None else mine - v["roc_auc"])
                 for k, v in self.evaluation.items() if k in BASELINES}
+
+
+def leavers_found(lift: pd.DataFrame, share: float = 0.2) -> float | None:
+    """Share of all leavers among the ``share`` of customers ranked riskiest, read from a
+    :func:`~crmlib.pages.churn.evaluation.lift_table` (the decile boundary nearest ``share``;
+    ``None`` without leavers)."""
+    if lift.empty or lift["cum_gain"].isna().all():
+        return None
+    nearest = (lift["cum_customers_share"] - share).abs().idxmin()
+    return float(lift.loc[nearest, "cum_gain"])
 
 
 def choose_mode(mode: str, customers: pd.DataFrame | None) -> str:

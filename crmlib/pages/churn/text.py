@@ -11,7 +11,7 @@ import pandas as pd
 from crmlib.core.formatting import format_count, format_date, format_money, format_percent
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
-from crmlib.pages.churn.analysis import BASELINE_WORDS, MODEL_NAMES, ChurnResult
+from crmlib.pages.churn.analysis import BASELINE_WORDS, MODEL_NAMES, ChurnResult, leavers_found
 from crmlib.pages.churn.models import RISK_BANDS
 
 #: share of customers a campaign contacts in the plain-words quality sentence
@@ -19,8 +19,7 @@ CONTACT_SHARE = 0.2
 
 
 def _found(lift: pd.DataFrame, share: float = CONTACT_SHARE) -> float | None:
-    hit = lift[lift["cum_customers_share"] <= share + 1e-9]
-    return None if hit.empty else float(hit["cum_gain"].iloc[-1])
+    return leavers_found(lift, share)
 
 
 def method_label(result: ChurnResult, name: str) -> str:
@@ -48,9 +47,12 @@ def overview_text(result: ChurnResult) -> str:
         word = "risen" if change > 0.02 else ("fallen" if change < -0.02 else "stayed about level")
         text += (f" Measured the same way at each month start, the churn rate has {word} since the start: "
                  f"{format_percent(first['churn_rate'], 0)} for customers active on {format_date(first['cutoff'])}, "
-                 f"{format_percent(last['churn_rate'], 0)} on {format_date(last['cutoff'])}, with its highest point "
-                 f"({format_percent(peak['churn_rate'], 0)}) on {format_date(peak['cutoff'])}. The first months see "
-                 "less history, so their active customers are fewer and their rates less comparable.")
+                 f"{format_percent(last['churn_rate'], 0)} on {format_date(last['cutoff'])}")
+        if peak["churn_rate"] > last["churn_rate"] + 0.02:
+            text += (f"; it peaked at {format_percent(peak['churn_rate'], 0)} on {format_date(peak['cutoff'])} and "
+                     "has come down since")
+        text += (". The first months see less history, so their active customers are fewer and their rates less "
+                 "comparable.")
     return text
 
 
@@ -193,5 +195,5 @@ def analysts_text(result: ChurnResult) -> str:
     lines += [f"- {md(n)}" for n in result.notes + result.warnings]
     lines.append("- Files: churn_scores.parquet (every scored customer), retention_targets.parquet and "
                  "retention_targets.csv (the ranked list with its control group; the campaigns page reads it), "
-                 "metrics/04_churn.json.")
+                 "the page's metrics JSON.")
     return "\n".join(lines)

@@ -67,15 +67,18 @@ def backtest_text(page: ValuePage, currency: str = "GBP") -> str:
     text = (f"We checked the method on the past: at {n} earlier date{'s' if n > 1 else ''} ({_cutoff_dates(page)}) "
             "each method forecast every customer's spend over the next three months from what was known then, and "
             "we compared the forecast with what customers then actually spent. "
-            f"The method used, **{md(method_name(chosen))}**, picks out the big spenders best: the 10 % of "
-            f"customers it ranked highest made **{format_percent(mine['top_decile_capture'], 0)}** of the actual "
-            "spend")
+            f"With the method used, **{md(method_name(chosen))}**, the 10 % of customers it ranked highest made "
+            f"**{format_percent(mine['top_decile_capture'], 0)}** of the actual spend")
     naive = "last_period" if "last_period" in means.index else None
     if naive and naive != chosen:
         text += (f", against {format_percent(means.loc[naive, 'top_decile_capture'], 0)} for the rule of thumb "
                  "\"last quarter's spend\"")
     text += (f". In total it forecast {format_money(mine['predicted_total'], currency)} per quarter against "
-             f"{format_money(mine['actual_total'], currency)} actually spent, on average.")
+             f"{format_money(mine['actual_total'], currency)} actually spent, on average. How the method was chosen: "
+             "the one whose top 10 % made the largest share of the spend, methods within one percentage point of each "
+             "other counting as tied, and then the one whose whole ranking agrees best with what customers spent; a "
+             "rule of thumb replaces the models only if it is clearly better on both, and the classic lifetime models "
+             "only count where they could measure how quickly customers stop buying.")
     peaks = page.values.backtest.seasonality
     peaks = peaks[peaks["peak"]] if len(peaks) else peaks
     if len(peaks):
@@ -254,7 +257,7 @@ def analysts_text(page: ValuePage) -> str:
     lines += [f"- {md(n)}" for n in cv.backtest.notes]
     lines += [f"- {md(w)}" for w in cv.warnings]
     lines.append("- Files: customers_clv.parquet (customer_id, p_alive, expected_purchases, expected_avg_spend, clv, "
-                 "clv_tier, value_model), read by the churn, summary and units pages; metrics/03_clv.json.")
+                 "clv_tier, value_model), read by the churn, summary and units pages; the page's metrics JSON.")
     return "\n".join(lines)
 
 
