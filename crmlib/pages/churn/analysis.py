@@ -258,11 +258,11 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
         baselines["tenure"] = -X_eval[tenure]
         flags["tenure"] = X_eval[tenure] < X_train[tenure].median()
     if transactions is not None and len(transactions):
-        warnings.append("Subscription mode: the recency and P(alive) baselines need purchase dates per "
-                        "subscriber and are not computed; the short-tenure rule is the naive baseline.")
+        warnings.append("Subscription data: the simple rules built on purchase dates need them per subscriber and "
+                        "are not computed; the model is compared with the rule \"shortest tenure\".")
     else:
-        warnings.append("Subscription mode: no purchase history, so the recency and P(alive) baselines are "
-                        "not available; the short-tenure rule is the naive baseline.")
+        warnings.append("Subscription data without purchase history: the model is compared with the rule "
+                        "\"shortest tenure\" only.")
     ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed)
     # score current subscribers out of fold: nobody is scored by a model that saw them
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)

@@ -120,7 +120,7 @@ def drivers_text(result: ChurnResult, top: int = 5) -> str:
     lines = ["What the model relies on most (how much worse its ranking gets when a fact is hidden from it), and "
              "which way it points:"]
     lines += [f"- {md(row.sentence)}" for row in d.itertuples()]
-    lines.append("These are associations the model uses, not proven causes: a driver points to where to look.")
+    lines.append("\nThese are associations the model uses, not proven causes: a driver points to where to look.")
     return "\n".join(lines)
 
 
