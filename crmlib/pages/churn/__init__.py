@@ -35,6 +35,7 @@ from crmlib.pages.churn.transactions import (  # noqa: F401  (the page's API, fo
 )
 from crmlib.pages.churn.text import (  # noqa: F401  (the page's API, for its notebook)
     analysts_table, analysts_text, confusion_table, drivers_text, method_label, methods_table, model_table,
+    notes_table,
     overview_text, quality_text, retention_download, targets_table, targets_text,
 )
 from crmlib.pages.churn.charts import (  # noqa: F401  (the page's API, for its notebook)

@@ -192,8 +192,13 @@ def analysts_text(result: ChurnResult) -> str:
              if result.mode == "transactions" else
              "- Customer-table mode: logistic regression and gradient boosting on the customer table, the better by "
              "cross-validated ROC-AUC; threshold by Youden's J on out-of-fold training predictions."]
-    lines += [f"- {md(n)}" for n in result.notes + result.warnings]
     lines.append("- Files: churn_scores.parquet (every scored customer), retention_targets.parquet and "
                  "retention_targets.csv (the ranked list with its control group; the campaigns page reads it), "
                  "the page's metrics JSON.")
     return "\n".join(lines)
+
+
+def notes_table(result: ChurnResult) -> ManagerTable:
+    """The data rules applied and the run's notes, one per row (for analysts; cells are HTML-escaped)."""
+    return manager_table(pd.DataFrame({"note": result.notes + result.warnings}),
+                         {"note": ("Rules applied and notes", "text")})
