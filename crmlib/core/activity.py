@@ -24,6 +24,7 @@ BG/NBD P(alive) (Fader, Hardie & Lee 2005, eq. 11, via ``lifetimes``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from threadpoolctl import threadpool_limits
 from crmlib.core.btyd import fit_with_fallback
 from crmlib.core.classifiers import make_models
 from crmlib.core.features import churn_labels, purchase_features
-from crmlib.errors import DataError, ModelError
+from crmlib.errors import ConfigError, DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
 ALL_CUSTOMERS_DAYS = 1_000_000
@@ -58,6 +59,37 @@ SOURCE_RULE = (
     "percentile at least {spread:.0%}), and on the training window it ranks the customers who did buy at "
     "least as well as the classifier (ROC-AUC, out of fold for the classifier)."
 )
+
+
+#: the churn / activity window when the configuration names none
+DEFAULT_WINDOW_DAYS = 90
+
+
+def churn_window_days(config: Mapping[str, Any] | None) -> int:
+    """The run's churn / activity window in days, one setting for every page.
+
+    Read from ``windows: churn_days`` of ``workbook.yml`` when that section exists, else
+    from the churn page's own ``churn_window_days`` under ``notebooks:`` (where it lived
+    before the shared section), else :data:`DEFAULT_WINDOW_DAYS`. The value page
+    fits its activity model for this window and the churn page reads that model's
+    ``p_alive``, so both pages must read the window here.
+    """
+    config = config or {}
+    windows = config.get("windows") or {}
+    value = windows.get("churn_days") if isinstance(windows, Mapping) else None
+    if value is None:  # the churn page's own setting, where the window lived before
+        sections = (config.get("notebooks") or {}).values()
+        value = next((s["churn_window_days"] for s in sections
+                      if isinstance(s, Mapping) and s.get("churn_window_days") is not None), None)
+    if value is None:
+        return DEFAULT_WINDOW_DAYS
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"workbook.yml: the churn window must be a whole number of days; got {value!r}") from None
+    if days < 7:
+        raise ConfigError(f"workbook.yml: the churn window must be at least 7 days; got {days}")
+    return days
 
 
 def _features(transactions: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.DataFrame | None,
@@ -107,7 +139,7 @@ class ActivityModel:
     Learned attributes: ``as_of_``, ``train_cutoff_``, ``score_cutoff_``, ``estimator_``
     (the fitted pipeline), ``estimator_name_``, ``calibrator_``, ``feature_columns_``,
     ``cv_roc_auc_`` (out-of-fold ROC-AUC per pipeline), ``base_rate_`` (share of training
-    customers who bought in the window), ``btyd_`` (what the BTYD check found),
+    customers who bought in the window), ``n_train_`` (training customers), ``btyd_`` (what the BTYD check found),
     ``source_`` ("classifier" or "bgnbd"), ``p_alive_`` (Series indexed by customer id,
     every customer seen up to ``as_of``), ``note_`` (the rule and the outcome in words).
     """
@@ -137,6 +169,7 @@ class ActivityModel:
         if int(self.window_days) < 7:
             raise ModelError(f"window_days must be at least 7; got {self.window_days}")
         as_of = pd.Timestamp(as_of).normalize()
+        self.customers_, self.segment_map_ = customers, segment_map
         tx = transactions[transactions["customer_id"].notna()]
         tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
         self.as_of_ = as_of
@@ -153,6 +186,7 @@ class ActivityModel:
         if len(np.unique(y)) < 2:
             raise ModelError("in the training window everybody (or nobody) bought: no activity model can be learned")
         self.base_rate_ = float(y.mean())
+        self.n_train_ = int(len(y))
         self.feature_columns_ = list(X.columns)
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=self.seed)
         oof: dict[str, np.ndarray] = {}
@@ -252,6 +286,14 @@ class ActivityModel:
         with threadpool_limits(limits=1):
             p = self.estimator_.predict_proba(X)[:, 1]
         return pd.Series(self._calibrated(p), index=X.index, name="p_alive")
+
+    def features(self, transactions: pd.DataFrame, cutoff: Any) -> pd.DataFrame:
+        """The model's features of every customer seen before ``cutoff`` (rows dated before it),
+        in the training columns, with the customer table and segment map given to :meth:`fit`
+        (for permutation importance and driver tables on another cutoff's labels)."""
+        tx = transactions[transactions["customer_id"].notna()]
+        return _features(tx, pd.Timestamp(cutoff).normalize(), self.customers_,
+                         self.segment_map_).reindex(columns=self.feature_columns_)
 
     def summary(self) -> dict[str, Any]:
         """Headline facts for metrics JSON: source, rule outcome, quality, spread."""
