@@ -334,14 +334,3 @@ def test_value_page_speaks_plain_words_to_managers(value_page):
         assert word not in shown, word
     assert "Validated" not in shown and "checked" in shown
     assert "BG/NBD" in clv.analysts_text(value_page) or "gradient boosting" in clv.analysts_text(value_page)
-
-
-def test_the_churn_window_is_one_shared_setting():
-    from crmlib.core.activity import churn_window_days
-    from crmlib.errors import ConfigError
-
-    assert churn_window_days({}) == 90
-    assert churn_window_days({"notebooks": {"04_churn": {"churn_window_days": 60}}}) == 60
-    assert churn_window_days({"windows": {"churn_days": 45}, "notebooks": {"04_churn": {"churn_window_days": 60}}}) == 45
-    with pytest.raises(ConfigError):
-        churn_window_days({"windows": {"churn_days": 3}})

@@ -24,7 +24,6 @@ BG/NBD P(alive) (Fader, Hardie & Lee 2005, eq. 11, via ``lifetimes``).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,7 @@ from threadpoolctl import threadpool_limits
 from crmlib.core.btyd import fit_with_fallback
 from crmlib.core.classifiers import make_models
 from crmlib.core.features import churn_labels, purchase_features
-from crmlib.errors import ConfigError, DataError, ModelError
+from crmlib.errors import DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
 ALL_CUSTOMERS_DAYS = 1_000_000
@@ -59,37 +58,6 @@ SOURCE_RULE = (
     "percentile at least {spread:.0%}), and on the training window it ranks the customers who did buy at "
     "least as well as the classifier (ROC-AUC, out of fold for the classifier)."
 )
-
-
-#: the churn / activity window when the configuration names none
-DEFAULT_WINDOW_DAYS = 90
-
-
-def churn_window_days(config: Mapping[str, Any] | None) -> int:
-    """The run's churn / activity window in days, one setting for every page.
-
-    Read from ``windows: churn_days`` of ``workbook.yml`` when that section exists, else
-    from the churn page's own ``churn_window_days`` under ``notebooks:`` (where it lived
-    before the shared section), else :data:`DEFAULT_WINDOW_DAYS`. The value page
-    fits its activity model for this window and the churn page reads that model's
-    ``p_alive``, so both pages must read the window here.
-    """
-    config = config or {}
-    windows = config.get("windows") or {}
-    value = windows.get("churn_days") if isinstance(windows, Mapping) else None
-    if value is None:  # the churn page's own setting, where the window lived before
-        sections = (config.get("notebooks") or {}).values()
-        value = next((s["churn_window_days"] for s in sections
-                      if isinstance(s, Mapping) and s.get("churn_window_days") is not None), None)
-    if value is None:
-        return DEFAULT_WINDOW_DAYS
-    try:
-        days = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"workbook.yml: the churn window must be a whole number of days; got {value!r}") from None
-    if days < 7:
-        raise ConfigError(f"workbook.yml: the churn window must be at least 7 days; got {days}")
-    return days
 
 
 def _features(transactions: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.DataFrame | None,
