@@ -28,19 +28,6 @@ PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 #: Numbers another page still computes or names differently (issue 13): a strict xfail each,
 #: so the test fails, and the mark must go, the day that page is fixed.
-PENDING = {
-    ("04_churn", "active customers"): "churn page (value2): the scored customers are the 'customer base' "
-                                      "(bought in the last 365 days), not the period's active customers",
-    ("04_churn", "value at risk"): "churn page (value2): shows value at risk over every scored customer only; "
-                                   "show the high-churn-risk value at risk, the vocabulary's 'value at risk'",
-}
-
-
-def _pending(page: str, what: str) -> list:
-    reason = PENDING.get((page, what))
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-
-
 def _soup(period_dir: Path, page: str) -> BeautifulSoup:
     return BeautifulSoup((period_dir / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
 
@@ -109,7 +96,7 @@ def test_high_churn_risk_and_value_at_risk_on_the_summary_are_the_churn_metrics(
     assert tuple(churn.RISK_BANDS) == CHURN_RISK_BANDS  # "high churn risk" means the vocabulary's band
 
 
-@pytest.mark.parametrize("page", [pytest.param("04_churn", marks=_pending("04_churn", "value at risk"))])
+@pytest.mark.parametrize("page", ["04_churn"])
 def test_the_churn_page_shows_the_summary_value_at_risk(report: dict, page: str) -> None:
     value = report["metrics"][page]["high_risk_value_at_risk"]
     text = _text(report["soup"][page])
@@ -117,7 +104,7 @@ def test_the_churn_page_shows_the_summary_value_at_risk(report: dict, page: str)
 
 
 @pytest.mark.parametrize("page, words, kpi", [
-    pytest.param(page, words, kpi, marks=_pending(page, words))
+    pytest.param(page, words, kpi)
     for page in PAGES for words, kpi in (("active customers", "active_customers"), ("new customers", "new_customers"))
 ])
 def test_a_count_named_alike_on_any_page_is_the_summary_number(report: dict, page: str, words: str, kpi: str) -> None:
