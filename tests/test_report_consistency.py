@@ -26,8 +26,7 @@ SUMMARY = "00_summary"
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-#: Numbers another page still computes or names differently (issue 13): a strict xfail each,
-#: so the test fails, and the mark must go, the day that page is fixed.
+
 def _soup(period_dir: Path, page: str) -> BeautifulSoup:
     return BeautifulSoup((period_dir / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
 
