@@ -33,6 +33,7 @@ import pandas as pd
 
 from crmlib import io as crm_io
 from crmlib import schema
+from crmlib.core.config import CAMPAIGN_DEFAULTS
 from crmlib.core.periods import period_as_of
 from crmlib.core.run import RUN_FILE
 from crmlib.errors import ConfigError, DataError
@@ -43,8 +44,8 @@ CAMPAIGN_COLUMNS = ["campaign", "source", "customer_id", "group", "contact_date"
 #: What the user's file must provide (``campaign`` may instead come from the spec's ``name``
 #: or the file name).
 REQUIRED_FILE_COLUMNS = ("customer_id", "group", "contact_date")
-SPEC_KEYS = {"path", "columns", "name", "source", "cost_per_contact", "channel", "encoding", "delimiter",
-             "sheet", "date_format", "dayfirst"}
+#: Keys of a ``campaigns:`` entry (checked when ``workbook.yml`` is loaded, :func:`crmlib.core.config.campaign_specs`).
+SPEC_KEYS = set(CAMPAIGN_DEFAULTS)
 
 #: Accepted spellings of the two groups (compared after trimming and lower-casing).
 GROUP_WORDS: dict[str, str] = {
