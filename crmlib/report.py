@@ -297,11 +297,14 @@ def run_report(
     run.write(artifacts)
     base = run.parameters(artifacts)
     kernel = ensure_kernel(output / ".kernel")
+    site_parameters = {"reports_dir": str(output)}  # for pages that read earlier periods (06_campaigns)
 
     def run_one(name: str) -> None:
         from papermill.exceptions import PapermillExecutionError
 
-        params = {**base, **config["notebooks"].get(name, {})}
+        wanted = notebook_parameters(folder / f"{name}.ipynb")
+        params = {**base, **{k: v for k, v in site_parameters.items() if k in wanted},
+                  **config["notebooks"].get(name, {})}
         try:
             _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
         except PapermillExecutionError as exc:

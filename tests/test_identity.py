@@ -277,7 +277,7 @@ def test_units_page_on_a_small_hand_made_case():
     assert values.loc["one unit", "mean_churn_probability"] == pytest.approx(0.9)
     assert "mean_clv" not in units.value_by_units(view).columns
     text = units.describe_units(view, "KRW", clv, churn)
-    assert "Of **4 customers**, 2 (50%)" in text and "₩400" in text and "First cross-sell target: bakery" in text
+    assert "Of **4 customers**, 2 (50.0 %)" in text and "₩400" in text and "First cross-sell target: bakery" in text
     metrics = units.headline_metrics(view, clv, churn)
     assert metrics["cross_shop"]["hotel"] == {"bakery": 0.5, "online": 0.5}
     json.dumps(metrics)

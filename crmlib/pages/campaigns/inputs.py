@@ -14,11 +14,10 @@ Two origins:
   (``<reports>/<YYYY-MM>/artifacts/retention_targets.parquet`` or ``.csv``, the
   analyst artifact with the clean ids), read by :func:`published_retention_lists`.
 
-Ids are then matched to the clean customer ids of the transactions
-(:func:`match_ids`) and each campaign is checked (:func:`validate_campaigns`).
-
-Imports from outside this page are kept to intake helpers (:mod:`crmlib.io`) and the
-period helper of the run context; when the shared core lands they move to ``crmlib.core``.
+Ids are then matched to the clean customer ids of the transactions (:func:`match_ids`;
+a file's unit member ids are first translated to the unified customer ids when identity
+resolution ran, :func:`unify_member_ids`) and each campaign is checked
+(:func:`validate_campaigns`).
 """
 from __future__ import annotations
 
@@ -406,6 +405,24 @@ def known_customer_ids(transactions: pd.DataFrame, source: str | None = None) ->
     return pd.Index(tx["customer_id"].dropna().astype(str).unique())
 
 
+def unify_member_ids(rows: pd.DataFrame, transactions: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    """A campaign file's ids given as one unit's own member ids -> the unified customer ids.
+
+    When identity resolution ran (``identity:`` in ``workbook.yml``), ``customer_id`` of the
+    transactions is one id per person and the unit's own id is ``source_customer_id``; a
+    campaign file with ``source: <unit>`` lists the unit's own ids, which are translated
+    here. Ids not found stay as they are (and are then counted as unmatched, or match a
+    unified id written directly). Without identity resolution or ``source`` nothing changes.
+    """
+    if not source or "source_customer_id" not in transactions.columns or rows.empty:
+        return rows
+    own = transactions.loc[transactions["source"] == source, ["source_customer_id", "customer_id"]].dropna()
+    own = own.drop_duplicates("source_customer_id")
+    lookup = pd.Series(own["customer_id"].astype(str).to_numpy(), index=own["source_customer_id"].astype(str))
+    ids = normalise_ids(rows["customer_id"])
+    return rows.assign(customer_id=ids.map(lookup).fillna(ids).astype(str).to_numpy())
+
+
 def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str | Path | None,
                       reports_dir: str | Path | None, as_of: Any, transactions: pd.DataFrame) -> CampaignInputs:
     """Read, match and check every campaign of this period.
@@ -436,6 +453,7 @@ def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str 
     matched, unmatched, counts = [], [], []
     id_source = rows["id_source"] if "id_source" in rows else pd.Series(None, index=rows.index, dtype="object")
     for source, part in rows.groupby(id_source.fillna(""), sort=False, dropna=False):
+        part = unify_member_ids(part, transactions, source or None)
         match = match_ids(part, known_customer_ids(transactions, source or None))
         matched.append(match.rows)
         unmatched.append(match.unmatched)
