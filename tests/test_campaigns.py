@@ -154,7 +154,7 @@ def test_twenty_customer_case_matches_hand_computation():
     assert result.incremental_revenue == pytest.approx(13.5 * 10)
     assert result.roi == pytest.approx((135.0 - 20.0) / 20.0)
     assert result.verdict == "no evidence"  # both intervals straddle 0 with 10 per group
-    assert cp.campaign_sentence(result).startswith("Win-back: +30.0 pts response, £135 incremental, 95 % CI -£")
+    assert cp.campaign_sentence(result).startswith("Win\\-back: +30.0 pts response, £135 incremental, 95 % CI -£")
 
 
 def test_minimum_detectable_uplift_matches_the_arcsine_formula():

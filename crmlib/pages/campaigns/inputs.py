@@ -34,6 +34,8 @@ from crmlib import io as crm_io
 from crmlib import schema
 from crmlib.core.config import CAMPAIGN_DEFAULTS
 from crmlib.core.periods import period_as_of
+from crmlib.core.privacy import looks_personal
+from crmlib.core.text import md
 from crmlib.core.run import RUN_FILE
 from crmlib.errors import ConfigError, DataError
 
@@ -61,6 +63,14 @@ SCORE_COLUMNS = ("churn_probability", "value_at_risk", "value", "clv")
 MAX_BOTH_GROUPS_SHARE = 0.05
 
 RETENTION_FILES = ("retention_targets.parquet", "retention_targets.csv")
+
+
+def _examples(ids: Iterable[Any], n: int = 3) -> str:
+    """Up to ``n`` example ids for a sentence, escaped; ids that look like a phone number or an
+    e-mail address are not shown (they are personal data)."""
+    ids = pd.Series(list(ids), dtype="object").astype(str)
+    shown = ids[~looks_personal(ids).to_numpy()].head(n)
+    return ", ".join(md(i) for i in shown) if len(shown) else "ids not shown: they look like phone numbers or e-mails"
 
 
 # ============================================================================ campaign files
@@ -204,9 +214,9 @@ class IdMatch:
         for name, part in self.counts.groupby("campaign", sort=False):
             missing = int(part["unmatched"].sum())
             if missing:
-                examples = self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"].head(3).tolist()
-                out.append(f"Campaign '{name}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
-                           f"are not in the cleaned transactions (e.g. {', '.join(examples)}); they are left out "
+                examples = _examples(self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"])
+                out.append(f"Campaign '{md(name)}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
+                           f"are not in the cleaned transactions (e.g. {examples}); they are left out "
                            f"of the measurement in both groups.")
         return out
 
@@ -350,29 +360,29 @@ def validate_campaigns(rows: pd.DataFrame) -> Validation:
         part = part.sort_values("contact_date", kind="stable")
         repeats = int(part.duplicated(["customer_id", "group"]).sum())
         if repeats:
-            warnings.append(f"Campaign '{name}': {repeats:,} customers are listed more than once in the same group; "
+            warnings.append(f"Campaign '{md(name)}': {repeats:,} customers are listed more than once in the same group; "
                             f"each is counted once, from their first contact date.")
             part = part.drop_duplicates(["customer_id", "group"], keep="first")
         groups_per_id = part.groupby("customer_id")["group"].nunique()
         both = groups_per_id.index[groups_per_id > 1]
         if len(both):
             share = len(both) / groups_per_id.size
-            examples = ", ".join(map(str, both[:3]))
+            examples = _examples(both)
             if share > MAX_BOTH_GROUPS_SHARE:
-                errors.append(f"Campaign '{name}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
+                errors.append(f"Campaign '{md(name)}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
                               f"the target and the control group (e.g. {examples}), so the list cannot say who "
                               f"was contacted. Fix the group column of the campaign file.")
                 skipped.append(str(name))
                 continue
-            warnings.append(f"Campaign '{name}': {len(both):,} customers are in both the target and the control "
+            warnings.append(f"Campaign '{md(name)}': {len(both):,} customers are in both the target and the control "
                             f"group (e.g. {examples}); they are left out of the measurement.")
             part = part[~part["customer_id"].isin(both)]
         if not (part["group"] == "target").any():
-            errors.append(f"Campaign '{name}' is not measured: it has no customers in the target group.")
+            errors.append(f"Campaign '{md(name)}' is not measured: it has no customers in the target group.")
             skipped.append(str(name))
             continue
         if not (part["group"] == "control").any():
-            warnings.append(f"Campaign '{name}' has no control group, so there is nothing to compare the contacted "
+            warnings.append(f"Campaign '{md(name)}' has no control group, so there is nothing to compare the contacted "
                             f"customers with: their figures are shown, but no uplift is claimed.")
         kept.append(part)
     out = pd.concat(kept, ignore_index=True) if kept else rows.iloc[0:0].copy()
