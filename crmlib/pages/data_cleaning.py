@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -91,7 +91,8 @@ def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: s
     notebook's overrides.
     """
     rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
-    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules)
+    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules, identity=ctx.config.get("identity"),
+                         root=ctx.config["_root"])
 
 
 def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
@@ -293,6 +294,7 @@ def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str,
         "by_rule": a["by_rule"], "revenue_by_rule": a["revenue_by_rule"],
         "returns_mode": a["returns"]["mode"], "outlier_action": a["outliers"]["action"],
         **facts,
+        **({"customer_view": a["customer_view"]} if "customer_view" in a else {}),
     }
 
 
@@ -323,7 +325,13 @@ def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the page
-class CleaningMetrics(PageMetrics):
+class _IdentityMetrics(TypedDict, total=False):
+    """Keys only present with ``identity:`` in ``workbook.yml`` (:mod:`crmlib.core.identity`)."""
+
+    customer_view: dict[str, Any]
+
+
+class CleaningMetrics(PageMetrics, _IdentityMetrics):
     """``metrics/01_data_cleaning.json`` (see :func:`headline_metrics`)."""
 
     rows_in: int
