@@ -40,6 +40,7 @@ import pandas as pd
 
 from crmlib import cleaning, site
 from crmlib.core import pages as page_registry
+from crmlib.core.parameters import check_parameters, parameter_defaults
 from crmlib.core.periods import expand_periods
 from crmlib.core.run import BASE_PARAMETERS, resolve_run
 from crmlib.core.writer import write_json
@@ -101,52 +102,35 @@ def discover_notebooks(folder: Path, declared: dict[str, page_registry.Page]) ->
 
 
 def notebook_parameters(path: Path) -> list[str]:
-    """Names assigned in a notebook's ``parameters`` cell, in order.
-
-    Read with :mod:`ast` rather than papermill's line parser, which gives up on comments
-    holding quotes or percent signs.
-    """
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError as exc:
-                raise ConfigError(f"{path}: the parameters cell is not valid Python ({exc.msg})") from None
-            return [
-                target.id
-                for node in tree.body
-                if isinstance(node, (ast.Assign, ast.AnnAssign))
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(target, ast.Name)
-            ]
-    return []
+    """Names assigned in a notebook's ``parameters`` cell, in order."""
+    return list(parameter_defaults(path))
 
 
-def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]) -> None:
+def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str],
+                          declared: dict[str, page_registry.Page] | None = None) -> None:
     """Check the whole of ``workbook.yml`` before any notebook runs.
 
-    Every key under ``notebooks:`` must name a notebook and one of its parameters;
-    ``cleaning:`` and ``segments:`` are checked by the modules that own them, so a typo
-    fails in a second instead of after minutes of notebooks.
+    Every key under ``notebooks:`` must name a notebook and one of its parameters, with a
+    value of the type its default has and inside the range its page declares
+    (:mod:`crmlib.core.parameters`); ``cleaning:`` and ``segments:`` are checked by the
+    modules that own them, so a typo fails in a second instead of after minutes of notebooks.
     """
     cleaning.resolve_rules(config["cleaning"])
     load_segment_map(config["segments"])
     where = config.get("_path") or "workbook.yml"
+    declared = declared or {}
     for name, params in config["notebooks"].items():
         if name not in names:
             raise ConfigError(f"{where}: unknown key '{name}' in notebooks; allowed there: {', '.join(names)}")
-        allowed = [p for p in notebook_parameters(folder / f"{name}.ipynb") if p not in BASE_PARAMETERS]
+        defaults = {k: v for k, v in parameter_defaults(folder / f"{name}.ipynb").items() if k not in BASE_PARAMETERS}
         for key in params:
-            if key not in allowed:
+            if key not in defaults:
                 raise ConfigError(
                     f"{where}: unknown key '{key}' in notebooks.{name}; "
-                    f"allowed there: {', '.join(allowed) or '(none)'}"
+                    f"allowed there: {', '.join(defaults) or '(none)'}"
                 )
+        page = declared.get(name)
+        check_parameters(where, name, params, defaults, page.parameters if page is not None else None)
 
 
 # --------------------------------------------------------------------------- kernel
@@ -275,12 +259,12 @@ def run_report(
     names = discover_notebooks(folder, declared)
     if not names:
         raise ConfigError(f"no notebooks found in {folder}")
-    check_notebook_config(config, folder, names)
+    check_notebook_config(config, folder, names, declared)
     if only is not None and only not in names:
         raise ConfigError(f"--only: unknown notebook '{only}'; choose one of: {', '.join(names)}")
     period, day = run.period, run.as_of
 
-    output = Path(output_dir) if output_dir else root / "reports"
+    output = (Path(output_dir) if output_dir else root / "reports").resolve()  # the kernelspec path must be absolute
     output.mkdir(parents=True, exist_ok=True)
     run_dir = output / ".runs" / f"{period}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     artifacts = run_dir / "artifacts"

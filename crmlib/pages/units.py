@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 
 CUSTOMER_ID = "customer_id"
@@ -364,4 +365,5 @@ PAGE = Page(
     reads=("01_data_cleaning", "03_clv", "04_churn"),
     metrics=UnitsMetrics,
     finding=finding,
+    parameters={"top_n": Parameter(low=1)},
 )

@@ -11,6 +11,7 @@ from typing import Any
 
 from crmlib.core.btyd import DAYS_PER_MONTH, MODEL_LABELS, UNIT_DAYS  # noqa: F401  (used by the notebook)
 from crmlib.core.formatting import format_money
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (the page's API, for its notebook)
     FREQUENCY_BUCKETS, NO_DROPOUT_P_ALIVE, REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, assign_tiers,
@@ -50,4 +51,6 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,
+    parameters={"clv_horizon_months": Parameter(low=1), "discount_rate": Parameter(low=0, high=1),
+                "holdout_months": Parameter(low=0), "time_unit": Parameter(choices=("W", "D"))},
 )
