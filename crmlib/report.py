@@ -28,7 +28,6 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -38,7 +37,8 @@ from typing import Any
 
 import pandas as pd
 
-from crmlib import cleaning, site
+from crmlib import cleaning, io, run_folders, site
+from crmlib.cleaning import date_window
 from crmlib.core import pages as page_registry
 from crmlib.core.parameters import check_parameters, parameter_defaults
 from crmlib.core.periods import expand_periods
@@ -160,10 +160,23 @@ def ensure_kernel(folder: Path) -> str:
 
 
 # --------------------------------------------------------------------------- execution
+#: Errors from the machine rather than the notebook: what ``OSError`` says -> what to do.
+SYSTEM_PROBLEMS = {
+    "No space left on device": "no space left on device; free some space and run again",
+    "Disk quota exceeded": "disk quota exceeded; free some space and run again",
+    "Permission denied": "permission denied; check that the reports folder can be written",
+    "Read-only file system": "the file system is read-only; choose another --output folder",
+}
+
+
 def _failure_message(name: str, exc: BaseException, kept: Path) -> str:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
+        problem = next((words for text, words in SYSTEM_PROBLEMS.items() if text in str(exc.evalue)), None)
+        if problem is not None:
+            return (f"notebook {name} could not write its results: {problem} ({exc.ename}: {exc.evalue}); "
+                    f"the previous report is unchanged")
         first_line = next((line for line in (exc.source or "").splitlines() if line.strip()), "")
         return (
             f"notebook {name} failed in cell {exc.exec_count} (`{first_line.strip()}`): "
@@ -251,8 +264,8 @@ def run_report(
     started = time.perf_counter()
     run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
     config = run.config
-    if not run.sources:
-        raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
+    if not run.sources and not config["customers"]["path"]:
+        raise ConfigError("no data: configure `sources:` (or a `customers:` table) in workbook.yml or pass --data PATH")
     root = Path(config["_root"])
     declared = page_registry.load_pages(config)
     folder = notebooks_dir(config)
@@ -265,8 +278,37 @@ def run_report(
     period, day = run.period, run.as_of
 
     output = (Path(output_dir) if output_dir else root / "reports").resolve()  # the kernelspec path must be absolute
+    if run.sources:
+        check_period_has_data(run)
     output.mkdir(parents=True, exist_ok=True)
-    run_dir = output / ".runs" / f"{period}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run_folders.remove_dead_scratch(output)
+    run_dir = run_folders.new_scratch(output, period)
+    try:
+        pages = _run_in(run_dir, output, run, declared, folder, names, only, max_parallel, progress)
+    except _NotebookFailed as failed:  # keep the executed notebooks for the analyst, say where it broke
+        kept = run_folders.keep_failed(output, run_dir) / "notebooks" / f"{failed.name}.ipynb"
+        if isinstance(failed.error, OSError):  # papermill could not write: the disk, not the notebook
+            raise failed.error
+        raise ReportError(_failure_message(failed.name, failed.error, kept), kept) from failed.error
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)  # whatever is left of the scratch (gone once published)
+    target = output / period
+    index = site.write_site_index(output, config=config)
+    return ReportResult(
+        period=period,
+        as_of=day,
+        period_dir=target,
+        index_path=index,
+        pages=[target / p.name for p in pages],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _run_in(run_dir: Path, output: Path, run: Any, declared: dict[str, page_registry.Page], folder: Path,
+            names: list[str], only: str | None, max_parallel: int, progress: bool) -> list[Path]:
+    """Execute the notebooks of ``run`` in the scratch folder ``run_dir``, render them and
+    publish ``<output>/<period>/``; returns the rendered pages."""
+    config, period = run.config, run.period
     artifacts = run_dir / "artifacts"
     executed = run_dir / "notebooks"
     artifacts.mkdir(parents=True)
@@ -293,27 +335,27 @@ def run_report(
                 raise
             close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base)
 
-    try:
-        _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
-    except _NotebookFailed as failed:  # keep the run for the analyst, say where it broke
-        kept_dir = output / ".failed" / run_dir.name
-        kept_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(run_dir), str(kept_dir))
-        kept = kept_dir / "notebooks" / f"{failed.name}.ipynb"
-        raise ReportError(_failure_message(failed.name, failed.error, kept), kept) from failed.error
-
+    _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
     pages = site.render_pages(executed, run_dir, names_in_order(names, executed), period=period, config=config)
-    site.write_period_index(run_dir, period=period, as_of=day, config=config)
-    _publish(run_dir, target)
-    index = site.write_site_index(output, config=config)
-    return ReportResult(
-        period=period,
-        as_of=day,
-        period_dir=target,
-        index_path=index,
-        pages=[target / p.name for p in pages],
-        seconds=time.perf_counter() - started,
-    )
+    site.write_period_index(run_dir, period=period, as_of=run.as_of, config=config)
+    run_folders.publish(run_dir, target)
+    return pages
+
+
+def check_period_has_data(run: Any) -> None:
+    """Refuse a requested period without transactions before any notebook runs (``--period
+    2099-01`` published an empty report): the sources' invoice dates must reach into it."""
+    if run.request.get("period") is None and run.request.get("as_of") is None:
+        return
+    start = pd.Period(run.period, freq="M").start_time
+    inside, first, last = io.invoice_dates_between(run.sources, start, run.as_of + pd.Timedelta(days=1),
+                                                   window=date_window(run.config["cleaning"]))
+    if inside:
+        return
+    span = (f"the sources' invoice dates run from {first.date()} to {last.date()}" if first is not None
+            else "the sources hold no plausible invoice date")
+    raise ConfigError(f"period {run.period}: no transactions between {start.date()} and {run.as_of.date()} "
+                      f"({span}); choose a period inside the data, or leave out --period for the last complete month")
 
 
 def close_not_applicable(
@@ -348,17 +390,6 @@ def close_not_applicable(
 def names_in_order(names: list[str], executed: Path) -> list[str]:
     """Executed notebooks in page order (the summary, ``00_``, first: the order managers read them in)."""
     return [n for n in names if (executed / f"{n}.ipynb").is_file()]
-
-
-def _publish(run_dir: Path, target: Path) -> None:
-    """Swap the finished run folder into place: the old report goes only after the new one is in."""
-    if target.exists():
-        trash = target.parent / ".runs" / f"old-{target.name}-{uuid.uuid4().hex[:6]}"
-        target.rename(trash)
-        run_dir.rename(target)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        run_dir.rename(target)
 
 
 def run_periods(spec: str, **kwargs: Any) -> list[ReportResult]:

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
+    "ids_are_personal": "auto",  # auto: ids that look like phone numbers or e-mails are pseudonymised; true: all; false: none
 }
 
 
@@ -124,6 +125,10 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(pages, list) or not all(isinstance(p, str) and p for p in pages):
         raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
     config["pages"] = list(pages)
+
+    if config["ids_are_personal"] not in ("auto", True, False):
+        raise ConfigError(f"{where}: ids_are_personal: expected auto, true or false, "
+                          f"got {config['ids_are_personal']!r}")
 
     notebooks = config["notebooks"]
     for name, params in notebooks.items():
