@@ -262,6 +262,7 @@ def run_report(
     period stays as it was) and :class:`~crmlib.errors.ConfigError` for bad settings.
     """
     started = time.perf_counter()
+    requested = period not in (None, "") or as_of not in (None, "")
     run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
     config = run.config
     if not run.sources and not config["customers"]["path"]:
@@ -279,7 +280,7 @@ def run_report(
 
     output = (Path(output_dir) if output_dir else root / "reports").resolve()  # the kernelspec path must be absolute
     if run.sources:
-        check_period_has_data(run)
+        check_period_has_data(run, requested)
     output.mkdir(parents=True, exist_ok=True)
     run_folders.remove_dead_scratch(output)
     run_dir = run_folders.new_scratch(output, period)
@@ -342,18 +343,21 @@ def _run_in(run_dir: Path, output: Path, run: Any, declared: dict[str, page_regi
     return pages
 
 
-def check_period_has_data(run: Any) -> None:
-    """Refuse a requested period without transactions before any notebook runs (``--period
-    2099-01`` published an empty report): the sources' invoice dates must reach into it."""
-    if run.request.get("period") is None and run.request.get("as_of") is None:
-        return
+def check_period_has_data(run: Any, requested: bool = True) -> None:
+    """Refuse a period without transactions before any notebook runs (``--period 2099-01``
+    published an empty report): the sources' invoice dates must reach into it.
+    ``requested``: the period was asked for (``--period``/``--as-of``), not derived."""
     start = pd.Period(run.period, freq="M").start_time
     inside, first, last = io.invoice_dates_between(run.sources, start, run.as_of + pd.Timedelta(days=1),
                                                    window=date_window(run.config["cleaning"]))
     if inside:
         return
-    span = (f"the sources' invoice dates run from {first.date()} to {last.date()}" if first is not None
-            else "the sources hold no plausible invoice date")
+    if first is None:
+        raise ConfigError("no transactions: the sources hold no plausible invoice date")
+    span = f"the sources' invoice dates run from {first.date()} to {last.date()}"
+    if not requested:
+        raise ConfigError(f"no complete month in the data yet ({span}); pass --as-of {last.date()} to report "
+                          f"the days so far")
     raise ConfigError(f"period {run.period}: no transactions between {start.date()} and {run.as_of.date()} "
                       f"({span}); choose a period inside the data, or leave out --period for the last complete month")
 
