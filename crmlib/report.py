@@ -15,9 +15,14 @@ One run (``docs/architecture.md``, "One run"):
 3. nbconvert renders each executed notebook to HTML with inputs hidden.
 4. Only when every notebook succeeded, the run folder replaces ``<output>/<period>/``
    in one rename and ``<output>/index.html`` is rebuilt. A failed run leaves the
-   previous report untouched, keeps the failed executed notebook under
+   previous report untouched, keeps the failed run's executed notebooks under
    ``<output>/.failed/`` and raises :class:`ReportError` naming the notebook, the
-   failing cell's first line and the error.
+   failing cell's first line and the error (a full disk or a permission problem named as
+   such). Scratch folders, killed runs' included, are handled by :mod:`crmlib.run_folders`.
+
+Before any notebook runs, the settings are checked (``cleaning:``, ``segments:``, every
+``notebooks:`` parameter's type and range, :mod:`crmlib.core.parameters`) and a period
+without transactions is refused.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from crmlib.core.periods import expand_periods
 from crmlib.core.run import BASE_PARAMETERS, resolve_run
 from crmlib.core.writer import write_json
 from crmlib.core.summaries import load_segment_map
+from crmlib.core.text import md
 from crmlib.errors import ConfigError, CrmError
 
 KERNEL_NAME = "crm-workbook-python"
@@ -379,7 +385,7 @@ def close_not_applicable(
         len(nb.cells) - 1,
     )
     nb.cells[index].outputs = [o for o in nb.cells[index].outputs if o.output_type != "error"]
-    message = f"> **Not available for this period.** {reason}"
+    message = f"> **Not available for this period.** {md(reason)}"  # the reason may quote the data
     nb.cells = nb.cells[: index + 1] + [nbformat.v4.new_markdown_cell(message)]
     nbformat.write(nb, executed_notebook)
     write_json(artifacts / "metrics" / f"{page.name}.json", {
