@@ -44,7 +44,9 @@ RECORD = (
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "sales.csv").write_text("x\n1\n")
+    (tmp_path / "sales.csv").write_text(  # a line in every month of 2011: the runner checks the period has data
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        + "".join(f"5{m:05d},A1,1,2011-{m:02d}-15 10:00,2.5,17850\n" for m in range(1, 13)))
     for name in ("01_data_cleaning", "02_segmentation", "03_clv", "00_summary"):
         extra = "fail = False\n" if name == "02_segmentation" else ""
         body = RECORD.replace("NAME", repr(name))

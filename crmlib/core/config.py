@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
     "campaigns": [],       # campaign files measured by 06_campaigns (CAMPAIGN_DEFAULTS)
     "identity": [],        # member lists matched on phone/e-mail (crmlib.core.member_lists)
+    "ids_are_personal": "auto",  # auto: ids that look like phone numbers or e-mails are pseudonymised; true: all; false: none
 }
 
 
@@ -162,6 +163,10 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(pages, list) or not all(isinstance(p, str) and p for p in pages):
         raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
     config["pages"] = list(pages)
+
+    if config["ids_are_personal"] not in ("auto", True, False):
+        raise ConfigError(f"{where}: ids_are_personal: expected auto, true or false, "
+                          f"got {config['ids_are_personal']!r}")
 
     notebooks = config["notebooks"]
     for name, params in notebooks.items():

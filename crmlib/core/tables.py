@@ -11,7 +11,7 @@ by the report's one stylesheet, so wide tables never cut off on a phone or on A4
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,22 @@ KINDS: dict[str, bool] = {
 }
 FLAG_WORDS = ("Yes", "No")
 NUMBER_CELL = ' class="num"'  # right-aligned by the stylesheet
+
+
+#: How ids are made fit to show (the run context installs its pseudonymiser, see
+#: :meth:`crmlib.core.context.RunContext.shown_ids`); ``None`` shows ids as they are.
+_id_filter: Callable[..., pd.DataFrame] | None = None
+
+
+def show_ids_through(id_filter: Callable[..., pd.DataFrame] | None) -> None:
+    """Route every ``"id"`` column of every manager table through ``id_filter(frame, *columns)``.
+
+    :class:`~crmlib.core.context.RunContext` installs its ``shown_ids`` when a notebook
+    starts, so an id that looks like a phone number or an e-mail address never reaches a
+    page, whichever page builds the table.
+    """
+    global _id_filter
+    _id_filter = id_filter
 
 
 def _kind_of(values: pd.Series) -> str:
@@ -153,6 +169,9 @@ def manager_table(
             raise ValueError(f"manager_table: unknown kind {kind!r} for {column!r}; kinds: {', '.join(KINDS)}")
         specs.append((column, header, kind))
     shown = data if max_rows is None else data.head(max_rows)
+    id_columns = [column for column, _, kind in specs if kind == "id"]
+    if id_columns and _id_filter is not None:
+        shown = _id_filter(shown, *id_columns)
     rows = [[format_cell(value, kind, currency) for value in shown[column].tolist()]
             for column, _, kind in specs]
     classes = None

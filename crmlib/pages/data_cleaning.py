@@ -16,6 +16,7 @@ import pandas as pd
 from crmlib import schema
 from crmlib.cleaning import REASON_TEXT, REASONS, CleaningResult, clean_sources, resolve_rules
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 
 @dataclass
@@ -382,4 +383,6 @@ PAGE = Page(
     reads=(),
     metrics=CleaningMetrics,
     finding=finding,
+    parameters={"returns_mode": Parameter(choices=("net", "quarantine"), optional=True),
+                "outlier_action": Parameter(choices=("flag", "cap", "quarantine"), optional=True)},
 )

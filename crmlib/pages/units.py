@@ -23,6 +23,7 @@ import pandas as pd
 
 from crmlib.core import privacy
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
@@ -385,4 +386,5 @@ PAGE = Page(
     reads=("01_data_cleaning", "03_clv", "04_churn"),
     metrics=UnitsMetrics,
     finding=finding,
+    parameters={"top_n": Parameter(low=1)},
 )

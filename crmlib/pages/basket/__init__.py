@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.basket.baskets import (  # noqa: F401  (the page's API, for its notebook)
     BASKET_KINDS, DEFAULT_MAX_ITEMSETS, RULE_COLUMNS, association_rules, Baskets, best_rule_per_bundle,
@@ -72,4 +73,8 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=BasketMetrics,
     finding=finding,
+    parameters={"min_support": Parameter(low=0, high=1), "basket": Parameter(choices=("invoice", "customer_day")),
+                "max_len": Parameter(low=1, optional=True),
+                "min_confidence": Parameter(low=0, high=1), "n_recommendations": Parameter(low=1),
+                "top_n": Parameter(low=1)},
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 from crmlib.core.features import FEATURE_LABELS, feature_label  # noqa: F401  (the page's vocabulary)
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.churn.table import (  # noqa: F401  (the page's API, for its notebook)
     BLANK_WORDS, FALSE_WORDS, PII_PATTERN, TRUE_WORDS, clean_customer_table, parse_flag,
@@ -96,4 +97,8 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation", "03_clv"),
     metrics=ChurnMetrics,
     finding=finding,
+    parameters={"mode": Parameter(choices=("auto", "transactions", "customer_table")),
+                "churn_window_days": Parameter(low=1), "active_days": Parameter(low=1),
+                "control_share": Parameter(low=0, high=1), "max_targets": Parameter(low=1, kind="a whole number"),
+                "seed": Parameter(low=0)},
 )

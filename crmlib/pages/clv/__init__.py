@@ -13,6 +13,7 @@ from typing import Any
 
 from crmlib.core.btyd import MODEL_LABELS
 from crmlib.core.formatting import format_money
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (BTYD diagnostics, for analysts and tests)
     REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, ClvResult, Validation, assign_tiers, choose_model,
@@ -56,4 +57,6 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,
+    parameters={"clv_horizon_months": Parameter(low=1), "discount_rate": Parameter(low=0, high=1),
+                "holdout_months": Parameter(low=0), "time_unit": Parameter(choices=("W", "D"))},
 )

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.segmentation.analysis import (  # noqa: F401  (the page's API, for its notebook)
     CLUSTER_FEATURES, LIFECYCLE_STAGES, SEGMENTS_COLUMNS, attribute_columns, attribute_crosstab,
@@ -65,4 +66,8 @@ PAGE = Page(
     reads=("01_data_cleaning",),
     metrics=SegmentationMetrics,
     finding=finding,
+    parameters={"n_clusters": Parameter(low=2, kind="a whole number"), "k_min": Parameter(low=2),
+                "k_max": Parameter(low=2), "seed": Parameter(low=0),
+                "active_days": Parameter(low=1, kind="a whole number"),
+                "lapsed_days": Parameter(low=1, kind="a whole number")},
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmlib.core.kpis import HEADLINE_KPIS, KPI_KINDS, KPI_LABELS  # noqa: F401  (the KPI vocabulary)
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import ALL_PAGES, Page, PageMetrics
 from crmlib.pages.summary.kpis import (  # noqa: F401  (the page's API, for its notebook)
     REQUIRED, YEAR_LAG, compare_periods, history_warnings, kpis_long, metrics_with, period_kpis, set_customer_equity,
@@ -63,4 +64,6 @@ PAGE = Page(
     reads=(ALL_PAGES,),
     metrics=SummaryMetrics,
     finding=None,
+    parameters={"freq": Parameter(choices=("M", "Q", "W")), "trend_periods": Parameter(low=1),
+                "churn_window_days": Parameter(low=1, kind="a whole number")},
 )

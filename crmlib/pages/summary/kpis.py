@@ -202,8 +202,8 @@ def period_kpis(
     # Periods wholly before the data begin have no numbers, not zeros.
     if len(tx):
         out.loc[ends < tx["day"].min()] = np.nan
-    else:
-        out.loc[:] = np.nan
+    else:  # no transactions (a customer table alone): every number missing
+        out = pd.DataFrame(np.nan, index=out.index, columns=out.columns)
     return out
 
 
