@@ -518,5 +518,5 @@ def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> ManagerTable:
                                     name_b=lambda f: f["name_b"].astype(str))
     return manager_table(frame, {
         "name_a": ("Product", "text"), "name_b": ("Bought with", "text"),
-        "count": ("Baskets with both", "count"), "lift": ("Times chance", "ratio"),
+        "count": ("Baskets", "count"), "lift": ("Times chance", "ratio"),
     })

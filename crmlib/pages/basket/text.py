@@ -160,7 +160,7 @@ def analyst_notes(min_support: float, min_confidence: float, max_len: int | None
         f"- Bundles: frequent itemsets by FP-growth (mlxtend) with `min_support = {min_support:g}` and "
         f"`max_len = {max_len}`, association rules kept at `min_confidence = {min_confidence:g}`; lift = "
         "confidence / support of the consequent. With too few rules, lower `min_support` or `min_confidence` "
-        "(settings file, section `notebooks: 05_basket:`).",
+        "(settings file, this page's section under `notebooks:`).",
         "- Product ranges: pairs, the affinity map, the bundles and the segment comparison count a range as "
         "one item; `collapse_variants: false` in the same section ranks single products.",
         f"- Next-best products: item-to-item collaborative filtering, score = mean cosine similarity "
