@@ -130,7 +130,7 @@ def most_suggested(recommendations: pd.DataFrame, n: int = 15) -> ManagerTable:
 
 def recommendations_download(recommendations: pd.DataFrame) -> pd.DataFrame:
     """The next-best products as a campaign list: one row per customer and suggestion."""
-    return recommendations.rename(columns={
+    return recommendations.assign(score=recommendations["score"].round(4)).rename(columns={
         "customer_id": "Customer id", "rank": "Rank", "product_id": "Product code", "product_name": "Product",
         "score": "Score (higher = closer to what the customer buys)",
     })[["Customer id", "Rank", "Product code", "Product", "Score (higher = closer to what the customer buys)"]]
