@@ -82,7 +82,7 @@ class RunContext:
         artifacts.mkdir(parents=True, exist_ok=True)
         run = load_run(artifacts, config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
         ctx = cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
-        tables.show_ids_through(ctx.shown_ids)  # every manager table shows ids as this run allows
+        tables.show_ids_through(ctx._shown_customer_ids)  # every manager table shows ids as this run allows
         return ctx
 
     # ----------------------------------------------------------------- the run
@@ -240,6 +240,11 @@ class RunContext:
         if not mapping.empty:
             self._keep_pseudonyms(mapping)
         return shown.set_index(index_names) if index_names else shown
+
+    def _shown_customer_ids(self, frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        """:meth:`shown_ids` for the customer-id columns among ``columns`` (a product code is no person)."""
+        customer_columns = [c for c in columns if c in ID_COLUMNS]
+        return self.shown_ids(frame, *customer_columns) if customer_columns else frame
 
     def _keep_pseudonyms(self, mapping: pd.DataFrame) -> None:
         name = f"{PSEUDONYMS}/{self.notebook}.parquet"
