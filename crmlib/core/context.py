@@ -144,13 +144,16 @@ class RunContext:
                  id_columns: tuple[str, ...] = ID_COLUMNS) -> Markdown:
         """Write ``frame`` as ``downloads/<name>.csv`` for Excel and return the link to show.
 
-        Personal ids in ``id_columns`` are pseudonymised first (:meth:`shown_ids`); the CSV
+        Personal ids in ``id_columns`` (also when headed for people, "Customer id") are
+        pseudonymised first (:meth:`shown_ids`); the CSV
         is written by the one writer (UTF-8 with BOM, formula-like text neutralised); the
         link is relative to the page, e.g. ``downloads/retention_list.csv``.
         """
         from IPython.display import Markdown
 
-        frame = self.shown_ids(frame, *id_columns)
+        # a download may carry headers for people ("Customer id"): the same column for privacy
+        headers = [c for c in frame.columns if str(c).strip().lower().replace(" ", "_") in id_columns]
+        frame = self.shown_ids(frame, *headers)
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
         self.downloads[name] = f"{DOWNLOADS}/{path.name}"
         rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
