@@ -258,6 +258,7 @@ def run_report(
     output_dir: str | Path | None = None,
     progress: bool = True,
     max_parallel: int = 2,
+    language: str | None = None,
 ) -> ReportResult:
     """Execute the notebooks for one period and publish ``<output_dir>/<period>/``.
 
@@ -265,7 +266,7 @@ def run_report(
     period stays as it was) and :class:`~crmlib.errors.ConfigError` for bad settings.
     """
     started = time.perf_counter()
-    run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+    run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths, language=language)
     config = run.config
     if not run.sources:
         raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")

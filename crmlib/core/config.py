@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from crmlib.core import i18n
 from crmlib.errors import ConfigError
 
 CONFIG_NAME = "workbook.yml"
@@ -124,6 +125,8 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(pages, list) or not all(isinstance(p, str) and p for p in pages):
         raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
     config["pages"] = list(pages)
+
+    i18n.check_language(config["language"], f"{where}: language")   # en | ko (crmlib.core.i18n)
 
     notebooks = config["notebooks"]
     for name, params in notebooks.items():

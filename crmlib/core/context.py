@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmlib import cleaning
-from crmlib.core import pages, writer
+from crmlib.core import i18n, pages, writer
 from crmlib.core.run import Run, load_run
 from crmlib.core.text import md_link
 
@@ -72,6 +72,7 @@ class RunContext:
         artifacts = Path(artifacts_dir)
         artifacts.mkdir(parents=True, exist_ok=True)
         run = load_run(artifacts, config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+        i18n.set_language(run.language)   # the notebook's _() and formatters speak the run's language
         return cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
 
     # ----------------------------------------------------------------- the run
@@ -90,6 +91,11 @@ class RunContext:
     @property
     def sources(self) -> list[dict[str, Any]]:
         return self.run.sources
+
+    @property
+    def language(self) -> str:
+        """The report's language, ``"en"`` or ``"ko"`` (current in this kernel)."""
+        return self.run.language
 
     @property
     def currency(self) -> str:
