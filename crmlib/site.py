@@ -16,6 +16,12 @@ titles and descriptions come from the pages' declarations. Layout of ``reports/`
 
 Headline numbers come only from the metrics of the page that reads every other page
 (the summary's ``artifacts/metrics/00_summary.json``); a period without it still gets listed.
+
+Language (``docs/translating.md``): each renderer runs in the language of its ``config``
+(:func:`crmlib.core.i18n.in_config_language`); page titles, descriptions and template
+words go through ``_()`` (a jinja2 global in the templates), numbers and dates through
+the language-aware formatters, and the other language's notebook cells are removed
+(:func:`crmlib.core.bilingual.language_preprocessor`).
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from typing import Any
 import jinja2
 import nbformat
 
-from crmlib.core import writer
+from crmlib.core import bilingual, i18n, writer
 from crmlib.core.formatting import as_number, format_date, format_period
 from crmlib.core.kpis import KPI_LABELS, format_kpi, format_kpi_change
 from crmlib.core.pages import Page, load_pages
@@ -40,6 +46,7 @@ INDEX_KPIS = ["revenue", "active_customers", "new_customers", "retention_rate"]
 PERIOD_KPIS = ["revenue", "orders", "aov", "active_customers", "new_customers", "retention_rate"]
 
 _environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+_environment.globals.update(i18n.jinja_globals())   # _("...") in templates: the current language
 
 
 def _summary_name(pages: Mapping[str, Page]) -> str | None:
@@ -49,7 +56,7 @@ def _summary_name(pages: Mapping[str, Page]) -> str | None:
 
 def _nav(period: str, names: list[str], current: str | None, pages: Mapping[str, Page]) -> dict[str, Any]:
     return {"up": "..", "current": current, "period_label": format_period(period),
-            "links": [{"name": n, "title": pages[n].title if n in pages else n} for n in names]}
+            "links": [{"name": n, "title": i18n._(pages[n].title) if n in pages else n} for n in names]}
 
 
 def _clean_for_managers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -69,6 +76,7 @@ def _clean_for_managers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+@i18n.in_config_language
 def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period: str,
                  config: Mapping[str, Any] | None = None) -> list[Path]:
     """Render each executed notebook to ``out_dir/<name>.html`` with code hidden.
@@ -82,13 +90,17 @@ def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period:
         template_name="lab", template_file="notebook_page.html.j2", extra_template_paths=[str(TEMPLATES)],
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
     )
+    exporter.register_preprocessor(bilingual.language_preprocessor(i18n.get_language()), enabled=True)
+    exporter.language_code = i18n.get_language()                # <html lang=...>
+    exporter.environment.globals.update(i18n.jinja_globals())
     out = []
     for name in names:
-        title = pages[name].title if name in pages else name
+        title = i18n._(pages[name].title) if name in pages else name
         nb = _clean_for_managers(nbformat.read(executed_dir / f"{name}.ipynb", as_version=4))
         nb.metadata["title"] = f"{title} · {format_period(period)}"
         as_of = _read_metrics(out_dir, name).get("as_of")
-        footer = f"{title} · {format_period(period)}" + (f" · data up to {format_date(as_of)}" if as_of else "")
+        footer = f"{title} · {format_period(period)}" + (
+            " · " + i18n._("data up to {date}").format(date=format_date(as_of)) if as_of else "")
         body, _ = exporter.from_notebook_node(nb, resources={"crm": {"nav": _nav(period, names, name, pages),
                                                                      "footer": footer}})
         out.append(writer.write_text(out_dir / f"{name}.html", body))
@@ -111,11 +123,12 @@ def _kpi_cards(summary: dict[str, Any], keys: list[str], currency: str) -> list[
         if as_number(summary.get(key)) is None:
             continue
         change = changes.get(key) if isinstance(changes, dict) else None
-        cards.append({"label": KPI_LABELS.get(key, key), "value": format_kpi(key, summary.get(key), currency),
+        cards.append({"label": i18n._(KPI_LABELS.get(key, key)), "value": format_kpi(key, summary.get(key), currency),
                       "change": format_kpi_change(key, change) if as_number(change) is not None else ""})
     return cards
 
 
+@i18n.in_config_language
 def write_period_index(period_dir: Path, *, period: str, as_of: Any, config: Mapping[str, Any]) -> Path:
     """``<period>/index.html``: headline KPIs, then the period's pages in page order (summary first)."""
     pages = load_pages(config)
@@ -124,18 +137,20 @@ def write_period_index(period_dir: Path, *, period: str, as_of: Any, config: Map
     rows = []
     for n in names:
         warnings = _read_metrics(period_dir, n).get("warnings") or []
-        rows.append({"name": n, "title": pages[n].title if n in pages else n,
-                     "description": pages[n].description if n in pages else "",
-                     "note": f"{len(warnings)} caveat{'s' if len(warnings) != 1 else ''} on the page" if warnings else ""})
+        note = i18n._("1 caveat on the page") if len(warnings) == 1 else i18n._("{count} caveats on the page")
+        rows.append({"name": n, "title": i18n._(pages[n].title) if n in pages else n,
+                     "description": i18n._(pages[n].description) if n in pages else "",
+                     "note": note.format(count=len(warnings)) if warnings else ""})
     summary = _read_metrics(period_dir, _summary_name(pages))
     html = _environment.get_template("period_index.html.j2").render(
-        title=f"CRM report {format_period(period)}", css="../style.css", nav=_nav(period, names, None, pages),
+        title=i18n._("CRM report {period}").format(period=format_period(period)), css="../style.css", nav=_nav(period, names, None, pages),
         period_label=format_period(period), as_of=format_date(as_of), rows=rows,
         cards=_kpi_cards(summary, PERIOD_KPIS, config.get("currency", "GBP")),
     )
     return writer.write_text(period_dir / "index.html", html)
 
 
+@i18n.in_config_language
 def write_site_index(reports_dir: Path, *, config: Mapping[str, Any]) -> Path:
     """``reports/index.html``: every period, newest first, with headline KPIs; and ``style.css``."""
     reports_dir = Path(reports_dir)
@@ -158,7 +173,7 @@ def write_site_index(reports_dir: Path, *, config: Mapping[str, Any]) -> Path:
             "kpis": [format_kpi(k, summary.get(k), currency) for k in INDEX_KPIS],
         })
     html = _environment.get_template("site_index.html.j2").render(
-        title="CRM reports", css="style.css", currency=currency, rows=rows,
-        kpi_labels=[KPI_LABELS.get(k, k) for k in INDEX_KPIS],
+        title=i18n._("CRM reports"), css="style.css", currency=currency, rows=rows,
+        kpi_labels=[i18n._(KPI_LABELS.get(k, k)) for k in INDEX_KPIS],
     )
     return writer.write_text(reports_dir / "index.html", html)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.i18n import N_
 from crmlib.core.pages import Page, PageMetrics
 
 CUSTOMER_ID = "customer_id"
@@ -359,8 +360,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="07_units",
-    title="One customer across our units",
-    description="Customers who use several business units, cross-shopping between units, first cross-sell targets.",
+    title=N_("One customer across our units"),
+    description=N_("Customers who use several business units, cross-shopping between units, first cross-sell targets."),
     reads=("01_data_cleaning", "03_clv", "04_churn"),
     metrics=UnitsMetrics,
     finding=finding,

@@ -11,6 +11,7 @@ from typing import Any
 
 from crmlib.core.btyd import DAYS_PER_MONTH, MODEL_LABELS, UNIT_DAYS  # noqa: F401  (used by the notebook)
 from crmlib.core.formatting import format_money
+from crmlib.core.i18n import N_
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (the page's API, for its notebook)
     FREQUENCY_BUCKETS, NO_DROPOUT_P_ALIVE, REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, assign_tiers,
@@ -45,8 +46,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="03_clv",
-    title="Customer lifetime value",
-    description="What customers are worth over the coming months, and the customer base's total value.",
+    title=N_("Customer lifetime value"),
+    description=N_("What customers are worth over the coming months, and the customer base's total value."),
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 
 from crmlib.core.kpis import HEADLINE_KPIS, KPI_KINDS, KPI_LABELS  # noqa: F401  (the KPI vocabulary)
+from crmlib.core.i18n import N_
 from crmlib.core.pages import ALL_PAGES, Page, PageMetrics
 from crmlib.pages.summary.kpis import (  # noqa: F401  (the page's API, for its notebook)
     REQUIRED, YEAR_LAG, compare_periods, history_warnings, kpis_long, metrics_with, period_kpis, set_customer_equity,
@@ -42,8 +43,8 @@ class SummaryMetrics(PageMetrics):
 
 PAGE = Page(
     name="00_summary",
-    title="Executive summary",
-    description="This period's KPIs against last period and last year, trends, and what to act on.",
+    title=N_("Executive summary"),
+    description=N_("This period's KPIs against last period and last year, trends, and what to act on."),
     reads=(ALL_PAGES,),
     metrics=SummaryMetrics,
     finding=None,
