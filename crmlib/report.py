@@ -7,7 +7,9 @@ One run (``docs/architecture.md``, "One run"):
    complete month in the data), written to ``artifacts/run.json``. Every notebook gets
    the same base parameters (``as_of``, ``period``, ``data_paths``, ``artifacts_dir``,
    ``config_path``), which make its context load that ``run.json``, plus its own section
-   of ``workbook.yml`` (checked against its ``parameters`` cell).
+   of ``workbook.yml`` (checked against its ``parameters`` cell); a notebook whose
+   parameters cell has ``reports_dir`` also gets the output folder (06_campaigns reads
+   earlier periods' retention lists there).
 2. papermill executes the declared pages' notebooks in the order their ``reads`` give
    (:class:`graphlib.TopologicalSorter`) into a temporary run folder
    (``<output>/.runs/...``), independent notebooks side by side, all in this process
@@ -298,11 +300,14 @@ def run_report(
     run.write(artifacts)
     base = run.parameters(artifacts)
     kernel = ensure_kernel(output / ".kernel")
+    site_parameters = {"reports_dir": str(output)}  # for pages that read earlier periods (06_campaigns)
 
     def run_one(name: str) -> None:
         from papermill.exceptions import PapermillExecutionError
 
-        params = {**base, **config["notebooks"].get(name, {})}
+        wanted = notebook_parameters(folder / f"{name}.ipynb")
+        params = {**base, **{k: v for k, v in site_parameters.items() if k in wanted},
+                  **config["notebooks"].get(name, {})}
         try:
             _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
         except PapermillExecutionError as exc:

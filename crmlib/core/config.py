@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from crmlib.core import i18n
+from crmlib.core.member_lists import parse_identity_config
 from crmlib.errors import ConfigError
 
 CONFIG_NAME = "workbook.yml"
@@ -39,6 +40,23 @@ CUSTOMERS_DEFAULTS: dict[str, Any] = {
     "columns": {},
 }
 
+#: One entry of ``campaigns:`` (a campaign file measured by page 06_campaigns).
+CAMPAIGN_DEFAULTS: dict[str, Any] = {
+    "path": None,
+    "columns": {},          # canonical -> column: customer_id, group, contact_date, campaign
+    "name": None,           # the campaign's name when the file has no campaign column; default: file name
+    "source": None,         # whose member ids these are (a source's `name`), once sources are unified
+    "cost_per_contact": None,
+    "channel": None,
+    "encoding": "auto",
+    "delimiter": None,
+    "sheet": None,          # Excel: a sheet name or 0-based index; None = the first sheet
+    "date_format": None,
+    "dayfirst": False,
+}
+#: Canonical names allowed under ``campaigns[].columns``.
+CAMPAIGN_COLUMNS = ("customer_id", "group", "contact_date", "campaign")
+
 DEFAULTS: dict[str, Any] = {
     "currency": "GBP",
     "language": "en",
@@ -48,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
+    "campaigns": [],       # campaign files measured by 06_campaigns (CAMPAIGN_DEFAULTS)
+    "identity": [],        # member lists matched on phone/e-mail (crmlib.core.member_lists)
 }
 
 
@@ -109,6 +129,9 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if isinstance(sources, (str, dict)):
         sources = [sources]
     config["sources"] = [_source(s, i, root, where) for i, s in enumerate(sources)]
+    names = [s["name"] for s in config["sources"]]
+    config["campaigns"] = campaign_specs(raw.get("campaigns"), root, where, names)
+    config["identity"] = identity_specs(raw.get("identity"), root, where, names)
 
     customers = raw.get("customers") or {}
     if not isinstance(customers, dict):
@@ -158,6 +181,60 @@ def _source(spec: Any, index: int, root: Path, where: Path | str) -> dict[str, A
     if not source["name"]:
         source["name"] = Path(source["path"]).name.split(".")[0]
     return source
+
+
+def campaign_specs(spec: Any, root: str | Path, where: Path | str = "workbook.yml",
+                   source_names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Check the ``campaigns:`` setting; return its entries with defaults and absolute paths.
+
+    Each entry is a path or a mapping of :data:`CAMPAIGN_DEFAULTS` keys; ``columns`` maps
+    :data:`CAMPAIGN_COLUMNS` to the file's columns; ``source``, when given, must name a
+    configured source (``source_names``). Checked entries pass unchanged.
+    """
+    if spec is None:
+        return []
+    if isinstance(spec, (str, dict)):
+        spec = [spec]
+    if not isinstance(spec, list):
+        raise ConfigError(f"{where}: 'campaigns' must be a list of campaign files "
+                          "(- path: ..., columns: {customer_id: ..., group: ..., contact_date: ...})")
+    entries = []
+    for i, entry in enumerate(spec):
+        at = f"campaigns[{i}]"
+        if isinstance(entry, str):
+            entry = {"path": entry}
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {at} must be a path or a mapping")
+        _check_keys(entry, CAMPAIGN_DEFAULTS, at, where)
+        entry = {**CAMPAIGN_DEFAULTS, **entry}
+        if not entry["path"] or not isinstance(entry["path"], (str, Path)):
+            raise ConfigError(f"{where}: {at} has no 'path'")
+        columns = entry["columns"] or {}
+        if not isinstance(columns, dict):
+            raise ConfigError(f"{where}: {at}.columns must be a mapping such as "
+                              "{customer_id: cust, group: arm, contact_date: sent}")
+        _check_keys(columns, dict.fromkeys(CAMPAIGN_COLUMNS), f"{at}.columns", where)
+        bad = next((k for k, v in columns.items() if not isinstance(v, str) or not v), None)
+        if bad:
+            raise ConfigError(f"{where}: {at}.columns.{bad} must name a column of the file")
+        cost = entry["cost_per_contact"]
+        if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0):
+            raise ConfigError(f"{where}: {at}.cost_per_contact must be a number >= 0, got {cost!r}")
+        if entry["source"] is not None and source_names is not None and entry["source"] not in source_names:
+            raise ConfigError(f"{where}: {at}.source: '{entry['source']}' is not the name of a configured "
+                              f"source; sources: {', '.join(map(str, source_names)) or '(none)'}")
+        if not isinstance(entry["dayfirst"], bool):
+            raise ConfigError(f"{where}: {at}.dayfirst must be true or false")
+        entries.append({**entry, "path": str(_absolute(entry["path"], Path(root))), "columns": dict(columns)})
+    return entries
+
+
+def identity_specs(spec: Any, root: str | Path, where: Path | str = "workbook.yml",
+                   source_names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Check the ``identity:`` setting (:func:`crmlib.core.member_lists.parse_identity_config`);
+    return its entries with absolute paths (``[]``: no identity resolution)."""
+    entries = parse_identity_config(spec, where, source_names=source_names)
+    return [{**e, "path": str(_absolute(e["path"], Path(root)))} for e in entries]
 
 
 def sources_for_paths(config: dict[str, Any], data_paths: list[str | Path]) -> list[dict[str, Any]]:

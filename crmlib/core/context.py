@@ -153,7 +153,7 @@ class RunContext:
             return False
         if audit.get("as_of") != str(self.as_of.date()):
             return False
-        wanted = sorted(str(Path(s["path"]).resolve()) for s in self.sources)
+        wanted = sorted(cleaning.input_paths(self.sources, self.config.get("identity")))
         return not wanted or sorted(audit.get("source_paths", [])) == wanted
 
     def load_transactions(self) -> pd.DataFrame:
@@ -163,7 +163,8 @@ class RunContext:
         the cleaning engine is re-run and the notebook notes that it did so.
         """
         if not self._transactions_are_current():
-            result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}))
+            result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
+                                            identity=self.config.get("identity"), root=self.config["_root"])
             result.write(self.artifacts_dir)
             self.notes.append(
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "

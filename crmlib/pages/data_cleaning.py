@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NotRequired
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,8 @@ def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: s
     notebook's overrides.
     """
     rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
-    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules)
+    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules, identity=ctx.config.get("identity"),
+                         root=ctx.config["_root"])
 
 
 def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
@@ -294,6 +295,7 @@ def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str,
         "by_rule": a["by_rule"], "revenue_by_rule": a["revenue_by_rule"],
         "returns_mode": a["returns"]["mode"], "outlier_action": a["outliers"]["action"],
         **facts,
+        **({"customer_view": a["customer_view"]} if "customer_view" in a else {}),
     }
 
 
@@ -347,6 +349,7 @@ class CleaningMetrics(PageMetrics):
     anonymous_share: float
     anonymous_revenue_share: float
     outlier_lines: int
+    customer_view: NotRequired[dict[str, Any]]   # with identity: in workbook.yml (crmlib.core.identity)
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:

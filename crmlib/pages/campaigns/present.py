@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlib.core.text import md
 from crmlib.pages.campaigns.measure import (REVENUE_METHOD, RESPONSE_METHOD, VERDICT_RULE, CampaignResult,
                                             CampaignsReport)
 
@@ -40,7 +41,7 @@ def campaign_sentence(entry: dict[str, Any], currency: str = "GBP", observed_day
     if isinstance(entry, CampaignResult):
         observed_days = entry.observed_days if observed_days is None else observed_days
         entry = entry.metrics()
-    name, target = entry["name"], entry["target"]
+    name, target = md(entry["name"]), entry["target"]
     window = ""
     if not entry["window_complete"]:
         seen = f"{observed_days} of {entry['window_days']}" if observed_days is not None else "not all"
