@@ -337,7 +337,7 @@ def test_crm_report_language_option_is_one_clear_error(tmp_path, capsys):
 #: Notebooks written in both languages (every markdown cell paired or neutral, every code-cell
 #: ``_()`` translated). Add a notebook here when you translate it (docs/translating.md);
 #: when every notebook is here, the report is fully Korean.
-TRANSLATED_NOTEBOOKS: list[str] = []
+TRANSLATED_NOTEBOOKS: list[str] = ["07_units"]
 
 
 def _notebook(name: str) -> nbformat.NotebookNode:
@@ -405,3 +405,26 @@ def test_share_of_manager_visible_text_translated(capsys):
     assert coverage["crmlib strings"][0] == coverage["crmlib strings"][1]
     translated = [bilingual.markdown_coverage(_notebook(n)) for n in TRANSLATED_NOTEBOOKS]
     assert coverage["notebook markdown cells"][0] >= sum(done for done, _total in translated)
+
+
+def test_units_page_sentences_and_tables_in_korean():
+    """The worked example (page 07): its sentences, headers and summary line follow the run's language."""
+    import re
+
+    from crmlib.pages import units
+
+    lines = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c"], "source": ["호텔", "베이커리", "호텔", "베이커리", "매장"],
+                          "amount": [1_200_000.0, 30_000.0, 800_000.0, 12_000.0, 55_000.0]})
+    clv = pd.DataFrame({"customer_id": ["a", "b", "c"], "clv": [2_500_000.0, 900_000.0, 1_435_014.0]})
+    english = units.describe_units(units.analyse_units(lines), "KRW", clv)
+    with i18n.using_language("ko"):
+        view = units.analyse_units(lines)
+        korean = units.describe_units(view, "KRW", clv)
+        table = units.shown(view, units.value_by_units(view, clv), "KRW").to_frame()
+        finding = units.finding(units.headline_metrics(view, clv), "KRW")
+    assert english.startswith("Of **3 customers**, 2 (66.7 %) buy in two or more units")
+    assert korean.startswith("**고객 3명** 중 2명(66.7%)이 두 곳 이상의 사업부에서 구매하며")
+    assert "1,967,507원" in korean and "₩" not in korean
+    assert not re.search(r"[A-Za-z]{3,}", korean.replace("CLV", "")), korean     # no English word but CLV
+    assert list(table.columns)[:2] == ["이용 형태", "고객"] and table.iloc[0, 0] == "한 곳 이용"
+    assert finding.startswith("고객 3명 중 2명이 3개 사업부 가운데 두 곳 이상에서 구매하며")

@@ -144,8 +144,9 @@ class RunContext:
         from IPython.display import Markdown
 
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
-        rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
-        return Markdown(f"**Download:** {md_link(label, f'{DOWNLOADS}/{path.name}')} ({rows}, CSV for Excel)")
+        rows = (i18n._("1 row") if len(frame) == 1 else i18n._("{count} rows")).format(count=f"{len(frame):,}")
+        return Markdown(i18n._("**Download:** {link} ({rows}, CSV for Excel)").format(
+            link=md_link(label, f"{DOWNLOADS}/{path.name}"), rows=rows))
 
     def _transactions_are_current(self) -> bool:
         audit = self.read_json(AUDIT)
@@ -166,10 +167,10 @@ class RunContext:
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
                                             identity=self.config.get("identity"), root=self.config["_root"])
             result.write(self.artifacts_dir)
-            self.notes.append(
+            self.notes.append(i18n.N_(
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
-            )
+            ))
         return pd.read_parquet(self.path(TRANSACTIONS))
 
     def show_notes(self) -> None:
@@ -177,7 +178,7 @@ class RunContext:
         if self.notes:
             from IPython.display import Markdown, display
 
-            display(Markdown("\n".join(f"> **Note.** {n}" for n in self.notes)))
+            display(Markdown("\n".join(i18n._("> **Note.** {note}").format(note=i18n._(n)) for n in self.notes)))
 
     # ----------------------------------------------------------------- metrics
     def warn(self, message: str) -> None:
