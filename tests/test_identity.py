@@ -381,3 +381,9 @@ def test_a_full_report_with_three_units_unifies_customers_and_leaks_no_phone_ema
     assert_no_raw_keys(generated, *texts)
     assert not [n for n in names if any(n in t for t in texts)]
     assert (published / "downloads" / "units_only_here.csv").is_file()
+
+
+def test_cleaning_metrics_declare_the_customer_view_as_optional():
+    from crmlib.pages.data_cleaning import PAGE
+
+    assert "customer_view" in PAGE.metrics.__optional_keys__ and "rows_in" in PAGE.metrics.__required_keys__

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any, NotRequired
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -326,7 +326,13 @@ def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the page
-class CleaningMetrics(PageMetrics):
+class _IdentityMetrics(TypedDict, total=False):
+    """Keys only present with ``identity:`` in ``workbook.yml`` (:mod:`crmlib.core.identity`)."""
+
+    customer_view: dict[str, Any]
+
+
+class CleaningMetrics(PageMetrics, _IdentityMetrics):
     """``metrics/01_data_cleaning.json`` (see :func:`headline_metrics`)."""
 
     rows_in: int
@@ -349,7 +355,6 @@ class CleaningMetrics(PageMetrics):
     anonymous_share: float
     anonymous_revenue_share: float
     outlier_lines: int
-    customer_view: NotRequired[dict[str, Any]]   # with identity: in workbook.yml (crmlib.core.identity)
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
