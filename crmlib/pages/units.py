@@ -362,6 +362,8 @@ def plot_cross_shop(matrix: pd.DataFrame):
     sns.heatmap(matrix, annot=True, fmt=".0%", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
                 linewidths=0.5)
     ax.set_title(_("Of the customers of a unit (row), the share who also buy in another (column)"))
+    ax.set_ylabel(_("customers of"))
+    ax.set_xlabel(_("also buy in"))
     return ax
 
 
