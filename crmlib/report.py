@@ -14,7 +14,9 @@ One run (``docs/architecture.md``, "One run"):
    (:class:`graphlib.TopologicalSorter`) into a temporary run folder
    (``<output>/.runs/...``), independent notebooks side by side, all in this process
    through papermill's Python API and a kernel that is this environment's Python.
-3. nbconvert renders each executed notebook to HTML with inputs hidden.
+3. :func:`crmlib.site.build_period` moves the analysts' files under ``analyst/``
+   (:mod:`crmlib.core.layout`) and renders each executed notebook to HTML with inputs
+   hidden, plus the period index, the analyst files page and the glossary.
 4. Only when every notebook succeeded, the run folder replaces ``<output>/<period>/``
    in one rename and ``<output>/index.html`` is rebuilt. A failed run leaves the
    previous report untouched, keeps the failed executed notebook under
@@ -41,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from crmlib import cleaning, site
+from crmlib.core import layout
 from crmlib.core import pages as page_registry
 from crmlib.core.periods import expand_periods
 from crmlib.core.run import BASE_PARAMETERS, resolve_run
@@ -286,8 +289,8 @@ def run_report(
     output = Path(output_dir) if output_dir else root / "reports"
     output.mkdir(parents=True, exist_ok=True)
     run_dir = output / ".runs" / f"{period}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    artifacts = run_dir / "artifacts"
-    executed = run_dir / "notebooks"
+    artifacts = run_dir / layout.ARTIFACTS
+    executed = run_dir / layout.NOTEBOOKS
     artifacts.mkdir(parents=True)
     executed.mkdir()
     target = output / period
@@ -296,6 +299,7 @@ def run_report(
     if only is not None and target.is_dir():
         # Re-run one page inside an existing period: start from its artifacts and pages.
         shutil.copytree(target, run_dir, dirs_exist_ok=True)
+        layout.arrange_for_run(run_dir)  # analyst/artifacts -> artifacts while the notebooks run
 
     run.write(artifacts)
     base = run.parameters(artifacts)
@@ -324,8 +328,7 @@ def run_report(
         kept = kept_dir / "notebooks" / f"{failed.name}.ipynb"
         raise ReportError(_failure_message(failed.name, failed.error, kept), kept) from failed.error
 
-    pages = site.render_pages(executed, run_dir, names_in_order(names, executed), period=period, config=config)
-    site.write_period_index(run_dir, period=period, as_of=day, config=config)
+    pages = site.build_period(run_dir, names_in_order(names, executed), period=period, as_of=day, config=config)
     _publish(run_dir, target)
     index = site.write_site_index(output, config=config)
     return ReportResult(

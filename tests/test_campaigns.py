@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from crmlib.pages import campaigns as cp
+from crmlib.core import layout
 
 CONTACT = pd.Timestamp("2011-09-01")
 Z = stats.norm.ppf(0.975)
@@ -240,7 +241,7 @@ def test_campaign_without_control_is_measured_without_uplift():
 def test_published_retention_lists_become_campaigns_with_scores(tmp_path):
     reports = tmp_path / "reports"
     for period, as_of in (("2011-08", "2011-08-31"), ("2011-11", "2011-11-30")):
-        art = reports / period / "artifacts"
+        art = reports / period / layout.ANALYST / layout.ARTIFACTS
         (art / "metrics").mkdir(parents=True)
         (art / "metrics" / "04_churn.json").write_text(json.dumps({"as_of": as_of}))
         pd.DataFrame({"rank": [1, 2, 3], "customer_id": ["00012", "00013", "00014"],
@@ -351,10 +352,10 @@ def test_a_backfilled_retention_list_is_measured_by_a_later_report(tmp_path):
     output = tmp_path / "site"  # not <project>/reports: the runner tells page 06 where the site is
 
     report.run_report(config_path=config, period="2011-08", only="04_churn", output_dir=output, progress=False)
-    published = pd.read_csv(output / "2011-08" / "artifacts" / "retention_targets.csv", dtype={"customer_id": str})
+    published = pd.read_parquet(layout.artifacts_dir(output / "2011-08") / "retention_targets.parquet")
     report.run_report(config_path=config, period="2011-11", only="06_campaigns", output_dir=output, progress=False)
 
-    metrics = json.loads((output / "2011-11" / "artifacts" / "metrics" / "06_campaigns.json").read_text())
+    metrics = json.loads(layout.metrics_path(output / "2011-11", "06_campaigns").read_text())
     [entry] = metrics["campaigns"]
     assert entry["source"] == "retention list 2011-08" and entry["contact_date"] == "2011-08-31"
     assert entry["window_complete"] is True and entry["verdict"] == "no evidence"

@@ -1,35 +1,27 @@
 """The real notebooks, end to end through ``crm report``, on a small synthetic log.
 
-One report run is shared by the checks (a run costs tens of seconds); a second run with
+One report run is shared by the checks (``full_report`` in ``conftest.py``); a second run with
 a broken input file checks that a failure leaves the published report alone.
 """
 from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from crmlib import cli, datasets, report
+from crmlib import cli
+from crmlib.core import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = tmp_path_factory.mktemp("e2e")
-    data = datasets.make_synthetic(n_customers=400, start="2010-01-01", end="2011-12-31", dirt=True, seed=7)
-    raw = folder / "sales.csv"
-    datasets.write_synthetic_csv(data, raw)
-    config = folder / "workbook.yml"
-    shutil.copy(ROOT / "workbook.yml", config)  # the shipped settings, with --data replacing the sample
-    result = report.run_report(
-        config_path=config, data_paths=[raw], period="2011-11", output_dir=folder / "reports", progress=False
-    )
-    return {"folder": folder, "raw": raw, "config": config, "result": result}
+def published(full_report: dict) -> dict:
+    """The session's one full report (tests/conftest.py), shared with test_report_consistency.py."""
+    return full_report
 
 
 def _body(page: Path) -> str:
@@ -85,7 +77,7 @@ def test_every_page_real_metrics_give_its_finding(published: dict) -> None:
 
     period_dir = published["folder"] / "reports" / "2011-11"
     pages = load_pages()
-    metrics = {name: json.loads((period_dir / "artifacts" / "metrics" / f"{name}.json").read_text(encoding="utf-8"))
+    metrics = {name: json.loads(layout.metrics_path(period_dir, name).read_text(encoding="utf-8"))
                for name, page in pages.items() if not page.reads_all}
     for name, page in pages.items():
         if page.finding is not None:

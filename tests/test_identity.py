@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.core import identity, privacy
+from crmlib.core import identity, layout, privacy
 from crmlib.errors import ConfigError, DataError
 from crmlib.pages import units
 from identity_fixtures import UNITS, make_unit_members
@@ -355,7 +355,7 @@ def test_a_full_report_with_three_units_unifies_customers_and_leaks_no_phone_ema
     published = tmp_path / "reports" / "2024-12"
 
     # the resolved customers are the generated people (unlisted ids stay customers of their own)
-    transactions = pd.read_parquet(published / "artifacts" / "transactions.parquet")
+    transactions = pd.read_parquet(layout.artifacts_dir(published) / "transactions.parquet")
     truth = pd.concat([generated.truth, generated.unmatched.assign(person=lambda d: d["source"] + d["source_customer_id"])])
     sold = transactions[["source", "source_customer_id", "customer_id"]].drop_duplicates()
     sold = sold.merge(truth, on=["source", "source_customer_id"], how="left", validate="one_to_one")
@@ -363,11 +363,11 @@ def test_a_full_report_with_three_units_unifies_customers_and_leaks_no_phone_ema
     assert partition(sold, "customer_id") == partition(sold, "person")
 
     # conflicts counted in the cleaning metrics; the cross-shop matrix of page 07 equals a hand count
-    cleaning_metrics = json.loads((published / "artifacts" / "metrics" / "01_data_cleaning.json").read_text())
+    cleaning_metrics = json.loads(layout.metrics_path(published, "01_data_cleaning").read_text())
     view = cleaning_metrics["customer_view"]
     assert view["conflicts"] == 2 and view["customers"] == sold["person"].nunique()
     assert view["unmatched_ids"] == len(generated.unmatched)
-    units_metrics = json.loads((published / "artifacts" / "metrics" / "07_units.json").read_text())
+    units_metrics = json.loads(layout.metrics_path(published, "07_units").read_text())
     people_in = {u: set(sold.loc[sold["source"] == u, "person"]) for u in UNITS}
     for a in UNITS:
         for b in set(UNITS) - {a}:

@@ -144,7 +144,7 @@ def test_site_speaks_the_run_language(tmp_path, language):
         assert '<html lang="ko">' in page and "# 여러 사업부를" not in page and "One customer across" not in page
         assert "여러 사업부를 이용하는 고객 · 2011년 11월" in page and "데이터 기준일 2011. 11. 30." in page
         assert "경영 요약" in page                           # the navigation: the summary's title in Korean
-        assert "<html lang=ko>" in index and "CRM 보고서 · 2011년 11월" in index
+        assert '<html lang="ko">' in index and "CRM 보고서 · 2011년 11월" in index
         assert "2011. 11. 30. 기준 데이터입니다." in index and "이 페이지의 유의 사항 2건" in index
         assert "14억 3,501만 원" not in index and "1,435,014,000원" in index     # cards: the full amount
         assert "전기 대비 +30.6%" in index and "+3.4%p" in index and "90.7%" in index

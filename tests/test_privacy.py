@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 from crmlib import datasets, report
+from crmlib.core import layout
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST = ["Zelda", "Quentin", "Ottoline", "Barnaby", "Imogen", "Leopold", "Marisol", "Thaddeus"]
@@ -49,7 +50,7 @@ def test_no_personal_data_in_any_html(tmp_path: Path) -> None:
                                output_dir=tmp_path / "reports", progress=False)
 
     # the table did reach the analyses (04_churn reads it and says which columns it dropped)
-    executed = (result.period_dir / "notebooks").glob("*.ipynb")
+    executed = layout.notebooks_dir(result.period_dir).glob("*.ipynb")
     assert any("full_name" in nb.read_text(encoding="utf-8") for nb in executed)
 
     pages = sorted((tmp_path / "reports").rglob("*.html"))

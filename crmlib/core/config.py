@@ -40,6 +40,20 @@ CUSTOMERS_DEFAULTS: dict[str, Any] = {
     "columns": {},
 }
 
+#: The time windows behind the report's customer states (see :mod:`crmlib.core.vocabulary`):
+#: one place, read by every page through :func:`windows` / :func:`churn_window_days`.
+WINDOWS_DEFAULTS: dict[str, int] = {
+    "churn_days": 90,                 # live while the last purchase is younger; churned = none in this many days
+    "customer_base_days": 365,        # the customer base the churn page scores: bought within this many days
+    "value_horizon_months": 12,       # customer value and equity: expected spend over this many months
+    "year_ago_min_history_days": 365,  # data needed before a period starts for a "same period last year" column
+}
+#: The notebook parameters two windows used to be (the churn and the value pages' sections
+#: under ``notebooks:``): still read, and each must agree with its ``windows:`` key.
+LEGACY_WINDOWS: dict[str, str] = {
+    "churn_days": "churn_window_days",
+    "value_horizon_months": "clv_horizon_months",
+}
 #: One entry of ``campaigns:`` (a campaign file measured by page 06_campaigns).
 CAMPAIGN_DEFAULTS: dict[str, Any] = {
     "path": None,
@@ -64,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "customers": CUSTOMERS_DEFAULTS,
     "cleaning": {},        # checked against crmlib.cleaning's rule parameters
     "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
+    "windows": WINDOWS_DEFAULTS,  # the customer-state windows in days (crmlib.core.vocabulary)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
     "campaigns": [],       # campaign files measured by 06_campaigns (CAMPAIGN_DEFAULTS)
@@ -157,9 +172,62 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
             raise ConfigError(f"{where}: notebooks.{name} must be a mapping of parameters")
         notebooks[name] = dict(params or {})
 
+    config["windows"] = _windows(raw.get("windows"), notebooks, where)
     config["_path"] = str(Path(path).resolve()) if path else None
     config["_root"] = str(root)
     return config
+
+
+def _windows(given: Any, notebooks: dict[str, dict[str, Any]], where: Path | str) -> dict[str, int]:
+    """The ``windows:`` section checked (known keys, whole numbers >= 1), with the legacy places.
+
+    ``notebooks: 04_churn: churn_window_days`` is the same setting as ``windows:
+    churn_days`` (and ``notebooks: 03_clv: clv_horizon_months`` as ``value_horizon_months``):
+    given alone it sets it; given with a different ``windows:`` value it is an error.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where}: 'windows' must be a mapping of days, e.g. {{churn_days: 90}}")
+    _check_keys(given, WINDOWS_DEFAULTS, "windows", where)
+    out = dict(WINDOWS_DEFAULTS)
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: windows.{key} must be a whole number (at least 1), got {value!r}")
+        out[key] = value
+    set_in = {window: f"windows.{window}" for window in given}
+    for window, key in LEGACY_WINDOWS.items():
+        for page, params in notebooks.items():
+            legacy = (params or {}).get(key)
+            if legacy is None:
+                continue
+            if isinstance(legacy, bool) or not isinstance(legacy, int) or legacy < 1:
+                raise ConfigError(f"{where}: notebooks.{page}.{key} must be a whole number (at least 1), got {legacy!r}")
+            if window in set_in and out[window] != legacy:
+                raise ConfigError(
+                    f"{where}: {set_in[window]} is {out[window]} but notebooks.{page}.{key} is {legacy}: "
+                    f"the same setting given twice with different values; keep windows.{window} only"
+                )
+            out[window], set_in[window] = legacy, f"notebooks.{page}.{key}"
+    return out
+
+
+def windows(config: dict[str, Any] | None) -> dict[str, int]:
+    """The customer-state windows in days (``windows:`` of ``workbook.yml``, defaults filled in).
+
+    Every page reads its windows here, never from another page's ``notebooks:`` section.
+    ``config=None`` gives the defaults.
+    """
+    return {**WINDOWS_DEFAULTS, **((config or {}).get("windows") or {})}
+
+
+def churn_window_days(config: dict[str, Any] | None) -> int:
+    """Days without a purchase after which a customer counts as churned (``windows: churn_days``).
+
+    The one churn window of the report: the churn page's label ("no purchase in the next N
+    days"), the summary's live/lost/retained/reactivated customers and the glossary.
+    """
+    return int(windows(config)["churn_days"])
 
 
 def _absolute(value: str | Path, root: Path) -> Path:

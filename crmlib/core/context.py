@@ -46,6 +46,7 @@ class RunContext:
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downloads: dict[str, str] = field(default_factory=dict)   # name -> link relative to the page
 
     @classmethod
     def create(
@@ -144,6 +145,7 @@ class RunContext:
         from IPython.display import Markdown
 
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
+        self.downloads[name] = f"{DOWNLOADS}/{path.name}"
         rows = (i18n._("1 row") if len(frame) == 1 else i18n._("{count} rows")).format(count=f"{len(frame):,}")
         return Markdown(i18n._("**Download:** {link} ({rows}, CSV for Excel)").format(
             link=md_link(label, f"{DOWNLOADS}/{path.name}"), rows=rows))
@@ -192,7 +194,9 @@ class RunContext:
         ``metrics`` is checked against the page's declared metrics
         (:func:`crmlib.core.pages.validate_metrics`) before anything is written. Keys
         given come first; ``notebook``, ``as_of``, ``period``, ``parameters`` and
-        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s).
+        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s), and ``downloads``
+        (name -> link) when the page offered any through :meth:`download`, so the summary
+        can link a page's list.
         """
         page = pages.page(self.notebook, self.config)
         given = list(metrics.get("warnings", []))
@@ -203,6 +207,7 @@ class RunContext:
             "period": self.period,
             "parameters": self.parameters,
             "warnings": given + [w for w in self.warnings if w not in given],
+            **({"downloads": dict(self.downloads)} if self.downloads else {}),
         }
         payload = writer.jsonable(payload)
         pages.validate_metrics(page, payload)

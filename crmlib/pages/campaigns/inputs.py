@@ -11,7 +11,7 @@ Two origins:
   read by :func:`read_campaign_file`. Rows that cannot be used are quarantined with a
   reason, never dropped silently;
 * **retention lists** published by earlier periods of the report site
-  (``<reports>/<YYYY-MM>/artifacts/retention_targets.parquet`` or ``.csv``, the
+  (``<reports>/<YYYY-MM>/analyst/artifacts/retention_targets.parquet`` or ``.csv``, the
   analyst artifact with the clean ids), read by :func:`published_retention_lists`.
 
 Ids are then matched to the clean customer ids of the transactions (:func:`match_ids`;
@@ -32,6 +32,7 @@ import pandas as pd
 
 from crmlib import io as crm_io
 from crmlib import schema
+from crmlib.core import layout
 from crmlib.core.config import CAMPAIGN_DEFAULTS
 from crmlib.core.periods import period_as_of
 from crmlib.core.privacy import looks_personal
@@ -257,7 +258,7 @@ def match_ids(campaign_rows: pd.DataFrame, known_customer_ids: Iterable[Any]) ->
 # ============================================================================ retention lists
 def _period_as_of(period_dir: Path) -> pd.Timestamp:
     """The ``as_of`` of a published period: from its ``run.json``, else the period's last day."""
-    metrics = period_dir / "artifacts" / RUN_FILE
+    metrics = layout.artifacts_dir(period_dir) / RUN_FILE
     if metrics.is_file():
         try:
             value = json.loads(metrics.read_text(encoding="utf-8")).get("as_of")
@@ -281,7 +282,8 @@ def _read_retention_list(artifacts: Path) -> pd.DataFrame | None:
 def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFrame:
     """The retention lists of earlier published periods, as campaign rows.
 
-    Looks at ``<reports_dir>/<YYYY-MM>/artifacts/retention_targets.parquet`` (preferred)
+    Looks at ``<reports_dir>/<YYYY-MM>/analyst/artifacts/retention_targets.parquet`` (preferred;
+    :func:`crmlib.core.layout.artifacts_dir`, which also reads the older ``<YYYY-MM>/artifacts/``)
     or ``retention_targets.csv``: the analyst artifact written by the churn page with the
     clean ids, not the manager's download. Each period whose ``as_of`` (from its
     ``metrics/04_churn.json``, else the period's last day) is before ``as_of`` becomes a
@@ -304,7 +306,7 @@ def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFra
             continue  # .runs, assets and other folders
         if len(period_dir.name) != 7:
             continue
-        listed = _read_retention_list(period_dir / "artifacts")
+        listed = _read_retention_list(layout.artifacts_dir(period_dir))
         if listed is None or listed.empty:
             continue
         contact = _period_as_of(period_dir)
