@@ -34,7 +34,7 @@ clean:
 # then fill in the new empty msgstr lines of crmlib/locale/ko/LC_MESSAGES/crmlib.po.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --project crmlib --no-location --sort-output -o crmlib/locale/crmlib.pot .
-	$(BIN)/pybabel update -i crmlib/locale/crmlib.pot -d crmlib/locale -D crmlib -l ko
+	$(BIN)/pybabel update --no-fuzzy-matching -i crmlib/locale/crmlib.pot -d crmlib/locale -D crmlib -l ko
 
 # The Korean example (examples/ko): its cp949 POS export is derived from the bundled sample
 # on first use, so `make report ARGS="--config examples/ko/workbook.yml"` is the one command.

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, help="workbook.yml to use (default: the nearest one)")
     report.add_argument("--only", metavar="NOTEBOOK", help="re-run one notebook inside the period (its file name without .ipynb)")
     report.add_argument("--output", type=Path, help="reports folder (default: reports/ beside workbook.yml)")
+    report.add_argument("--language", help="report language for this run, en or ko (default: language: in workbook.yml)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return parser
 
@@ -75,6 +76,7 @@ def _report(args: argparse.Namespace) -> int:
         config_path=args.config,
         data_paths=args.data or None,
         only=args.only,
+        language=args.language,
         output_dir=args.output,
         progress=not args.no_progress and sys.stderr.isatty(),
     )

@@ -266,6 +266,7 @@ def run_report(
     output_dir: str | Path | None = None,
     progress: bool = True,
     max_parallel: int = 2,
+    language: str | None = None,
 ) -> ReportResult:
     """Execute the notebooks for one period and publish ``<output_dir>/<period>/``.
 
@@ -274,7 +275,7 @@ def run_report(
     """
     started = time.perf_counter()
     requested = period not in (None, "") or as_of not in (None, "")
-    run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+    run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths, language=language)
     config = run.config
     if not run.sources and not config["customers"]["path"]:
         raise ConfigError("no data: configure `sources:` (or a `customers:` table) in workbook.yml or pass --data PATH")

@@ -21,6 +21,12 @@ declarations. Layout of ``reports/`` (the paths live in :mod:`crmlib.core.layout
 
 Headline numbers come only from the metrics of the page that reads every other page
 (the summary's ``metrics/00_summary.json``); a period without it still gets listed.
+
+Language (``docs/translating.md``): each renderer runs in the language of its ``config``
+(:func:`crmlib.core.i18n.in_config_language`); page titles, descriptions and template
+words go through ``_()`` (a jinja2 global in the templates), numbers and dates through
+the language-aware formatters, and the other language's notebook cells are removed
+(:func:`crmlib.core.bilingual.language_preprocessor` in :func:`page_preprocessors`).
 """
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-from crmlib.core import layout, vocabulary, writer
+from crmlib.core import bilingual, i18n, layout, vocabulary, writer
 from crmlib.core.formatting import as_number, format_date, format_period
 from crmlib.core.kpis import KPI_LABELS, format_kpi, format_kpi_change
 from crmlib.core.pages import Page, load_pages
@@ -49,9 +55,10 @@ PERIOD_KPIS = ["revenue", "orders", "aov", "active_customers", "new_customers", 
 
 #: The optional glossary page (``glossary.html``) and its navigation link.
 GLOSSARY_PAGE = "glossary"
-GLOSSARY_LINK = {"name": GLOSSARY_PAGE, "title": "Glossary"}
+GLOSSARY_LINK = {"name": GLOSSARY_PAGE, "title": i18n.N_("Glossary")}   # title translated in _nav
 
 _environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+_environment.globals.update(i18n.jinja_globals())   # _("...") in templates: the current language
 
 
 def _summary_name(pages: Mapping[str, Page]) -> str | None:
@@ -62,8 +69,8 @@ def _summary_name(pages: Mapping[str, Page]) -> str | None:
 def _nav(period: str, names: list[str], current: str | None, pages: Mapping[str, Page],
          extra_links: list[dict[str, str]] | None = None) -> dict[str, Any]:
     links = [{"name": n, "title": pages[n].title if n in pages else n} for n in names]
-    return {"up": "..", "current": current, "period_label": format_period(period),
-            "links": links + list(extra_links or [])}
+    links = [{**link, "title": i18n._(link["title"])} for link in links + list(extra_links or [])]
+    return {"up": "..", "current": current, "period_label": format_period(period), "links": links}
 
 
 class ManagerView(Preprocessor):
@@ -88,11 +95,11 @@ class ManagerView(Preprocessor):
 def page_preprocessors(config: Mapping[str, Any] | None = None) -> list[Preprocessor]:
     """The nbconvert preprocessors every page goes through before rendering, in order.
 
-    The hook for whatever changes what a reader sees of a notebook: a language filter
-    (drop the cells tagged ``lang-xx`` for other languages than the report's) is added
-    to this list.
+    The hook for whatever changes what a reader sees of a notebook: the manager view, then
+    the language filter (drops the cells tagged ``lang-xx`` for languages other than the
+    report's, :func:`crmlib.core.bilingual.language_preprocessor`).
     """
-    return [ManagerView()]
+    return [ManagerView(), bilingual.language_preprocessor(i18n.config_language(config))]
 
 
 def page_exporter(config: Mapping[str, Any] | None = None) -> HTMLExporter:
@@ -103,9 +110,12 @@ def page_exporter(config: Mapping[str, Any] | None = None) -> HTMLExporter:
     )
     for preprocessor in page_preprocessors(config):
         exporter.register_preprocessor(preprocessor, enabled=True)
+    exporter.language_code = i18n.config_language(config)          # <html lang=...>
+    exporter.environment.globals.update(i18n.jinja_globals())
     return exporter
 
 
+@i18n.in_config_language
 def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period: str,
                  config: Mapping[str, Any] | None = None, extra_links: list[dict[str, str]] | None = None) -> list[Path]:
     """Render each executed notebook to ``out_dir/<name>.html``: no code, no scripts, one stylesheet.
@@ -117,11 +127,12 @@ def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period:
     exporter = page_exporter(config)
     out = []
     for name in names:
-        title = pages[name].title if name in pages else name
+        title = i18n._(pages[name].title) if name in pages else name
         nb = nbformat.read(Path(executed_dir) / f"{name}.ipynb", as_version=4)
         nb.metadata["title"] = f"{title} · {format_period(period)}"
         as_of = _read_metrics(out_dir, name).get("as_of")
-        footer = f"{title} · {format_period(period)}" + (f" · data up to {format_date(as_of)}" if as_of else "")
+        footer = f"{title} · {format_period(period)}" + (
+            " · " + i18n._("data up to {date}").format(date=format_date(as_of)) if as_of else "")
         crm = {"nav": _nav(period, names, name, pages, extra_links), "footer": footer, "css": layout.STYLESHEET}
         body, _ = exporter.from_notebook_node(nb, resources={"crm": crm})
         out.append(writer.write_text(Path(out_dir) / f"{name}.html", body))
@@ -135,11 +146,12 @@ def glossary_entries(config: Mapping[str, Any] | None = None) -> list[tuple[str,
             for e in vocabulary.glossary(config)]
 
 
+@i18n.in_config_language
 def write_glossary(period_dir: Path, *, period: str, names: list[str], config: Mapping[str, Any],
                    entries: list[tuple[str, str]]) -> Path:
     """``<period>/glossary.html``: each term a manager meets, defined in one sentence."""
     html = _environment.get_template("glossary.html.j2").render(
-        title=f"Glossary · {format_period(period)}", css=layout.STYLESHEET, entries=entries,
+        title=f"{i18n._('Glossary')} · {format_period(period)}", css=layout.STYLESHEET, entries=entries,
         nav=_nav(period, names, GLOSSARY_PAGE, load_pages(config), [GLOSSARY_LINK]),
     )
     return writer.write_text(Path(period_dir) / f"{GLOSSARY_PAGE}.html", html)
@@ -149,6 +161,7 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 1024:,.0f} KB" if nbytes >= 1024 else f"{nbytes} bytes"
 
 
+@i18n.in_config_language
 def write_analyst_page(period_dir: Path, *, period: str, names: list[str], config: Mapping[str, Any],
                        extra_links: list[dict[str, str]] | None = None) -> Path:
     """``<period>/analyst.html``: the run's data files and executed notebooks, for analysts."""
@@ -164,6 +177,7 @@ def write_analyst_page(period_dir: Path, *, period: str, names: list[str], confi
     return writer.write_text(period_dir / layout.ANALYST_PAGE, html)
 
 
+@i18n.in_config_language
 def build_period(run_dir: Path, names: list[str], *, period: str, as_of: Any,
                  config: Mapping[str, Any]) -> list[Path]:
     """Turn a finished run folder into a period of the report site; returns the notebook pages.
@@ -207,11 +221,12 @@ def _kpi_cards(summary: dict[str, Any], keys: list[str], currency: str) -> list[
         if as_number(summary.get(key)) is None:
             continue
         change = changes.get(key) if isinstance(changes, dict) else None
-        cards.append({"label": KPI_LABELS.get(key, key), "value": format_kpi(key, summary.get(key), currency),
+        cards.append({"label": i18n._(KPI_LABELS.get(key, key)), "value": format_kpi(key, summary.get(key), currency),
                       "change": format_kpi_change(key, change) if as_number(change) is not None else ""})
     return cards
 
 
+@i18n.in_config_language
 def write_period_index(period_dir: Path, *, period: str, as_of: Any, config: Mapping[str, Any]) -> Path:
     """``<period>/index.html``: headline KPIs, the period's pages in page order (summary first), downloads.
 
@@ -224,14 +239,15 @@ def write_period_index(period_dir: Path, *, period: str, as_of: Any, config: Map
     rows = []
     for n in names:
         warnings = _read_metrics(period_dir, n).get("warnings") or []
-        rows.append({"name": n, "title": pages[n].title if n in pages else n,
-                     "description": pages[n].description if n in pages else "",
-                     "note": f"{len(warnings)} caveat{'s' if len(warnings) != 1 else ''} on the page" if warnings else ""})
+        note = i18n._("1 caveat on the page") if len(warnings) == 1 else i18n._("{count} caveats on the page")
+        rows.append({"name": n, "title": i18n._(pages[n].title) if n in pages else n,
+                     "description": i18n._(pages[n].description) if n in pages else "",
+                     "note": note.format(count=len(warnings)) if warnings else ""})
     summary = _read_metrics(period_dir, _summary_name(pages))
     extra = [GLOSSARY_LINK] if (period_dir / f"{GLOSSARY_PAGE}.html").is_file() else []
     downloads = sorted((period_dir / layout.DOWNLOADS).glob("*.csv")) if (period_dir / layout.DOWNLOADS).is_dir() else []
     html = _environment.get_template("period_index.html.j2").render(
-        title=f"CRM report {format_period(period)}", css=layout.STYLESHEET, nav=_nav(period, names, None, pages, extra),
+        title=i18n._("CRM report {period}").format(period=format_period(period)), css=layout.STYLESHEET, nav=_nav(period, names, None, pages, extra),
         period_label=format_period(period), as_of=format_date(as_of), rows=rows,
         cards=_kpi_cards(summary, PERIOD_KPIS, config.get("currency", "GBP")),
         downloads=[{"href": f"{layout.DOWNLOADS}/{quote(p.name)}", "name": p.name, "size": _size(p.stat().st_size)}
@@ -241,6 +257,7 @@ def write_period_index(period_dir: Path, *, period: str, as_of: Any, config: Map
     return writer.write_text(period_dir / "index.html", html)
 
 
+@i18n.in_config_language
 def write_site_index(reports_dir: Path, *, config: Mapping[str, Any]) -> Path:
     """``reports/index.html``: every period, newest first, with headline KPIs; and ``style.css``."""
     reports_dir = Path(reports_dir)
@@ -263,7 +280,7 @@ def write_site_index(reports_dir: Path, *, config: Mapping[str, Any]) -> Path:
             "kpis": [format_kpi(k, summary.get(k), currency) for k in INDEX_KPIS],
         })
     html = _environment.get_template("site_index.html.j2").render(
-        title="CRM reports", css=layout.STYLESHEET, currency=currency, rows=rows,
-        kpi_labels=[KPI_LABELS.get(k, k) for k in INDEX_KPIS],
+        title=i18n._("CRM reports"), css=layout.STYLESHEET, currency=currency, rows=rows,
+        kpi_labels=[i18n._(KPI_LABELS.get(k, k)) for k in INDEX_KPIS],
     )
     return writer.write_text(reports_dir / "index.html", html)

@@ -62,6 +62,27 @@ def test_korean_chart_renders_every_glyph_after_register_fonts(tmp_path, caplog)
     assert (tmp_path / "korean.png").stat().st_size > 5_000
 
 
+@pytest.mark.parametrize("language", ["ko", "en"])   # English too: Korean product names appear there
+def test_house_style_renders_a_korean_chart_without_missing_glyphs(tmp_path, caplog, language):
+    """What every notebook does: the house style, then a chart with Korean text and won ticks."""
+    from crmlib.core import i18n, plots
+
+    plots.use_house_style()
+    with i18n.using_language(language), warnings.catch_warnings(record=True) as caught, \
+            caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.bar(["최우수 고객", "충성 고객", "이탈 위험"], [1.4e9, 8e8, 2.5e7], label="매출")
+        plots.money_axis(ax, "KRW")
+        plots.label(ax, "세그먼트별 매출 — 2011년 11월", "세그먼트", "매출")
+        ax.legend()
+        fig.savefig(tmp_path / "house.png", format="png")
+        ticks = [t.get_text() for t in ax.get_yticklabels()]
+        plt.close(fig)
+    assert glyph_problems(caplog, caught) == []
+    assert any(("억" in t) == (language == "ko") for t in ticks if t not in ("₩0", ""))
+
+
 def test_latin_text_keeps_the_house_font():
     sns.set_theme(style="whitegrid")
     before = font_manager.findfont(font_manager.FontProperties(family=matplotlib.rcParams["font.family"]))

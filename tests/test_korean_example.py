@@ -96,3 +96,63 @@ def test_top_200_products_of_the_sample_get_korean_names():
     english = [f"{code} {name}" for code, name in top.items()
                if make_export.korean_product_name(name, WORDS) is None]
     assert english == []
+
+
+# ----------------------------------------------------------------------------- the Korean report's pages
+def _executed_notebook(folder: Path, name: str) -> None:
+    """A small executed notebook in both languages, as papermill leaves it."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# One customer across our units", metadata={"tags": ["lang-en"]}),
+        nbformat.v4.new_markdown_cell("# 여러 사업부를 이용하는 고객", metadata={"tags": ["lang-ko"]}),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("show()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/markdown": "매출 **14억 3,501만 원**"})]),
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_site_speaks_the_run_language(tmp_path, language):
+    import json
+
+    from crmlib import site
+    from crmlib.core import i18n
+
+    period_dir = tmp_path / "reports" / "2011-11"
+    for name in ("00_summary", "07_units"):
+        _executed_notebook(period_dir / "notebooks", name)
+    metrics = period_dir / "artifacts" / "metrics"
+    metrics.mkdir(parents=True)
+    (metrics / "07_units.json").write_text(json.dumps({"as_of": "2011-11-30", "warnings": ["a", "b"]}))
+    (metrics / "00_summary.json").write_text(json.dumps({
+        "as_of": "2011-11-30", "revenue": 1_435_014_000, "active_customers": 1664, "retention_rate": 0.907,
+        "change_vs_previous": {"revenue": 0.306, "retention_rate": 0.034}}))
+    config = {"language": language, "currency": "KRW"}
+
+    page = site.render_pages(period_dir / "notebooks", period_dir, ["00_summary", "07_units"], period="2011-11",
+                             config=config)[1].read_text(encoding="utf-8")
+    index = site.write_period_index(period_dir, period="2011-11", as_of="2011-11-30",
+                                    config=config).read_text(encoding="utf-8")
+    home = site.write_site_index(tmp_path / "reports", config=config).read_text(encoding="utf-8")
+    assert i18n.get_language() == "en"                     # rendering left the process as it was
+
+    if language == "ko":
+        assert '<html lang="ko">' in page and "# 여러 사업부를" not in page and "One customer across" not in page
+        assert "여러 사업부를 이용하는 고객 · 2011년 11월" in page and "데이터 기준일 2011. 11. 30." in page
+        assert "경영 요약" in page                           # the navigation: the summary's title in Korean
+        assert '<html lang="ko">' in index and "CRM 보고서 · 2011년 11월" in index
+        assert "2011. 11. 30. 기준 데이터입니다." in index and "이 페이지의 유의 사항 2건" in index
+        assert "14억 3,501만 원" not in index and "1,435,014,000원" in index     # cards: the full amount
+        assert "전기 대비 +30.6%" in index and "+3.4%p" in index and "90.7%" in index
+        assert "여러 사업부를 함께 이용하는 고객" in index                          # the page's description
+        assert "기간별 보고서 한 개씩" in home and "2011년 11월" in home and "1,435,014,000원" in home
+    else:
+        assert '<html lang="en">' in page and "여러 사업부" not in page and "One customer across our units" in page
+        assert "One customer across our units · Nov 2011 · data up to 30 Nov 2011" in page
+        assert "CRM report · Nov 2011" in index and "2 caveats on the page" in index
+        assert "₩1,435,014,000" in index and "+30.6 % vs previous period" in index and "+3.4 pts" in index
+        assert "One report per period, newest first" in home

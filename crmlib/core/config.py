@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from crmlib.core import i18n
 from crmlib.core.member_lists import parse_identity_config
 from crmlib.errors import ConfigError
 
@@ -164,6 +165,7 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
     config["pages"] = list(pages)
 
+    i18n.check_language(config["language"], f"{where}: language")   # en | ko (crmlib.core.i18n)
     if config["ids_are_personal"] not in ("auto", True, False):
         raise ConfigError(f"{where}: ids_are_personal: expected auto, true or false, "
                           f"got {config['ids_are_personal']!r}")

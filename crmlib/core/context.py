@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmlib import cleaning, schema
-from crmlib.core import pages, privacy, tables, writer
+from crmlib.core import i18n, pages, privacy, tables, writer
 from crmlib.core.run import Run, load_run
 from crmlib.core.text import md_link
 from crmlib.errors import NotApplicableError
@@ -81,6 +81,7 @@ class RunContext:
         artifacts = Path(artifacts_dir)
         artifacts.mkdir(parents=True, exist_ok=True)
         run = load_run(artifacts, config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
+        i18n.set_language(run.language)   # the notebook's _() and formatters speak the run's language
         ctx = cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
         tables.show_ids_through(ctx._shown_customer_ids)  # every manager table shows ids as this run allows
         return ctx
@@ -101,6 +102,11 @@ class RunContext:
     @property
     def sources(self) -> list[dict[str, Any]]:
         return self.run.sources
+
+    @property
+    def language(self) -> str:
+        """The report's language, ``"en"`` or ``"ko"`` (current in this kernel)."""
+        return self.run.language
 
     @property
     def currency(self) -> str:
@@ -156,8 +162,9 @@ class RunContext:
         frame = self.shown_ids(frame, *headers)
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
         self.downloads[name] = f"{DOWNLOADS}/{path.name}"
-        rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
-        return Markdown(f"**Download:** {md_link(label, f'{DOWNLOADS}/{path.name}')} ({rows}, CSV for Excel)")
+        rows = (i18n._("1 row") if len(frame) == 1 else i18n._("{count} rows")).format(count=f"{len(frame):,}")
+        return Markdown(i18n._("**Download:** {link} ({rows}, CSV for Excel)").format(
+            link=md_link(label, f"{DOWNLOADS}/{path.name}"), rows=rows))
 
     def _transactions_are_current(self) -> bool:
         audit = self.read_json(AUDIT)
@@ -182,10 +189,10 @@ class RunContext:
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
                                             identity=self.config.get("identity"), root=self.config["_root"])
             result.write(self.artifacts_dir)
-            self.notes.append(
+            self.notes.append(i18n.N_(
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
-            )
+            ))
         return pd.read_parquet(self.path(TRANSACTIONS))
 
     # ----------------------------------------------------------------- what a page needs
@@ -260,7 +267,7 @@ class RunContext:
         if self.notes:
             from IPython.display import Markdown, display
 
-            display(Markdown("\n".join(f"> **Note.** {n}" for n in self.notes)))
+            display(Markdown("\n".join(i18n._("> **Note.** {note}").format(note=i18n._(n)) for n in self.notes)))
 
     # ----------------------------------------------------------------- metrics
     def warn(self, message: str) -> None:

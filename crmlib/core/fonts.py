@@ -22,6 +22,7 @@ at the end of the house style::
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import matplotlib
@@ -52,17 +53,31 @@ def _is_registered(path: Path) -> bool:
     return any(Path(entry.fname) == path for entry in font_manager.fontManager.ttflist)
 
 
+def _add_bold_alias(path: Path) -> None:
+    """Let bold text (the house style's titles) use the Regular file for Hangul.
+
+    The package ships Noto Sans KR Regular only; without an entry of bold weight every
+    bold Hangul title logs "findfont: Failed to find font weight bold". The alias is what
+    matplotlib itself does for a font's alternative names (``dataclasses.replace``);
+    Hangul in titles is drawn in the regular weight, Latin stays bold.
+    """
+    regular = next(e for e in font_manager.fontManager.ttflist if Path(e.fname) == path)
+    font_manager.fontManager.ttflist.append(dataclasses.replace(regular, weight=700))
+
+
 def register_fonts() -> str:
     """Make Hangul render in every chart; return the Hangul font's family name.
 
     Adds the Noto Sans KR file to matplotlib's font manager (once per process) and
     appends ``"Noto Sans KR"`` to ``rcParams["font.family"]`` when it is not already
     there, keeping the families before it (so Latin text is unchanged). Idempotent:
-    calling it again changes nothing.
+    calling it again changes nothing. Bold Hangul uses the Regular file
+    (:func:`_add_bold_alias`).
     """
     path = hangul_font_path()
     if not _is_registered(path):
         font_manager.fontManager.addfont(str(path))
+        _add_bold_alias(path)
     families = matplotlib.rcParams["font.family"]
     families = [families] if isinstance(families, str) else list(families)
     if HANGUL_FONT_FAMILY not in families:

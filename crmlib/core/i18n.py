@@ -3,12 +3,21 @@
 The workbook writes reports in English (``en``, the source language) or Korean (``ko``).
 Three mechanisms, each a standard one:
 
+**The current language.** A run has one language (``language:`` in ``workbook.yml``,
+``crm report --language``). :meth:`RunContext.create <crmlib.core.context.RunContext.create>`
+makes it current in the notebook's kernel with :func:`set_language` (as gettext's
+``install`` does), so library code calls :func:`_` and the formatters of
+:mod:`crmlib.core.formatting` without passing the language around. The site renders
+in the run's language with :func:`using_language`. The default is English.
+
 **Strings from crmlib** (chart titles, table headers, KPI names, narrative sentences,
 warnings) go through gettext-style message ids::
 
-    _ = translator(language)
+    from crmlib.core.i18n import _
     ax.set_title(_("Revenue per month"))
-    text = _("Revenue in {month}").format(month=format_month(as_of, language))
+    text = _("Revenue in {month}").format(month=format_period(as_of))
+
+(``translator(language)`` gives the same function for an explicit language.)
 
 English is the identity. Korean comes from the Babel-managed catalogue
 ``crmlib/locale/ko/LC_MESSAGES/crmlib.po``, read at run time with
@@ -20,7 +29,7 @@ the extractor finds them.
 
 Keeping the catalogue up to date (``make messages``; needs only Babel, a dependency)::
 
-    pybabel extract -F babel.cfg -o crmlib/locale/crmlib.pot .
+    pybabel extract -F babel.cfg -o crmlib/locale/crmlib.pot .     # crmlib, templates, notebooks
     pybabel update -i crmlib/locale/crmlib.pot -d crmlib/locale -D crmlib -l ko
 
 then fill in the new ``msgstr`` lines of the ``.po`` file. Use named placeholders with
@@ -34,17 +43,20 @@ sentences that CLDR does not give.
 
 **Notebook prose** stays in one notebook per analysis: a markdown cell tagged
 ``lang-en`` or ``lang-ko`` is shown only in that language's report, an untagged cell in
-every language. Code cells are never tagged (one copy of the code). At render time
-:func:`language_preprocessor` removes the other languages' cells;
-:func:`language_tag_problems` checks a notebook against the convention.
+every language. Code cells are never tagged (one copy of the code); prose a code cell
+shows (a section shown only when it applies) is wrapped in ``_()`` like crmlib's strings.
+:mod:`crmlib.core.bilingual` holds that part: the render-time preprocessor that removes
+the other languages' cells, the checks, the notebook extractor and the coverage count.
+How a page author makes a page bilingual: ``docs/translating.md``.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +78,76 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: CLDR locale of each report language (British English: the house writes 30 Nov 2011).
 BABEL_LOCALES: dict[str, str] = {"en": "en_GB", "ko": "ko_KR"}
-#: Prefix of the notebook cell tags that name a language (``lang-en``, ``lang-ko``).
-LANGUAGE_TAG_PREFIX = "lang-"
 
 Translator = Callable[[str], str]
 
 
 # ----------------------------------------------------------------------------- languages
-def check_language(language: str) -> str:
-    """Return ``language`` when it is a supported report language, else raise ConfigError."""
+def check_language(language: str, where: str = "") -> str:
+    """Return ``language`` when it is a supported report language, else raise ConfigError.
+
+    ``where`` (a file and key, or a command-line option) starts the message.
+    """
     if language not in SUPPORTED_LANGUAGES:
         raise ConfigError(
-            f"unknown language '{language}'; allowed: {', '.join(SUPPORTED_LANGUAGES)}"
+            f"{where + ': ' if where else ''}unknown language '{language}'; "
+            f"allowed: {', '.join(SUPPORTED_LANGUAGES)}"
         )
     return language
+
+
+_current_language = SOURCE_LANGUAGE
+
+
+def set_language(language: str) -> str:
+    """Make ``language`` the current language of this process (checked); return it.
+
+    Called by ``RunContext.create`` with the run's language, so every later :func:`_` and
+    formatter of the notebook speaks it.
+    """
+    global _current_language
+    _current_language = check_language(language)
+    return _current_language
+
+
+def get_language() -> str:
+    """The current language (``"en"`` until :func:`set_language` is called)."""
+    return _current_language
+
+
+@contextlib.contextmanager
+def using_language(language: str | None) -> Iterator[str]:
+    """Make ``language`` current inside a ``with`` block, then restore the previous one.
+
+    ``None`` keeps the current language (for optional settings).
+    """
+    previous = _current_language
+    set_language(language or previous)
+    try:
+        yield _current_language
+    finally:
+        set_language(previous)
+
+
+def config_language(config: Any) -> str:
+    """The language of a ``workbook.yml`` mapping (``"en"`` when it has none)."""
+    return check_language((config or {}).get("language") or SOURCE_LANGUAGE)
+
+
+def in_config_language(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a renderer so it runs in the language of its ``config`` keyword argument.
+
+    For the site's functions, which are given the run's ``workbook.yml`` mapping::
+
+        @in_config_language
+        def write_period_index(period_dir, *, period, as_of, config): ...
+    """
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with using_language(config_language(kwargs.get("config"))):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def babel_locale(language: str) -> Locale:
@@ -152,6 +220,15 @@ def _identity(msgid: str) -> str:
     return msgid
 
 
+def _(msgid: str) -> str:
+    """``msgid`` translated into the current language (:func:`get_language`).
+
+    The message id is the English text; use named placeholders and format after
+    translating: ``_("Revenue in {month}").format(month=...)``.
+    """
+    return translator(_current_language)(msgid)
+
+
 def untranslated(msgids: Iterable[str], language: str) -> list[str]:
     """The message ids among ``msgids`` with no finished translation in ``language``, sorted.
 
@@ -163,22 +240,43 @@ def untranslated(msgids: Iterable[str], language: str) -> list[str]:
     return sorted({m for m in msgids if m not in table})
 
 
-def crmlib_msgids(package_dir: Path = PACKAGE_DIR) -> set[str]:
-    """Every message id that crmlib's Python sources pass to ``_()``, ``N_()`` or ``gettext()``.
+#: What ``pybabel extract`` reads (as in ``babel.cfg``): crmlib's Python, the site's
+#: jinja2 templates and the notebooks' code cells.
+METHOD_MAP: list[tuple[str, str]] = [
+    ("**.py", "python"),
+    ("**/templates/**.j2", "jinja2"),
+    ("**.ipynb", "crmlib.core.bilingual:extract_notebook"),
+]
 
-    Extracted with Babel's own extractor (the one ``pybabel extract`` uses), so what the
-    test checks is what the catalogue update sees.
-    """
+
+def messages_of(extracted: Iterable[tuple]) -> set[str]:
+    """The message ids of a Babel extraction (its ``(..., message, comments, context)`` tuples)."""
     found: set[str] = set()
-    method_map = [("**.py", "python")]
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(package_dir), method_map=method_map
-    ):
+    for *_rest, message, _comments, _context in extracted:
         if isinstance(message, tuple):   # ngettext: (singular, plural)
             found.update(m for m in message if m)
         elif message:
             found.add(message)
     return found
+
+
+def crmlib_msgids(package_dir: Path = PACKAGE_DIR) -> set[str]:
+    """Every message id crmlib passes to ``_()``, ``N_()`` or ``gettext()``: Python and templates.
+
+    Extracted with Babel's own extractors (the ones ``pybabel extract`` uses), so what the
+    test checks is what the catalogue update sees.
+    """
+    return messages_of(extract_from_dir(str(package_dir), method_map=METHOD_MAP[:2]))
+
+
+def jinja_globals() -> dict[str, Callable[..., str]]:
+    """What a jinja2 environment needs to translate its templates (``environment.globals.update``).
+
+    ``{{ _("Pages") }}`` translates into the current language; ``{{ current_language() }}``
+    gives ``en`` / ``ko`` (for ``<html lang>``). ``pybabel extract`` reads the templates'
+    ``_()`` calls with jinja2's extractor (``babel.cfg``).
+    """
+    return {"_": _, "current_language": get_language}
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -324,45 +422,3 @@ def format_month(value: Any, language: str) -> str:
 def format_date(value: Any, language: str) -> str:
     """A day for people: English ``'30 Nov 2011'``, Korean ``'2011. 11. 30.'`` (CLDR medium)."""
     return babel_dates.format_date(_as_date(value), format="medium", locale=babel_locale(language))
-
-
-# ----------------------------------------------------------------------------- notebooks
-def language_tag(language: str) -> str:
-    """The cell tag of ``language``: ``'lang-ko'``."""
-    return LANGUAGE_TAG_PREFIX + check_language(language)
-
-
-def language_preprocessor(language: str):
-    """An nbconvert ``TagRemovePreprocessor`` that drops the other languages' cells.
-
-    Cells tagged ``lang-<other>`` are removed; cells tagged with ``language`` and untagged
-    cells stay. Register it on the exporter that renders the report::
-
-        exporter.register_preprocessor(language_preprocessor("ko"), enabled=True)
-    """
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    other_tags = {language_tag(other) for other in SUPPORTED_LANGUAGES if other != language}
-    check_language(language)
-    return TagRemovePreprocessor(remove_cell_tags=other_tags, enabled=True)
-
-
-def language_tag_problems(notebook: Any) -> list[str]:
-    """Where a notebook breaks the language-cell convention, one sentence each.
-
-    Problems: a tag ``lang-xx`` for an unsupported language, a code cell with a language
-    tag (code must be shared by every language), a cell tagged with two languages.
-    ``notebook`` is an ``nbformat`` notebook node or its dict.
-    """
-    known = {language_tag(lang) for lang in SUPPORTED_LANGUAGES}
-    problems: list[str] = []
-    for index, cell in enumerate(notebook["cells"]):
-        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t.startswith(LANGUAGE_TAG_PREFIX)]
-        for tag in tags:
-            if tag not in known:
-                problems.append(f"cell {index}: unknown language tag '{tag}'; allowed: {', '.join(sorted(known))}")
-        if tags and cell["cell_type"] == "code":
-            problems.append(f"cell {index}: code cell tagged {', '.join(tags)}; only markdown cells carry a language")
-        if len(set(tags) & known) > 1:
-            problems.append(f"cell {index}: tagged with several languages ({', '.join(tags)}); leave it untagged instead")
-    return problems

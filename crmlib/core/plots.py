@@ -1,5 +1,10 @@
 """Charts with one house style, for managers: every chart titled, axes labelled with units.
 
+The house style registers the Hangul font (:func:`crmlib.core.fonts.register_fonts`) as a
+fallback in every language, and the axis formatters write money the report's way
+(:func:`crmlib.core.formatting.format_money_tick`: ``£1.2m`` in English, ``₩14.4억`` in
+Korean).
+
 Plots are kept apart from data and models (as in lifetimes): each function takes
 ready-made frames and returns the matplotlib ``Axes`` it drew on.
 """
@@ -11,6 +16,8 @@ import seaborn as sns
 
 from crmlib.core.chart_output import register_chart_output
 from crmlib.core.formatting import currency_symbol
+from crmlib.core.fonts import register_fonts
+from crmlib.core.formatting import format_money_tick
 
 PALETTE = ["#1f4e79", "#e07b39", "#4c9a2a", "#b8336a", "#7f7f7f", "#2a9d8f", "#8c6bb1", "#c9a227"]
 
@@ -18,6 +25,7 @@ PALETTE = ["#1f4e79", "#e07b39", "#4c9a2a", "#b8336a", "#7f7f7f", "#2a9d8f", "#8
 def use_house_style() -> None:
     """Apply the workbook's chart style (call once at the top of a notebook); see :mod:`crmlib.core.chart_output`."""
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+    register_fonts()  # after set_theme, which resets the fonts: Hangul in every chart, English too
     plt.rcParams.update(
         {
             "figure.figsize": (8, 4.2),
@@ -34,18 +42,9 @@ def use_house_style() -> None:
 
 
 def money_axis(ax: plt.Axes, currency: str = "GBP", axis: str = "y") -> plt.Axes:
-    """Format an axis as money with thousands separators (e.g. £12,300 or £1.2m)."""
-    symbol = currency_symbol(currency)
-
-    def fmt(value: float, _pos: int) -> str:
-        if abs(value) >= 1e6:
-            return f"{symbol}{value / 1e6:,.1f}m"
-        if abs(value) >= 1e4:
-            return f"{symbol}{value / 1e3:,.0f}k"
-        return f"{symbol}{value:,.0f}"
-
+    """Format an axis as money with thousands separators (e.g. £12,300 or £1.2m; Korean ₩14.4억)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(mticker.FuncFormatter(fmt))
+    target.set_major_formatter(mticker.FuncFormatter(lambda value, _pos: format_money_tick(value, currency)))
     return ax
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from crmlib.cleaning import date_window
 from crmlib.core import config as config_mod
+from crmlib.core import i18n
 from crmlib.core.periods import month_end_as_of, parse_as_of, resolve_period
 from crmlib.core.writer import write_json
 from crmlib.errors import ConfigError
@@ -41,6 +42,11 @@ class Run:
     as_of: pd.Timestamp
     data_paths: list[str] = field(default_factory=list)
     request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        """The report's language (``workbook.yml`` ``language:``, or ``crm report --language``)."""
+        return self.config.get("language") or "en"
 
     def parameters(self, artifacts_dir: str | Path) -> dict[str, Any]:
         """The base parameters that make a notebook load exactly this run."""
@@ -76,8 +82,11 @@ def resolve_run(
     period: str | None = None,
     as_of: Any = None,
     data_paths: list[str | Path] | None = None,
+    language: str | None = None,
 ) -> Run:
     """Load ``workbook.yml`` and fix the sources, the period and ``as_of`` for one run.
+
+    ``language`` (``crm report --language``) replaces the file's ``language:`` for this run.
 
     ``data_paths`` replace the configured sources; ``as_of`` wins over ``period``; with
     neither, ``as_of`` is the end of the last complete month in the data
@@ -86,6 +95,8 @@ def resolve_run(
     :class:`~crmlib.errors.ConfigError` for a missing file or no data at all.
     """
     config = config_mod.load_config(config_path)
+    if language is not None:
+        config["language"] = i18n.check_language(language, "--language")
     paths = [str(Path(p).resolve()) for p in (data_paths or [])]
     for p in paths:
         if not Path(p).is_file():

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from crmlib.core import formatting
+from crmlib.core.i18n import N_, _
 
 #: The kinds a column can be formatted as, and whether they are numbers (right-aligned).
 KINDS: dict[str, bool] = {
@@ -25,7 +26,7 @@ KINDS: dict[str, bool] = {
     "count": True, "money": True, "percent": True, "points": True, "change": True, "ratio": True,
     "number": True, "figure": True,   # figure: text already formatted as a number (kept as given, right-aligned)
 }
-FLAG_WORDS = ("Yes", "No")
+FLAG_WORDS = (N_("Yes"), N_("No"))
 NUMBER_CELL = ' class="num"'  # right-aligned by the stylesheet
 
 
@@ -70,7 +71,7 @@ def format_cell(value: Any, kind: str, currency: str = "GBP") -> str:
     if kind == "flag":
         if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
             return formatting.MISSING
-        return FLAG_WORDS[0] if bool(value) else FLAG_WORDS[1]
+        return _(FLAG_WORDS[0] if bool(value) else FLAG_WORDS[1])
     if kind == "money":
         return formatting.format_money(value, currency)
     if kind == "count":
@@ -120,8 +121,8 @@ class ManagerTable:
             for row, extra_row in zip(self.rows, classes)
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        more = (f'<p class="crm-table-more">{formatting.format_count(self.more_rows)} more rows '
-                f'in the download.</p>' if self.more_rows else "")
+        more_rows = _("{count} more rows in the download.").format(count=formatting.format_count(self.more_rows))
+        more = f'<p class="crm-table-more">{html.escape(more_rows)}</p>' if self.more_rows else ""
         return (f'<div class="crm-table-wrap"><table class="crm-table">{caption}<thead><tr>{head}</tr></thead>'
                 f"<tbody>{body}</tbody></table></div>{more}")
 

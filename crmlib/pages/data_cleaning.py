@@ -20,6 +20,7 @@ import pandas as pd
 from crmlib import schema
 from crmlib.cleaning import REASON_TEXT, REASONS, CleaningResult, clean_sources, resolve_rules
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.tables import ManagerTable, manager_table
@@ -450,8 +451,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="01_data_cleaning",
-    title="Data quality and cleaning",
-    description="What data came in, what was set aside and why, and how far the numbers can be trusted.",
+    title=N_("Data quality and cleaning"),
+    description=N_("What data came in, what was set aside and why, and how far the numbers can be trusted."),
     reads=(),
     metrics=CleaningMetrics,
     finding=finding,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from crmlib.core import privacy
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.tables import ManagerTable, manager_table
@@ -31,28 +32,29 @@ from crmlib.core.text import md
 CUSTOMER_ID = "customer_id"
 SOURCE = "source"
 AMOUNT = "amount"
-ONE_UNIT, SEVERAL_UNITS = "one unit", "several units"
+ONE_UNIT, SEVERAL_UNITS = N_("one unit"), N_("several units")   # metrics keys; shown through _()
 
-#: Header and kind (:func:`crmlib.core.tables.manager_table`) of every column the page's tables show.
+#: Header (a msgid, shown through ``_()``) and kind (:func:`crmlib.core.tables.manager_table`) of
+#: every column the page's tables show.
 HEADERS: dict[str, tuple[str, str]] = {
-    "unit": ("Unit", "text"),
-    "group": ("Customers who use", "text"),
-    "units_used": ("Units used", "count"),
-    "customers": ("Customers", "count"),
-    "share_of_customers": ("Share of customers", "percent"),
-    "revenue": ("Revenue", "money"),
-    "share_of_revenue": ("Share of revenue", "percent"),
-    "multi_unit_customers": ("Also buy in another unit", "count"),
-    "multi_unit_revenue": ("Revenue from them", "money"),
-    "multi_unit_revenue_share": ("Share of the unit's revenue", "percent"),
-    "revenue_per_customer": ("Revenue per customer", "money"),
-    "mean_clv": ("Average CLV", "money"),
-    "median_clv": ("Median CLV", "money"),
-    "mean_churn_probability": ("Average churn risk", "percent"),
-    "only_here": ("Buy only here", "count"),
-    "only_here_share": ("Share who buy only here", "percent"),
-    "only_here_revenue": ("Their revenue here", "money"),
-    CUSTOMER_ID: ("Customer", "id"),
+    "unit": (N_("Unit"), "text"),
+    "group": (N_("Customers who use"), "text"),
+    "units_used": (N_("Units used"), "count"),
+    "customers": (N_("Customers"), "count"),
+    "share_of_customers": (N_("Share of customers"), "percent"),
+    "revenue": (N_("Revenue"), "money"),
+    "share_of_revenue": (N_("Share of revenue"), "percent"),
+    "multi_unit_customers": (N_("Also buy in another unit"), "count"),
+    "multi_unit_revenue": (N_("Revenue from them"), "money"),
+    "multi_unit_revenue_share": (N_("Share of the unit's revenue"), "percent"),
+    "revenue_per_customer": (N_("Revenue per customer"), "money"),
+    "mean_clv": (N_("Average CLV"), "money"),
+    "median_clv": (N_("Median CLV"), "money"),
+    "mean_churn_probability": (N_("Average churn risk"), "percent"),
+    "only_here": (N_("Buy only here"), "count"),
+    "only_here_share": (N_("Share who buy only here"), "percent"),
+    "only_here_revenue": (N_("Their revenue here"), "money"),
+    CUSTOMER_ID: (N_("Customer"), "id"),
 }
 
 
@@ -100,13 +102,13 @@ def analyse_units(transactions: pd.DataFrame) -> UnitsView:
     presence.columns.name = None
     view = UnitsView(units=units, presence=presence, revenue=revenue)
     if len(units) < 2:
-        only = f" ({md(units[0])})" if units else ""
         view.available = False
-        view.problem = (f"Only one business unit{only} in this period's data: there is nothing to compare "
-                        "across units.")
+        view.problem = (_("Only one business unit ({unit}) in this period's data: there is nothing to compare "
+                          "across units.").format(unit=md(units[0])) if units else
+                        _("Only one business unit in this period's data: there is nothing to compare across units."))
     elif presence.empty:
         view.available = False
-        view.problem = "No sales line has a customer id: there are no customers to compare across units."
+        view.problem = _("No sales line has a customer id: there are no customers to compare across units.")
     return view
 
 
@@ -239,35 +241,41 @@ def describe_units(view: UnitsView, currency: str = "GBP", clv: pd.DataFrame | N
                    churn: pd.DataFrame | None = None) -> str:
     """The page's findings in plain sentences (one line when there is nothing to compare)."""
     if not view.available:
-        return view.problem or "There is nothing to compare across units."
+        return view.problem or _("There is nothing to compare across units.")
     used = customers_by_units_used(view)
     n = int(used["customers"].sum())
     multi = used.loc[used["units_used"] >= 2]
     n_multi = int(multi["customers"].sum())
-    lines = [f"Of **{format_count(n)} customers**, {format_count(n_multi)} ({format_percent(n_multi / n if n else None)}) "
-             f"buy in two or more units; they bring {format_percent(float(multi['share_of_revenue'].sum()))} of the group's revenue."]
+    lines = [_("Of **{customers} customers**, {multi} ({multi_share}) buy in two or more units; they bring "
+               "{revenue_share} of the group's revenue.").format(
+        customers=format_count(n), multi=format_count(n_multi), multi_share=format_percent(n_multi / n if n else None),
+        revenue_share=format_percent(float(multi["share_of_revenue"].sum())))]
     shares = revenue_from_multi_unit(view).dropna(subset=["multi_unit_revenue_share"])
     if len(shares):
         parts = [f"{md(r.unit)} {format_percent(r.multi_unit_revenue_share)}" for r in shares.itertuples()]
-        lines.append("Share of each unit's revenue from customers who also buy in another unit: "
-                     + ", ".join(parts) + ".")
+        lines.append(_("Share of each unit's revenue from customers who also buy in another unit: {shares}.")
+                     .format(shares=", ".join(parts)))
     matrix = cross_shop_matrix(view)
     stacked = matrix.stack().dropna()
     if len(stacked):
         (a, b), share = stacked.idxmax(), stacked.max()
-        lines.append(f"The strongest link: {format_percent(share)} of the customers of {md(a)} also buy in {md(b)}.")
+        lines.append(_("The strongest link: {share} of the customers of {unit} also buy in {other}.")
+                     .format(share=format_percent(share), unit=md(a), other=md(b)))
     values = value_by_units(view, clv, churn).set_index("group")
     if "mean_clv" in values and values["mean_clv"].notna().all():
-        lines.append(f"Multi-unit customers are worth {format_money(values.at[SEVERAL_UNITS, 'mean_clv'], currency)} on "
-                     f"average (CLV), single-unit customers {format_money(values.at[ONE_UNIT, 'mean_clv'], currency)}.")
+        lines.append(_("Multi-unit customers are worth {multi} on average (CLV), single-unit customers {single}.")
+                     .format(multi=format_money(values.at[SEVERAL_UNITS, "mean_clv"], currency),
+                             single=format_money(values.at[ONE_UNIT, "mean_clv"], currency)))
     if "mean_churn_probability" in values and values["mean_churn_probability"].notna().all():
-        lines.append(f"Average churn risk: {format_percent(values.at[SEVERAL_UNITS, 'mean_churn_probability'])} for "
-                     f"multi-unit customers, {format_percent(values.at[ONE_UNIT, 'mean_churn_probability'])} for single-unit.")
+        lines.append(_("Average churn risk: {multi} for multi-unit customers, {single} for single-unit.")
+                     .format(multi=format_percent(values.at[SEVERAL_UNITS, "mean_churn_probability"]),
+                             single=format_percent(values.at[ONE_UNIT, "mean_churn_probability"])))
     alone = only_here(view)
     if len(alone) and alone["only_here"].iloc[0] > 0:
         top = alone.iloc[0]
-        lines.append(f"First cross-sell target: {md(top['unit'])}, where {format_percent(top['only_here_share'])} of "
-                     f"customers ({format_count(top['only_here'])}) buy nowhere else in the group.")
+        lines.append(_("First cross-sell target: {unit}, where {share} of customers ({customers}) buy nowhere "
+                       "else in the group.").format(unit=md(top["unit"]), share=format_percent(top["only_here_share"]),
+                                                   customers=format_count(top["only_here"])))
     return " ".join(lines)
 
 
@@ -317,8 +325,11 @@ def shown(view: UnitsView, table: pd.DataFrame, currency: str = "GBP",
     if not view.available:
         return None
     if table.index.name == "customers of":
-        return manager_table(table, {u: (str(u), "count") for u in table.columns}, index=("Customers of", "text"))
-    return manager_table(table, {c: HEADERS[c] for c in table.columns}, currency=currency, max_rows=max_rows)
+        return manager_table(table, {u: (str(u), "count") for u in table.columns}, index=(_("Customers of"), "text"))
+    if "group" in table.columns:
+        table = table.assign(group=table["group"].map(_))
+    return manager_table(table, {c: (_(HEADERS[c][0]), HEADERS[c][1]) for c in table.columns}, currency=currency,
+                         max_rows=max_rows)
 
 
 # ----------------------------------------------------------------------------- charts
@@ -329,14 +340,14 @@ def plot_units_used(table: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    labels = [f"{u} unit{'s' if u != 1 else ''}" for u in table["units_used"]]
+    labels = [_("1 unit") if u == 1 else _("{count} units").format(count=u) for u in table["units_used"]]
     x = np.arange(len(labels))
-    ax.bar(x - 0.2, table["share_of_customers"], width=0.4, label="share of customers")
-    ax.bar(x + 0.2, table["share_of_revenue"], width=0.4, label="share of revenue")
+    ax.bar(x - 0.2, table["share_of_customers"], width=0.4, label=_("share of customers"))
+    ax.bar(x + 0.2, table["share_of_revenue"], width=0.4, label=_("share of revenue"))
     ax.set_xticks(x, labels)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_title("Customers and revenue by number of units used")
-    ax.set_ylabel("share")
+    ax.set_title(_("Customers and revenue by number of units used"))
+    ax.set_ylabel(_("share"))
     ax.legend(frameon=False)
     return ax
 
@@ -351,7 +362,9 @@ def plot_cross_shop(matrix: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(1.2 * len(matrix) + 3, 0.8 * len(matrix) + 2))
     sns.heatmap(matrix, annot=True, fmt=".0%", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
                 linewidths=0.5)
-    ax.set_title("Of the customers of a unit (row), the share who also buy in another (column)")
+    ax.set_title(_("Of the customers of a unit (row), the share who also buy in another (column)"))
+    ax.set_ylabel(_("customers of"))
+    ax.set_xlabel(_("also buy in"))
     return ax
 
 
@@ -372,17 +385,20 @@ class UnitsMetrics(PageMetrics):
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """The summary's line: how many customers use several units and what they bring."""
     if m.get("nothing_to_compare") or m["units"] < 2:
-        return "one business unit only: nothing to compare across units."
-    return (f"{format_count(m['multi_unit_customers'])} of {format_count(m['customers'])} customers buy in two or "
-            f"more of our {m['units']} units and bring {format_percent(m['multi_unit_revenue_share'])} of revenue"
-            + (f"; first cross-sell target: customers who buy only at {md(m['first_cross_sell_target'])}."
-               if m.get("first_cross_sell_target") else "."))
+        return _("one business unit only: nothing to compare across units.")
+    text = _("{multi} of {customers} customers buy in two or more of our {units} units and bring {share} of "
+             "revenue").format(multi=format_count(m["multi_unit_customers"]), customers=format_count(m["customers"]),
+                               units=m["units"], share=format_percent(m["multi_unit_revenue_share"]))
+    if not m.get("first_cross_sell_target"):
+        return text + "."
+    return text + _("; first cross-sell target: customers who buy only at {unit}.").format(
+        unit=md(m["first_cross_sell_target"]))
 
 
 PAGE = Page(
     name="07_units",
-    title="One customer across our units",
-    description="Customers who use several business units, cross-shopping between units, first cross-sell targets.",
+    title=N_("One customer across our units"),
+    description=N_("Customers who use several business units, cross-shopping between units, first cross-sell targets."),
     reads=("01_data_cleaning", "03_clv", "04_churn"),
     metrics=UnitsMetrics,
     finding=finding,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.text import md
@@ -75,8 +76,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="05_basket",
-    title="Basket analysis and cross-sell",
-    description="What sells together, bundles and cross-sells to try, next-best products per customer.",
+    title=N_("Basket analysis and cross-sell"),
+    description=N_("What sells together, bundles and cross-sells to try, next-best products per customer."),
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=BasketMetrics,
     finding=finding,

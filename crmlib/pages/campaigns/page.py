@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any
 
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.campaigns.present import campaign_sentence
@@ -25,8 +26,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="06_campaigns",
-    title="Campaign results",
-    description="Did the customers we contacted do better than the control group? Uplift, incremental revenue, verdict.",
+    title=N_("Campaign results"),
+    description=N_("Did the customers we contacted do better than the control group? Uplift, incremental revenue, verdict."),
     reads=("01_data_cleaning", "04_churn"),
     metrics=CampaignsMetrics,
     finding=finding,

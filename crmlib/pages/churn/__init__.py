@@ -15,6 +15,7 @@ from typing import Any
 
 from crmlib.core.features import FEATURE_LABELS, feature_label  # noqa: F401  (the page's vocabulary)
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.churn.table import (  # noqa: F401  (the page's API, for its notebook)
@@ -92,8 +93,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="04_churn",
-    title="Churn risk and retention",
-    description="Who is likely to leave, why, what it is worth, and whom to contact first.",
+    title=N_("Churn risk and retention"),
+    description=N_("Who is likely to leave, why, what it is worth, and whom to contact first."),
     reads=("01_data_cleaning", "02_segmentation", "03_clv"),
     metrics=ChurnMetrics,
     finding=finding,

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from crmlib.core.features import LABEL, _customer_rows
-from crmlib.errors import ConfigError, DataError, NotApplicableError
+from crmlib.errors import ConfigError, DataError
 from crmlib.pages.churn.evaluation import binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality
 from crmlib.pages.churn.models import _select_and_fit, make_models, retention_targets, risk_tier
 from crmlib.pages.churn.table import clean_customer_table

@@ -186,7 +186,7 @@ def analysts_table(result: ChurnResult) -> ManagerTable:
 
 def analysts_text(result: ChurnResult) -> str:
     """How the page was computed, with the statistics' names (Markdown)."""
-    lines = [f"- Churn probability = 1 − p_alive (the value page's activity model) in transactions mode; "
+    lines = ["- Churn probability = 1 − p_alive (the value page's activity model) in transactions mode; "
              f"threshold by Youden's J on the check; cutoffs: "
              + ", ".join(f"{k} {v}" for k, v in result.cutoffs.items()) + "."
              if result.mode == "transactions" else

@@ -13,6 +13,7 @@ from typing import Any
 
 from crmlib.core.btyd import MODEL_LABELS
 from crmlib.core.formatting import format_money
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (BTYD diagnostics, for analysts and tests)
@@ -52,8 +53,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="03_clv",
-    title="Customer lifetime value",
-    description="What customers are worth over the coming months, and the customer base's total value.",
+    title=N_("Customer lifetime value"),
+    description=N_("What customers are worth over the coming months, and the customer base's total value."),
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_date, format_percent
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.text import md
@@ -71,8 +72,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 PAGE = Page(
     name="02_segmentation",
-    title="Customer segments",
-    description="Who our customers are: RFM segments, behavioural groups, life-cycle stages, cohorts.",
+    title=N_("Customer segments"),
+    description=N_("Who our customers are: RFM segments, behavioural groups, life-cycle stages, cohorts."),
     reads=("01_data_cleaning",),
     metrics=SegmentationMetrics,
     finding=finding,

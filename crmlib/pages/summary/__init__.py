@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmlib.core.kpis import HEADLINE_KPIS, KPI_KINDS, KPI_LABELS  # noqa: F401  (the KPI vocabulary)
+from crmlib.core.i18n import N_
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import ALL_PAGES, Page, PageMetrics
 from crmlib.pages.summary.kpis import (  # noqa: F401  (the page's API, for its notebook)
@@ -59,8 +60,8 @@ class SummaryMetrics(PageMetrics):
 
 PAGE = Page(
     name="00_summary",
-    title="Executive summary",
-    description="This period's KPIs against last period and last year, what to act on, trends and caveats.",
+    title=N_("Executive summary"),
+    description=N_("This period's KPIs against last period and last year, what to act on, trends and caveats."),
     reads=(ALL_PAGES,),
     metrics=SummaryMetrics,
     finding=None,
