@@ -43,7 +43,7 @@ from crmlib.core.features import churn_labels, purchase_features
 from crmlib.errors import DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
-ALL_CUSTOMERS_DAYS = 1_000_000
+ALL_CUSTOMERS_DAYS = 36_525  # 100 years: everyone, and still inside a nanosecond Timedelta (±292 years)
 #: columns of ``purchase_features`` never used by the activity model
 DROPPED_FEATURES = ("p_alive",)
 #: the BTYD P(alive) must spread at least this much (10th to 90th percentile) to be used
