@@ -85,3 +85,102 @@ def test_customer_summary_without_invoice_ids_counts_purchase_days_as_orders() -
     tx = _awkward_log(seed=1).drop(columns="invoice_id")
     got = summaries.customer_summary(tx, "2011-12-31")
     assert (got["orders"] == got["frequency"]).all()
+
+
+# --------------------------------------------------------------------------- engines
+from crmlib.core import engine as engines  # noqa: E402
+from crmlib.errors import ConfigError  # noqa: E402
+
+AS_OF = "2011-09-30"
+
+
+@pytest.fixture(scope="module")
+def small_log() -> pd.DataFrame:
+    from crmlib.datasets import make_synthetic
+
+    tx = make_synthetic(n_customers=600, seed=3).transactions
+    anonymous = np.random.default_rng(0).random(len(tx)) < 0.05   # guest checkouts: sales, no customer
+    tx["customer_id"] = tx["customer_id"].where(~anonymous)
+    return tx
+
+
+@pytest.fixture(scope="module")
+def stored_log(small_log: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same log stored month-partitioned, as large logs are."""
+    path = tmp_path_factory.mktemp("store") / "transactions.parquet"
+    engines.write_transactions(small_log, path, partition_rows=1000)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def pandas_results(small_log: pd.DataFrame):
+    return _results(small_log, engines.Engine("pandas"))
+
+
+def _results(source, engine):
+    return (engines.customer_summary(source, AS_OF, engine), engines.period_aggregates(source, AS_OF, engine),
+            engines.pair_counts(source, engine, min_count=3))
+
+
+def _assert_same(got, want) -> None:
+    (summary, periods, pairs), (summary0, periods0, pairs0) = got, want
+    pd.testing.assert_frame_equal(summary, summary0, check_exact=False, rtol=1e-9)  # counts are ints: exact
+    pd.testing.assert_frame_equal(periods, periods0, check_exact=False, rtol=1e-9)
+    assert pairs.n_baskets == pairs0.n_baskets
+    pd.testing.assert_series_equal(pairs.items, pairs0.items)
+    pd.testing.assert_frame_equal(pairs.pairs, pairs0.pairs)
+
+
+def test_pandas_engine_agrees_with_the_summary_and_the_kpi_page(small_log, pandas_results) -> None:
+    from crmlib.pages.summary.kpis import period_kpis
+
+    summary, periods, pairs = pandas_results
+    pd.testing.assert_frame_equal(summary, summaries.customer_summary(small_log, AS_OF))
+    kpis = period_kpis(small_log, AS_OF, n_periods=6)
+    months = kpis.index.intersection(periods.index)
+    assert len(months) == 6
+    for column, kpi in [("revenue", "revenue"), ("orders", "orders"), ("active_customers", "active_customers"),
+                        ("new_customers", "new_customers"), ("identified_revenue", "identified_revenue")]:
+        assert np.allclose(periods.loc[months, column], kpis.loc[months, kpi], rtol=1e-9), column
+    assert len(pairs.pairs) > 0 and (pairs.pairs["count"] >= 3).all()
+    assert (pairs.pairs["item_a"] < pairs.pairs["item_b"]).all()
+
+
+def test_stored_log_reads_back_whole(small_log, stored_log) -> None:
+    assert engines.parquet_rows(stored_log) == len(small_log)
+    months = {p.name for p in __import__("pathlib").Path(stored_log).iterdir()}
+    assert "month=2011-09" in months
+    back = engines.read_transactions(stored_log, small_log.columns)
+    assert sorted(back.columns) == sorted(small_log.columns) and len(back) == len(small_log)
+    assert np.isclose(back["amount"].sum(), small_log["amount"].sum(), rtol=1e-12)
+
+
+def test_pandas_engine_reads_the_stored_log(stored_log, pandas_results) -> None:
+    _assert_same(_results(stored_log, engines.Engine("pandas")), pandas_results)
+
+
+def test_duckdb_engine_equals_pandas(small_log, stored_log, pandas_results) -> None:
+    if not engines.duckdb_available():
+        pytest.skip("DuckDB engine not tested: duckdb or ibis-framework is not installed")
+    with engines.Engine("duckdb", threads=2) as engine:
+        _assert_same(_results(small_log, engine), pandas_results)
+        _assert_same(_results(stored_log, engine), pandas_results)
+
+
+def test_spark_engine_equals_pandas(stored_log, pandas_results) -> None:
+    available, why = engines.spark_available()
+    if not available:
+        pytest.skip(f"Spark engine not tested: {why}")
+    with engines.Engine("spark", master="local[1]") as engine:  # its own session, stopped at the end
+        _assert_same(_results(stored_log, engine), pandas_results)
+
+
+def test_engine_settings_are_checked() -> None:
+    assert engines.engine_settings({}).resolve(10) == "pandas"
+    assert engines.engine_settings({"engine": "pandas"}).resolve(10**9) == "pandas"
+    if engines.duckdb_available():
+        assert engines.engine_settings({"engine": "auto"}).resolve(engines.AUTO_DUCKDB_ROWS) == "duckdb"
+    with pytest.raises(ConfigError, match="engine: unknown value 'polars'"):
+        engines.engine_settings({"engine": "polars"})
+    with pytest.raises(ConfigError, match="unknown key 'maste' in spark"):
+        engines.engine_settings({"spark": {"maste": "local[2]"}})

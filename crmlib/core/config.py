@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
+    "engine": "auto",      # row-level engine: auto | pandas | duckdb | spark (checked by crmlib.core.engine)
+    "spark": {},           # engine: spark only: {master, conf} (crmlib.core.engine.engine_settings)
 }
 
 
