@@ -184,3 +184,37 @@ def test_engine_settings_are_checked() -> None:
         engines.engine_settings({"engine": "polars"})
     with pytest.raises(ConfigError, match="unknown key 'maste' in spark"):
         engines.engine_settings({"spark": {"maste": "local[2]"}})
+
+
+# --------------------------------------------------------------------------- sampling
+from crmlib.core import sampling  # noqa: E402
+
+
+def test_stratified_sample_keeps_shares_is_seeded_and_small_bases_stay_whole() -> None:
+    rng = np.random.default_rng(1)
+    base = pd.DataFrame({"churned": rng.random(50_000) < 0.03, "segment": rng.choice(list("abcde"), 50_000)},
+                        index=pd.Index([f"c{i}" for i in range(50_000)], name="customer_id"))
+    sample = sampling.sample_customers(base, 5_000, stratify="churned", seed=7)
+    assert len(sample) == 5_000 and sample.index.is_unique and sample.index.isin(base.index).all()
+    assert abs(sample["churned"].sum() - round(base["churned"].mean() * 5_000)) <= 1   # rare class keeps its share
+    assert sample.index.equals(sampling.sample_customers(base, 5_000, stratify="churned", seed=7).index)
+    assert not sample.index.equals(sampling.sample_customers(base, 5_000, stratify="churned", seed=8).index)
+    two = sampling.sample_customers(base, 1_000, stratify=["churned", "segment"], seed=0)
+    assert len(two) == 1_000
+    assert list(sample.index) == sorted(sample.index, key=base.index.get_loc)       # original order kept
+    assert sampling.sample_customers(base.head(10), 5_000) is not None
+    assert len(sampling.sample_customers(base.head(10), 5_000)) == 10
+    assert "5,000 of the 50,000 customers" in sampling.describe_sample(5_000, 50_000)
+    assert sampling.describe_sample(10, 10) == ""
+
+
+def test_batches_and_weighted_unique_rows_give_the_whole() -> None:
+    import scipy.sparse as sp
+
+    x = sp.random(1_003, 40, density=0.05, format="csr", random_state=0)
+    whole = x @ np.arange(40.0)
+    assert np.allclose(sampling.in_batches(lambda block: block @ np.arange(40.0), x, batch_rows=100), whole)
+    frame = pd.DataFrame({"f": [0, 1, 1, 0, 2], "r": [0.0, 3.0, 3.0, 0.0, 5.0]})
+    unique, weights = sampling.unique_with_weights(frame, ["f", "r"])
+    assert len(unique) == 3 and weights.sum() == len(frame)
+    assert (sampling.in_batches(lambda f: f["f"] * 2, frame, batch_rows=2) == frame["f"] * 2).all()
