@@ -218,3 +218,15 @@ def test_batches_and_weighted_unique_rows_give_the_whole() -> None:
     unique, weights = sampling.unique_with_weights(frame, ["f", "r"])
     assert len(unique) == 3 and weights.sum() == len(frame)
     assert (sampling.in_batches(lambda f: f["f"] * 2, frame, batch_rows=2) == frame["f"] * 2).all()
+
+
+def test_workbook_engine_setting_is_checked_when_the_configuration_is_read(tmp_path) -> None:
+    from crmlib.core.config import load_config
+
+    path = tmp_path / "workbook.yml"
+    path.write_text("engine: duckdb\n", encoding="utf-8")
+    if engines.duckdb_available():
+        assert load_config(path)["engine"] == "duckdb"
+    path.write_text("engine: polars\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"workbook.yml: engine: unknown value 'polars'"):
+        load_config(path)

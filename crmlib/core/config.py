@@ -133,6 +133,13 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
             raise ConfigError(f"{where}: notebooks.{name} must be a mapping of parameters")
         notebooks[name] = dict(params or {})
 
+    from crmlib.core.engine import engine_settings  # the engine: and spark: settings, checked where they are used
+
+    try:
+        engine_settings(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
     config["_path"] = str(Path(path).resolve()) if path else None
     config["_root"] = str(root)
     return config
