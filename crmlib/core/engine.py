@@ -388,20 +388,40 @@ def _period_frame(result: pd.DataFrame) -> pd.DataFrame:
 
 
 def _period_aggregates_pandas(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    dates = pd.to_datetime(frame["invoice_date"])
-    rows = frame.loc[(dates < day + pd.Timedelta(days=1)).to_numpy(), ["customer_id", "invoice_id", "amount"]]
-    dates = dates[rows.index]
-    rows = rows.assign(year=dates.dt.year.to_numpy(), month=dates.dt.month.to_numpy())
-    known = rows[rows["customer_id"].notna()]
-    sales = rows.groupby(["year", "month"]).agg(revenue=("amount", "sum"), orders=("invoice_id", "nunique"))
-    people = known.groupby(["year", "month"]).agg(identified_revenue=("amount", "sum"),
-                                                  identified_orders=("invoice_id", "nunique"),
-                                                  active_customers=("customer_id", "nunique"))
-    first = dates[known.index].groupby(known["customer_id"].to_numpy()).min()
-    new = pd.Series(1, index=pd.MultiIndex.from_arrays([first.dt.year, first.dt.month], names=["year", "month"]))
-    result = sales.join(people, how="left").join(new.groupby(level=[0, 1]).sum().rename("new_customers"), how="left")
-    result = result.reset_index().fillna({"identified_revenue": 0.0, "identified_orders": 0, "active_customers": 0})
-    return _period_frame(result)
+    """The monthly aggregates with integer codes and bincounts (no string group-bys)."""
+    days = pd.to_datetime(frame["invoice_date"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    keep = days <= np.datetime64(day.date(), "D")
+    month = days[keep].astype("datetime64[M]").astype("int64")            # months since 1970-01
+    if not len(month):
+        return _period_frame(pd.DataFrame(columns=["year", "month", *PERIOD_COLUMNS]))
+    m0 = month.min()
+    month = month - m0
+    n_months = int(month.max()) + 1
+    amount = frame["amount"].to_numpy(dtype="float64")[keep]
+    customer, _ = summaries._factorize_labels(frame["customer_id"][keep])
+    invoice, _ = summaries._factorize_labels(frame["invoice_id"][keep])
+    known = customer >= 0
+
+    def distinct_per_month(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        rows = rows & (codes >= 0)
+        pairs = pd.unique(month[rows] * np.int64(max(codes.max() + 1, 1)) + codes[rows])
+        return np.bincount(pairs // max(codes.max() + 1, 1), minlength=n_months)
+
+    everything = np.ones(len(month), dtype=bool)
+    first_month = np.full(customer.max() + 1 if known.any() else 0, n_months, dtype=np.int64)
+    np.minimum.at(first_month, customer[known], month[known])
+    result = pd.DataFrame({
+        "revenue": np.bincount(month, weights=amount, minlength=n_months),
+        "orders": distinct_per_month(invoice, everything),
+        "identified_revenue": np.bincount(month[known], weights=amount[known], minlength=n_months),
+        "identified_orders": distinct_per_month(invoice, known),
+        "active_customers": distinct_per_month(customer, known),
+        "new_customers": np.bincount(first_month, minlength=n_months)[:n_months],
+    })
+    calendar = np.arange(n_months) + m0
+    result["year"], result["month"] = 1970 + calendar // 12, calendar % 12 + 1
+    has_lines = np.bincount(month, minlength=n_months) > 0
+    return _period_frame(result[has_lines])
 
 
 @dataclass

@@ -288,22 +288,27 @@ def inter_purchase_days(
     return np.diff(occ.day)[same].astype("int64")
 
 
-def _btyd_from_days(days: pd.DataFrame, as_of: pd.Timestamp, time_unit: str) -> pd.DataFrame:
+def _day_numbers(dates: pd.Series) -> np.ndarray:
+    return dates.to_numpy(dtype="datetime64[D]").astype("int64")
+
+
+def _btyd_columns(days: pd.DataFrame, as_of: pd.Timestamp, time_unit: str) -> dict[str, np.ndarray]:
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"time_unit: unknown value '{time_unit}'; allowed: {', '.join(TIME_UNITS)}")
     unit = TIME_UNITS[time_unit]
-    day = np.timedelta64(1, "D")
-    frequency = (days["occasions"] - 1).astype("float64")
-    out = pd.DataFrame(
-        {
-            "frequency": frequency,
-            "recency": (days["last_day"] - days["first_day"]) / day / unit,
-            "T": (as_of - days["first_day"]) / day / unit,
-            "monetary_value": np.where(frequency > 0, days["repeat_total"] / frequency.where(frequency > 0, 1.0), 0.0),
-        },
-        index=days.index,
-    )
-    return out.astype("float64")
+    first = _day_numbers(days["first_day"])
+    frequency = days["occasions"].to_numpy(dtype="float64") - 1.0
+    repeat_total = days["repeat_total"].to_numpy(dtype="float64")
+    return {
+        "frequency": frequency,
+        "recency": (_day_numbers(days["last_day"]) - first) / unit,
+        "T": (np.datetime64(as_of.date(), "D").astype("int64") - first) / unit,
+        "monetary_value": np.where(frequency > 0, repeat_total / np.where(frequency > 0, frequency, 1.0), 0.0),
+    }
+
+
+def _btyd_from_days(days: pd.DataFrame, as_of: pd.Timestamp, time_unit: str) -> pd.DataFrame:
+    return pd.DataFrame(_btyd_columns(days, as_of, time_unit), index=days.index).astype("float64")
 
 
 def btyd_summary(
@@ -388,18 +393,22 @@ def customer_summary_from_days(days: pd.DataFrame, as_of: Any, *, time_unit: str
     the row-level engines (:func:`crmlib.core.engine.customer_day_facts`) return them.
     """
     as_of_ts = _as_timestamp(as_of, "as_of")
-    btyd = _btyd_from_days(days, as_of_ts, time_unit).add_prefix("btyd_")
-    out = pd.DataFrame(index=days.index)
-    out["first_purchase"] = days["first_day"]
-    out["previous_purchase"] = days["previous_day"]
-    out["last_purchase"] = days["last_day"]
-    out["recency_days"] = ((as_of_ts - days["last_day"]) / np.timedelta64(1, "D")).astype("int64")
-    out["frequency"] = days["occasions"]
-    out["monetary"] = days["total"]
-    out["orders"] = days["orders"] if "orders" in days.columns else days["occasions"]
-    out["avg_order_value"] = out["monetary"] / out["orders"].where(out["orders"] > 0)
-    out["tenure_days"] = ((as_of_ts - days["first_day"]) / np.timedelta64(1, "D")).astype("int64")
-    return out.join(btyd)
+    as_of_day = np.datetime64(as_of_ts.date(), "D").astype("int64")
+    monetary = days["total"].to_numpy(dtype="float64")
+    orders = days["orders" if "orders" in days.columns else "occasions"].to_numpy(dtype="int64")
+    columns = {
+        "first_purchase": days["first_day"].to_numpy(),
+        "previous_purchase": days["previous_day"].to_numpy(),
+        "last_purchase": days["last_day"].to_numpy(),
+        "recency_days": as_of_day - _day_numbers(days["last_day"]),
+        "frequency": days["occasions"].to_numpy(dtype="int64"),
+        "monetary": monetary,
+        "orders": orders,
+        "avg_order_value": monetary / np.where(orders > 0, orders, np.nan),
+        "tenure_days": as_of_day - _day_numbers(days["first_day"]),
+    }
+    columns.update({f"btyd_{k}": v for k, v in _btyd_columns(days, as_of_ts, time_unit).items()})
+    return pd.DataFrame(columns, index=days.index)
 
 
 RFM_BINS = 5
