@@ -208,15 +208,13 @@ def test_stratified_sample_keeps_shares_is_seeded_and_small_bases_stay_whole() -
     assert sampling.describe_sample(10, 10) == ""
 
 
-def test_batches_and_weighted_unique_rows_give_the_whole() -> None:
+def test_batches_give_the_whole() -> None:
     import scipy.sparse as sp
 
     x = sp.random(1_003, 40, density=0.05, format="csr", random_state=0)
     whole = x @ np.arange(40.0)
     assert np.allclose(sampling.in_batches(lambda block: block @ np.arange(40.0), x, batch_rows=100), whole)
     frame = pd.DataFrame({"f": [0, 1, 1, 0, 2], "r": [0.0, 3.0, 3.0, 0.0, 5.0]})
-    unique, weights = sampling.unique_with_weights(frame, ["f", "r"])
-    assert len(unique) == 3 and weights.sum() == len(frame)
     assert (sampling.in_batches(lambda f: f["f"] * 2, frame, batch_rows=2) == frame["f"] * 2).all()
 
 

@@ -10,10 +10,8 @@ customer:
   a fixed seed, stratified (each stratum keeps its share, largest remainder rounding), so
   a rare outcome (churners, a small segment) keeps its weight; the frame itself when it is
   small enough. :func:`describe_sample` is the sentence the page shows.
-* :func:`unique_with_weights`: the distinct rows of some columns with how often each
-  occurs - the BTYD models' likelihood only depends on (frequency, recency, T), so a fit
-  on the unique rows weighted by their counts is the same fit on far fewer rows
-  (lifetimes' fitters take ``weights=``).
+* BTYD fits need no sample: they already fit on the unique (frequency, recency, T) rows
+  with weights (:func:`crmlib.core.btyd.compress_summary`).
 * :func:`in_batches`: apply a scoring function to consecutive row blocks of a frame,
   array or sparse matrix and join the results, so scoring memory stays bounded.
 """
@@ -91,12 +89,6 @@ def describe_sample(n_sampled: int, n_total: int, *, stratified_by: str | None =
     by = f", keeping each {stratified_by}'s share" if stratified_by else ""
     return (f"The model was trained on a random sample of {format_count(n_sampled)} of the "
             f"{format_count(n_total)} customers{by}; the scores cover every customer.")
-
-
-def unique_with_weights(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """``(unique rows of columns, how many rows each stands for)``, for weighted model fits."""
-    counts = frame.groupby(list(columns), sort=True, dropna=False).size()
-    return counts.index.to_frame(index=False), counts.to_numpy()
 
 
 def in_batches(score: Callable[[Any], Any], rows: Any, batch_rows: int = DEFAULT_BATCH_ROWS) -> Any:
