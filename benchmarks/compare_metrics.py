@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crmlib.core import layout
+
 
 def numbers(value: Any, path: str = "") -> dict[str, float]:
     """Every number in ``value`` by its dotted path (lists by index)."""
@@ -48,19 +50,20 @@ def _table_difference(old: Path, new: Path) -> str | None:
 def compare(baseline: Path, new: Path) -> list[str]:
     """Differences between the two period folders, in words (empty when equal)."""
     problems: list[str] = []
-    old_files = sorted(p.relative_to(baseline / "artifacts").as_posix() for p in (baseline / "artifacts").rglob("*") if p.is_file())
-    new_files = sorted(p.relative_to(new / "artifacts").as_posix() for p in (new / "artifacts").rglob("*") if p.is_file())
+    old_art, new_art = layout.artifacts_dir(baseline), layout.artifacts_dir(new)  # either report layout
+    old_files = sorted(p.relative_to(old_art).as_posix() for p in old_art.rglob("*") if p.is_file())
+    new_files = sorted(p.relative_to(new_art).as_posix() for p in new_art.rglob("*") if p.is_file())
     for name in sorted(set(old_files) - set(new_files)):
         problems.append(f"artifact missing: {name}")
     extra_files = sorted(set(new_files) - set(old_files))
     for name in sorted(set(old_files) & set(new_files)):
         if name.endswith((".parquet", ".csv")):
-            problem = _table_difference(baseline / "artifacts" / name, new / "artifacts" / name)
+            problem = _table_difference(old_art / name, new_art / name)
             if problem:
                 problems.append(f"{name}: {problem}")
     checked = 0
-    for path in sorted((baseline / "artifacts" / "metrics").glob("*.json")):
-        other = new / "artifacts" / "metrics" / path.name
+    for path in sorted((old_art / "metrics").glob("*.json")):
+        other = new_art / "metrics" / path.name
         if not other.is_file():
             problems.append(f"{path.name}: missing")
             continue
@@ -75,7 +78,7 @@ def compare(baseline: Path, new: Path) -> list[str]:
         added = sorted(set(now) - set(old))
         if added:
             print(f"{path.name}: new keys {', '.join(added)}")
-    print(f"{checked} numbers compared in {len(list((baseline / 'artifacts' / 'metrics').glob('*.json')))} metrics files; "
+    print(f"{checked} numbers compared in {len(list((old_art / 'metrics').glob('*.json')))} metrics files; "
           f"{len(old_files)} baseline artifacts" + (f"; new artifacts: {', '.join(extra_files)}" if extra_files else ""))
     return problems
 

@@ -30,6 +30,13 @@ switchable rule off; unknown keys are an error)::
       outliers: {enabled: true, action: flag, max_robust_z: 3.5, max_price_ratio: 5.0}
                                              # action: flag | cap | quarantine
 
+After the rules, when ``identity:`` lists member lists (:mod:`crmlib.core.identity`), the
+kept lines' ``customer_id`` becomes one id per person across sources (matched on hashed
+phone numbers and e-mail addresses) and the unit's own id is kept as
+``source_customer_id``; the audit gets ``customer_view`` (integration quality) and
+``identity`` (counts per member list, conflicts), and lists the member lists among its
+``source_paths``. Without ``identity:`` nothing changes.
+
 Quarantine reasons: ``invalid_value``, ``implausible_date``, ``after_as_of``, ``duplicate``, ``non_product``,
 ``non_positive_price``, ``return``, ``fully_returned``, ``non_positive_quantity``,
 ``missing_customer`` (only with ``keep: false``), ``outlier`` (only with
@@ -49,6 +56,8 @@ import pandas as pd
 
 from crmlib import io as crm_io
 from crmlib import schema
+from crmlib.core import privacy
+from crmlib.core.identity import apply_identities, customer_view, read_member_lists, resolve_identities
 from crmlib.core.periods import month_end_as_of
 from crmlib.errors import ConfigError, DataError
 
@@ -338,19 +347,37 @@ def _spread(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- main entry
+def input_paths(sources: list[dict[str, Any]], identity: list[dict[str, Any]] | None = None) -> list[str]:
+    """The files a clean result is built from, resolved: the sources' and the member lists'.
+
+    A clean result whose audit lists other ``source_paths`` is out of date.
+    """
+    return list(dict.fromkeys(str(Path(s["path"]).resolve()) for s in [*sources, *(identity or [])]))
+
+
 def clean_sources(
     sources: list[dict[str, Any]],
     as_of: pd.Timestamp | None = None,
     rules: dict[str, Any] | None = None,
+    *,
+    identity: list[dict[str, Any]] | None = None,
+    root: str | Path | None = None,
 ) -> CleaningResult:
     """Read, validate and clean the configured sources into canonical transactions.
 
     ``sources`` are source dicts of :mod:`crmlib.core.config`; ``as_of=None`` uses the end of
     the last complete month in the data (:func:`crmlib.core.periods.month_end_as_of`);
     ``rules`` is the ``cleaning:`` mapping of ``workbook.yml`` (see the module docstring).
+    ``identity`` is the ``identity:`` setting (member lists, :mod:`crmlib.core.identity`):
+    when given, after the rules each kept line's ``customer_id`` becomes the unified
+    customer id, the unit's own id is kept as ``source_customer_id``, and the audit gets
+    ``customer_view`` and ``identity`` (counts only; no phone or e-mail); ``root`` is the
+    project folder whose pseudonym key hashes them (:func:`crmlib.core.privacy.load_key`).
     Raises :class:`DataError` for unusable files and when no row is left.
     """
     params = resolve_rules(rules)
+    if identity and root is None:
+        raise ConfigError("identity resolution needs the project folder (root) that holds the pseudonym key")
     if not sources:
         raise ConfigError("no transaction sources: add one under 'sources' in workbook.yml or pass --data")
     crm_io.check_distinct_files(sources)
@@ -469,11 +496,35 @@ def clean_sources(
         del usual_price
     transactions = _transactions(data, kept, is_outlier)
     del data
+    unified = None
+    if identity:
+        transactions, unified = _unify_customers(transactions, identity, root)
     schema.validate_transactions(transactions, as_of=as_of)
     quarantine = _quarantine(raws, src_index, rows, reason)
     audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
                    returns_stats, outlier_stats, distinct)
+    if unified is not None:
+        audit["source_paths"] += input_paths([], identity)
+        audit["customers"] = unified["customer_view"]["customers"]
+        audit.update(unified)
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
+
+
+def _unify_customers(transactions: pd.DataFrame, identity: list[dict[str, Any]],
+                     root: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One customer across sources (:mod:`crmlib.core.identity`): the transactions with the
+    unified ``customer_id`` and ``source_customer_id``, and the audit's ``customer_view`` and
+    ``identity`` entries (counts and file names only: the member lists' keys are hashed as
+    they are read and no raw phone or e-mail leaves :func:`read_member_lists`)."""
+    key = privacy.load_key(root)
+    members = read_member_lists(identity, root, key)
+    result = resolve_identities(members, key)
+    transactions = apply_identities(transactions, result)
+    return transactions, {
+        "customer_view": customer_view(transactions, result),
+        "identity": {"member_lists": members.files.to_dict("records"), "stats": result.stats,
+                     "conflicts": result.conflicts.to_dict("records")},
+    }
 
 
 def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) -> pd.DataFrame:

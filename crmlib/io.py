@@ -1092,6 +1092,29 @@ def last_invoice_date(sources: list[dict[str, Any]], *,
     return pd.Timestamp(last)
 
 
+def invoice_dates_between(sources: list[dict[str, Any]], start: pd.Timestamp, end: pd.Timestamp, *,
+                          window: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
+                          ) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """``(lines dated start <= date < end, first and last plausible date)`` over the sources.
+
+    Reads only the invoice-date column where the format allows (as :func:`last_invoice_date`),
+    e.g. to refuse a requested period without transactions before any notebook runs.
+    Dates outside ``window`` are left out, as cleaning quarantines them.
+    """
+    window = default_date_window() if window is None else window
+    inside, first, last = 0, None, None
+    for source in sources:
+        for _, _, values, date_format in _date_columns(source):
+            dates = parse_dates(values, date_format=date_format, dayfirst=bool(source.get("dayfirst")))
+            dates = dates[dates.notna().to_numpy() & ~outside_window(dates, window)]
+            if dates.empty:
+                continue
+            inside += int(((dates >= start) & (dates < end)).sum())
+            first = dates.min() if first is None else min(first, dates.min())
+            last = dates.max() if last is None else max(last, dates.max())
+    return inside, first, last
+
+
 def _shown(value: Any) -> str:
     """A cell as shown in messages: text quoted, dates and numbers as they print."""
     return repr(value) if isinstance(value, str) else str(value)

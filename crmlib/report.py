@@ -7,17 +7,26 @@ One run (``docs/architecture.md``, "One run"):
    complete month in the data), written to ``artifacts/run.json``. Every notebook gets
    the same base parameters (``as_of``, ``period``, ``data_paths``, ``artifacts_dir``,
    ``config_path``), which make its context load that ``run.json``, plus its own section
-   of ``workbook.yml`` (checked against its ``parameters`` cell).
+   of ``workbook.yml`` (checked against its ``parameters`` cell); a notebook whose
+   parameters cell has ``reports_dir`` also gets the output folder (06_campaigns reads
+   earlier periods' retention lists there).
 2. papermill executes the declared pages' notebooks in the order their ``reads`` give
    (:class:`graphlib.TopologicalSorter`) into a temporary run folder
    (``<output>/.runs/...``), independent notebooks side by side, all in this process
    through papermill's Python API and a kernel that is this environment's Python.
-3. nbconvert renders each executed notebook to HTML with inputs hidden.
+3. :func:`crmlib.site.build_period` moves the analysts' files under ``analyst/``
+   (:mod:`crmlib.core.layout`) and renders each executed notebook to HTML with inputs
+   hidden, plus the period index, the analyst files page and the glossary.
 4. Only when every notebook succeeded, the run folder replaces ``<output>/<period>/``
    in one rename and ``<output>/index.html`` is rebuilt. A failed run leaves the
-   previous report untouched, keeps the failed executed notebook under
+   previous report untouched, keeps the failed run's executed notebooks under
    ``<output>/.failed/`` and raises :class:`ReportError` naming the notebook, the
-   failing cell's first line and the error.
+   failing cell's first line and the error (a full disk or a permission problem named as
+   such). Scratch folders, killed runs' included, are handled by :mod:`crmlib.run_folders`.
+
+Before any notebook runs, the settings are checked (``cleaning:``, ``segments:``, every
+``notebooks:`` parameter's type and range, :mod:`crmlib.core.parameters`) and a period
+without transactions is refused.
 """
 from __future__ import annotations
 
@@ -28,7 +37,6 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -38,12 +46,16 @@ from typing import Any
 
 import pandas as pd
 
-from crmlib import cleaning, site
+from crmlib import cleaning, io, run_folders, site
+from crmlib.cleaning import date_window
+from crmlib.core import layout
 from crmlib.core import pages as page_registry
+from crmlib.core.parameters import check_parameters, parameter_defaults
 from crmlib.core.periods import expand_periods
 from crmlib.core.run import BASE_PARAMETERS, resolve_run
 from crmlib.core.writer import write_json
 from crmlib.core.summaries import load_segment_map
+from crmlib.core.text import md
 from crmlib.errors import ConfigError, CrmError
 
 KERNEL_NAME = "crm-workbook-python"
@@ -101,52 +113,35 @@ def discover_notebooks(folder: Path, declared: dict[str, page_registry.Page]) ->
 
 
 def notebook_parameters(path: Path) -> list[str]:
-    """Names assigned in a notebook's ``parameters`` cell, in order.
-
-    Read with :mod:`ast` rather than papermill's line parser, which gives up on comments
-    holding quotes or percent signs.
-    """
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError as exc:
-                raise ConfigError(f"{path}: the parameters cell is not valid Python ({exc.msg})") from None
-            return [
-                target.id
-                for node in tree.body
-                if isinstance(node, (ast.Assign, ast.AnnAssign))
-                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                if isinstance(target, ast.Name)
-            ]
-    return []
+    """Names assigned in a notebook's ``parameters`` cell, in order."""
+    return list(parameter_defaults(path))
 
 
-def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str]) -> None:
+def check_notebook_config(config: dict[str, Any], folder: Path, names: list[str],
+                          declared: dict[str, page_registry.Page] | None = None) -> None:
     """Check the whole of ``workbook.yml`` before any notebook runs.
 
-    Every key under ``notebooks:`` must name a notebook and one of its parameters;
-    ``cleaning:`` and ``segments:`` are checked by the modules that own them, so a typo
-    fails in a second instead of after minutes of notebooks.
+    Every key under ``notebooks:`` must name a notebook and one of its parameters, with a
+    value of the type its default has and inside the range its page declares
+    (:mod:`crmlib.core.parameters`); ``cleaning:`` and ``segments:`` are checked by the
+    modules that own them, so a typo fails in a second instead of after minutes of notebooks.
     """
     cleaning.resolve_rules(config["cleaning"])
     load_segment_map(config["segments"])
     where = config.get("_path") or "workbook.yml"
+    declared = declared or {}
     for name, params in config["notebooks"].items():
         if name not in names:
             raise ConfigError(f"{where}: unknown key '{name}' in notebooks; allowed there: {', '.join(names)}")
-        allowed = [p for p in notebook_parameters(folder / f"{name}.ipynb") if p not in BASE_PARAMETERS]
+        defaults = {k: v for k, v in parameter_defaults(folder / f"{name}.ipynb").items() if k not in BASE_PARAMETERS}
         for key in params:
-            if key not in allowed:
+            if key not in defaults:
                 raise ConfigError(
                     f"{where}: unknown key '{key}' in notebooks.{name}; "
-                    f"allowed there: {', '.join(allowed) or '(none)'}"
+                    f"allowed there: {', '.join(defaults) or '(none)'}"
                 )
+        page = declared.get(name)
+        check_parameters(where, name, params, defaults, page.parameters if page is not None else None)
 
 
 # --------------------------------------------------------------------------- kernel
@@ -176,10 +171,23 @@ def ensure_kernel(folder: Path) -> str:
 
 
 # --------------------------------------------------------------------------- execution
+#: Errors from the machine rather than the notebook: what ``OSError`` says -> what to do.
+SYSTEM_PROBLEMS = {
+    "No space left on device": "no space left on device; free some space and run again",
+    "Disk quota exceeded": "disk quota exceeded; free some space and run again",
+    "Permission denied": "permission denied; check that the reports folder can be written",
+    "Read-only file system": "the file system is read-only; choose another --output folder",
+}
+
+
 def _failure_message(name: str, exc: BaseException, kept: Path) -> str:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
+        problem = next((words for text, words in SYSTEM_PROBLEMS.items() if text in str(exc.evalue)), None)
+        if problem is not None:
+            return (f"notebook {name} could not write its results: {problem} ({exc.ename}: {exc.evalue}); "
+                    f"the previous report is unchanged")
         first_line = next((line for line in (exc.source or "").splitlines() if line.strip()), "")
         return (
             f"notebook {name} failed in cell {exc.exec_count} (`{first_line.strip()}`): "
@@ -265,62 +273,38 @@ def run_report(
     period stays as it was) and :class:`~crmlib.errors.ConfigError` for bad settings.
     """
     started = time.perf_counter()
+    requested = period not in (None, "") or as_of not in (None, "")
     run = resolve_run(config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
     config = run.config
-    if not run.sources:
-        raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
+    if not run.sources and not config["customers"]["path"]:
+        raise ConfigError("no data: configure `sources:` (or a `customers:` table) in workbook.yml or pass --data PATH")
     root = Path(config["_root"])
     declared = page_registry.load_pages(config)
     folder = notebooks_dir(config)
     names = discover_notebooks(folder, declared)
     if not names:
         raise ConfigError(f"no notebooks found in {folder}")
-    check_notebook_config(config, folder, names)
+    check_notebook_config(config, folder, names, declared)
     if only is not None and only not in names:
         raise ConfigError(f"--only: unknown notebook '{only}'; choose one of: {', '.join(names)}")
     period, day = run.period, run.as_of
 
-    output = Path(output_dir) if output_dir else root / "reports"
+    output = (Path(output_dir) if output_dir else root / "reports").resolve()  # the kernelspec path must be absolute
+    if run.sources:
+        check_period_has_data(run, requested)
     output.mkdir(parents=True, exist_ok=True)
-    run_dir = output / ".runs" / f"{period}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    artifacts = run_dir / "artifacts"
-    executed = run_dir / "notebooks"
-    artifacts.mkdir(parents=True)
-    executed.mkdir()
-    target = output / period
-
-    to_run = names if only is None else [only]
-    if only is not None and target.is_dir():
-        # Re-run one page inside an existing period: start from its artifacts and pages.
-        shutil.copytree(target, run_dir, dirs_exist_ok=True)
-
-    run.write(artifacts)
-    base = run.parameters(artifacts)
-    kernel = ensure_kernel(output / ".kernel")
-
-    def run_one(name: str) -> None:
-        from papermill.exceptions import PapermillExecutionError
-
-        params = {**base, **config["notebooks"].get(name, {})}
-        try:
-            _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
-        except PapermillExecutionError as exc:
-            if exc.ename != "NotApplicableError":
-                raise
-            close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base)
-
+    run_folders.remove_dead_scratch(output)
+    run_dir = run_folders.new_scratch(output, period)
     try:
-        _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
-    except _NotebookFailed as failed:  # keep the run for the analyst, say where it broke
-        kept_dir = output / ".failed" / run_dir.name
-        kept_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(run_dir), str(kept_dir))
-        kept = kept_dir / "notebooks" / f"{failed.name}.ipynb"
+        pages = _run_in(run_dir, output, run, declared, folder, names, only, max_parallel, progress)
+    except _NotebookFailed as failed:  # keep the executed notebooks for the analyst, say where it broke
+        kept = run_folders.keep_failed(output, run_dir) / "notebooks" / f"{failed.name}.ipynb"
+        if isinstance(failed.error, OSError):  # papermill could not write: the disk, not the notebook
+            raise failed.error
         raise ReportError(_failure_message(failed.name, failed.error, kept), kept) from failed.error
-
-    pages = site.render_pages(executed, run_dir, names_in_order(names, executed), period=period, config=config)
-    site.write_period_index(run_dir, period=period, as_of=day, config=config)
-    _publish(run_dir, target)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)  # whatever is left of the scratch (gone once published)
+    target = output / period
     index = site.write_site_index(output, config=config)
     return ReportResult(
         period=period,
@@ -330,6 +314,66 @@ def run_report(
         pages=[target / p.name for p in pages],
         seconds=time.perf_counter() - started,
     )
+
+
+def _run_in(run_dir: Path, output: Path, run: Any, declared: dict[str, page_registry.Page], folder: Path,
+            names: list[str], only: str | None, max_parallel: int, progress: bool) -> list[Path]:
+    """Execute the notebooks of ``run`` in the scratch folder ``run_dir``, render them and
+    publish ``<output>/<period>/``; returns the rendered pages."""
+    config, period = run.config, run.period
+    artifacts = run_dir / layout.ARTIFACTS
+    executed = run_dir / layout.NOTEBOOKS
+    artifacts.mkdir(parents=True)
+    executed.mkdir()
+    target = output / period
+
+    to_run = names if only is None else [only]
+    if only is not None and target.is_dir():
+        # Re-run one page inside an existing period: start from its artifacts and pages.
+        shutil.copytree(target, run_dir, dirs_exist_ok=True)
+        layout.arrange_for_run(run_dir)  # analyst/artifacts -> artifacts while the notebooks run
+
+    run.write(artifacts)
+    base = run.parameters(artifacts)
+    kernel = ensure_kernel(output / ".kernel")
+    site_parameters = {"reports_dir": str(output)}  # for pages that read earlier periods (06_campaigns)
+
+    def run_one(name: str) -> None:
+        from papermill.exceptions import PapermillExecutionError
+
+        wanted = notebook_parameters(folder / f"{name}.ipynb")
+        params = {**base, **{k: v for k, v in site_parameters.items() if k in wanted},
+                  **config["notebooks"].get(name, {})}
+        try:
+            _execute(name, folder / f"{name}.ipynb", executed / f"{name}.ipynb", params, kernel, folder)
+        except PapermillExecutionError as exc:
+            if exc.ename != "NotApplicableError":
+                raise
+            close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base)
+
+    _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
+    pages = site.build_period(run_dir, names_in_order(names, executed), period=period, as_of=run.as_of, config=config)
+    run_folders.publish(run_dir, target)
+    return pages
+
+
+def check_period_has_data(run: Any, requested: bool = True) -> None:
+    """Refuse a period without transactions before any notebook runs (``--period 2099-01``
+    published an empty report): the sources' invoice dates must reach into it.
+    ``requested``: the period was asked for (``--period``/``--as-of``), not derived."""
+    start = pd.Period(run.period, freq="M").start_time
+    inside, first, last = io.invoice_dates_between(run.sources, start, run.as_of + pd.Timedelta(days=1),
+                                                   window=date_window(run.config["cleaning"]))
+    if inside:
+        return
+    if first is None:
+        raise ConfigError("no transactions: the sources hold no plausible invoice date")
+    span = f"the sources' invoice dates run from {first.date()} to {last.date()}"
+    if not requested:
+        raise ConfigError(f"no complete month in the data yet ({span}); pass --as-of {last.date()} to report "
+                          f"the days so far")
+    raise ConfigError(f"period {run.period}: no transactions between {start.date()} and {run.as_of.date()} "
+                      f"({span}); choose a period inside the data, or leave out --period for the last complete month")
 
 
 def close_not_applicable(
@@ -349,7 +393,7 @@ def close_not_applicable(
         len(nb.cells) - 1,
     )
     nb.cells[index].outputs = [o for o in nb.cells[index].outputs if o.output_type != "error"]
-    message = f"> **Not available for this period.** {reason}"
+    message = f"> **Not available for this period.** {md(reason)}"  # the reason may quote the data
     nb.cells = nb.cells[: index + 1] + [nbformat.v4.new_markdown_cell(message)]
     nbformat.write(nb, executed_notebook)
     write_json(artifacts / "metrics" / f"{page.name}.json", {
@@ -364,17 +408,6 @@ def close_not_applicable(
 def names_in_order(names: list[str], executed: Path) -> list[str]:
     """Executed notebooks in page order (the summary, ``00_``, first: the order managers read them in)."""
     return [n for n in names if (executed / f"{n}.ipynb").is_file()]
-
-
-def _publish(run_dir: Path, target: Path) -> None:
-    """Swap the finished run folder into place: the old report goes only after the new one is in."""
-    if target.exists():
-        trash = target.parent / ".runs" / f"old-{target.name}-{uuid.uuid4().hex[:6]}"
-        target.rename(trash)
-        run_dir.rename(target)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        run_dir.rename(target)
 
 
 def run_periods(spec: str, **kwargs: Any) -> list[ReportResult]:

@@ -240,3 +240,96 @@ def test_segment_comparison(synthetic):
     assert {"lift (Champions)", "lift (everyone)"} <= set(table.columns)
     missing, why = mb.compare_segment(b, segments, "Nobody")
     assert missing is None and "Nobody" in why
+
+
+# --------------------------------------------------------------------------- product ranges (issue 13)
+def test_variants_of_one_product_form_one_range():
+    names = ["REGENCY TEA PLATE ROSES", "REGENCY TEA PLATE GREEN", "REGENCY TEA PLATE PINK",
+             "POPPY'S PLAYHOUSE BEDROOM", "POPPY'S PLAYHOUSE KITCHEN",
+             "CHILDRENS CUTLERY DOLLY GIRL", "CHILDRENS CUTLERY SPACEBOY",
+             "SET OF 3 HEART COOKIE CUTTERS", "SET OF 3 WOODEN SLEIGH DECORATIONS",
+             "PARTY BUNTING", "PARTY CANDLES", "HAPPY BIRTHDAY CARD,", "HAPPY BIRTHDAY CARD TEDDY"]
+    ids = np.array([f"p{i}" for i in range(len(names))], dtype=object)
+    ranges = mb.product_ranges(ids, np.array(names, dtype=object), np.arange(len(names))[::-1])
+    range_of = dict(zip(ranges["item_name"], ranges["range_id"]))
+    label = dict(zip(ranges["item_name"], ranges["range_name"]))
+    same = lambda *ns: len({range_of[n] for n in ns}) == 1  # noqa: E731
+    assert same("REGENCY TEA PLATE ROSES", "REGENCY TEA PLATE GREEN", "REGENCY TEA PLATE PINK")
+    assert label["REGENCY TEA PLATE PINK"] == "REGENCY TEA PLATE …"
+    assert range_of["REGENCY TEA PLATE GREEN"] == "p0+p1+p2"          # best seller first
+    assert same("POPPY'S PLAYHOUSE BEDROOM", "POPPY'S PLAYHOUSE KITCHEN")
+    assert same("CHILDRENS CUTLERY DOLLY GIRL", "CHILDRENS CUTLERY SPACEBOY")   # a two-word variant
+    assert same("HAPPY BIRTHDAY CARD,", "HAPPY BIRTHDAY CARD TEDDY")            # punctuation ignored
+    assert not same("SET OF 3 HEART COOKIE CUTTERS", "SET OF 3 WOODEN SLEIGH DECORATIONS")  # a pack size only
+    assert not same("PARTY BUNTING", "PARTY CANDLES")                              # two-word names
+    assert not same("REGENCY TEA PLATE ROSES", "POPPY'S PLAYHOUSE BEDROOM")
+    alone = ranges.set_index("item_name").loc["PARTY BUNTING"]
+    assert alone["range_id"] == alone["item_id"] and alone["variants"] == 1
+
+
+def test_collapsed_variants_leave_the_cross_product_pair_on_top():
+    # plate variants always together (the strongest raw pair); plates also go with a teapot
+    plates = ["PLATE", "PLATE_G"]
+    baskets = [plates] * 6 + [["PLATE", "POT"]] * 5 + [["PLATE_G", "POT"]] * 4 + [["CARD"]] * 20 + [["POT", "CARD"]] * 2
+    tx = _transactions(baskets)
+    names = {"PLATE": "REGENCY TEA PLATE ROSES", "PLATE_G": "REGENCY TEA PLATE GREEN",
+             "POT": "REGENCY TEAPOT ROSES", "CARD": "BIRTHDAY CARD"}
+    tx["product_name"] = tx["product_id"].map(names)
+    b = mb.build_baskets(tx)
+    raw = mb.pair_affinity(b)
+    assert {raw["item_a"].iloc[0], raw["item_b"].iloc[0]} == {"PLATE", "PLATE_G"}
+    by_range = mb.collapse_variants(b)
+    assert by_range.n_items == 3 and by_range.n_baskets == b.n_baskets
+    plate = list(by_range.item_ids).index("PLATE+PLATE_G")
+    assert by_range.item_counts()[plate] == 15                      # a basket holds the range once
+    top = mb.pair_affinity(by_range).iloc[0]
+    assert {str(top["name_a"]), str(top["name_b"])} == {"REGENCY TEA PLATE …", "REGENCY TEAPOT ROSES"}
+
+
+def test_suggestions_discount_what_everyone_buys():
+    # P is in most baskets; x goes with P more often than with y, but y is rare and almost
+    # always bought with x: a customer who bought only x is offered y before the best seller
+    baskets = ([["P"]] * 70 + [["x", "P"]] * 6 + [["x", "y"]] * 3 + [["P", "z"]] * 4 + [["x"]])
+    customers = [f"K{i}" for i in range(len(baskets))]
+    recs = mb.recommend(mb.build_baskets(_transactions(baskets, customers)), n=2)
+    mine = recs[recs["customer_id"] == customers[-1]]
+    assert mine["product_id"].tolist()[0] == "y"
+    assert mb.most_suggested_share(recs) == pytest.approx(
+        recs.groupby("product_id")["customer_id"].nunique().max() / recs["customer_id"].nunique())
+    assert mb.most_suggested_share(recs.iloc[:0]) is None
+
+
+# --------------------------------------------------------------------------- script injection (issue 16)
+def _planted_transactions() -> pd.DataFrame:
+    from markup import HAZARDS
+
+    pair = [["h0", "h1"]] * 8 + [["h1", "h2"]] * 6 + [["h0", "h2", "k"]] * 5 + [["k"]] * 4
+    tx = _transactions(pair, [f"C{i % 9}" for i in range(len(pair))])
+    tx["product_name"] = tx["product_id"].map({"h0": HAZARDS[0], "h1": HAZARDS[1], "h2": HAZARDS[2], "k": "KETTLE"})
+    return tx
+
+
+def test_planted_product_names_stay_text_on_the_basket_page():
+    from markup import live_markup
+
+    b = mb.build_baskets(_planted_transactions())
+    by_range = mb.collapse_variants(b)
+    itemsets, rules = mb.mine_rules(by_range, min_support=0.1, max_len=3)
+    assert not rules.empty
+    metrics = mb.headline_metrics(b, rules, mb.evaluate_holdout(b, n=3), mb.recommend(b, n=3))
+    segments = pd.DataFrame({"customer_id": [f"C{i}" for i in range(9)], "segment": "<script>alert(2)</script>"})
+    table, segment_text = mb.compare_segment(by_range, segments, "<script>alert(2)</script>", min_support=0.1)
+    outputs = {
+        "describe_rules": mb.describe_rules(rules, itemsets, 0.2),
+        "finding": mb.PAGE.finding(metrics, "GBP"),
+        "describe_ranges": mb.describe_ranges(mb.product_ranges(b.item_ids, b.item_names)),
+        "compare_segment": segment_text,
+        "no_segment": mb.compare_segment(by_range, segments, "<img src=x onerror=alert(1)>")[1],
+        "strongest_pairs": mb.strongest_pairs(mb.pair_affinity(by_range)).to_html(),
+        "top_rules": mb.top_rules(rules).to_html(),
+        "segment_pairs": mb.segment_pairs_table(table, "<script>alert(2)</script>").to_html(),
+        "most_suggested": mb.most_suggested(mb.recommend(b, n=3)).to_html(),
+    }
+    assert "script" in outputs["describe_rules"]            # the names are shown, as text
+    for name, text in outputs.items():
+        assert live_markup(text) == [], (name, text)

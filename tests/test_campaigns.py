@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from crmlib.pages import campaigns as cp
+from crmlib.core import layout
 
 CONTACT = pd.Timestamp("2011-09-01")
 Z = stats.norm.ppf(0.975)
@@ -154,7 +155,7 @@ def test_twenty_customer_case_matches_hand_computation():
     assert result.incremental_revenue == pytest.approx(13.5 * 10)
     assert result.roi == pytest.approx((135.0 - 20.0) / 20.0)
     assert result.verdict == "no evidence"  # both intervals straddle 0 with 10 per group
-    assert cp.campaign_sentence(result).startswith("Win-back: +30.0 pts response, £135 incremental, 95 % CI -£")
+    assert cp.campaign_sentence(result).startswith("Win\\-back: +30.0 pts response, £135 incremental, 95 % CI -£")
 
 
 def test_minimum_detectable_uplift_matches_the_arcsine_formula():
@@ -240,7 +241,7 @@ def test_campaign_without_control_is_measured_without_uplift():
 def test_published_retention_lists_become_campaigns_with_scores(tmp_path):
     reports = tmp_path / "reports"
     for period, as_of in (("2011-08", "2011-08-31"), ("2011-11", "2011-11-30")):
-        art = reports / period / "artifacts"
+        art = reports / period / layout.ANALYST / layout.ARTIFACTS
         (art / "metrics").mkdir(parents=True)
         (art / "metrics" / "04_churn.json").write_text(json.dumps({"as_of": as_of}))
         pd.DataFrame({"rank": [1, 2, 3], "customer_id": ["00012", "00013", "00014"],
@@ -305,3 +306,61 @@ def test_collect_campaigns_end_to_end_metrics_shape(tmp_path):
     assert entry["target"]["customers"] == 100 and entry["roi"] is not None
     assert entry["verdict"] in cp.VERDICTS
     json.dumps(entry)  # plain JSON types
+
+
+# ============================================================================ settings and the run
+def test_campaigns_setting_is_checked_when_workbook_yml_loads(tmp_path):
+    from crmlib.core.config import load_config
+    from crmlib.errors import ConfigError
+
+    def load(text: str):
+        (tmp_path / "workbook.yml").write_text("sources: [{path: sales.csv, name: web}]\n" + text, encoding="utf-8")
+        return load_config(tmp_path / "workbook.yml")
+
+    [entry] = load("campaigns:\n  - path: data/mailing.csv\n    columns: {customer_id: cust, group: arm}\n")["campaigns"]
+    assert entry["path"] == str(tmp_path / "data" / "mailing.csv") and entry["columns"] == {"customer_id": "cust", "group": "arm"}
+    assert load("")["campaigns"] == []
+    for text, message in [
+        ("campaigns:\n  - path: a.csv\n    colums: {}\n", r"unknown key 'colums' in campaigns\[0\]"),
+        ("campaigns:\n  - columns: {group: arm}\n", r"campaigns\[0\] has no 'path'"),
+        ("campaigns:\n  - path: a.csv\n    columns: {arm: group}\n", r"unknown key 'arm' in campaigns\[0\].columns"),
+        ("campaigns:\n  - path: a.csv\n    cost_per_contact: -1\n", r"cost_per_contact must be a number >= 0"),
+        ("campaigns:\n  - path: a.csv\n    source: shop\n", r"'shop' is not the name of a configured source; sources: web"),
+        ("campaigns: 3\n", r"'campaigns' must be a list"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load(text)
+
+
+def test_a_backfilled_retention_list_is_measured_by_a_later_report(tmp_path):
+    """Issue 14 end to end, cheaply: the 2011-08 report publishes its retention list (only
+    the churn page runs), the 2011-11 report measures it (only the campaign page runs).
+    Nobody was contacted, so the expected finding is "no evidence"."""
+    import shutil
+    from pathlib import Path
+
+    from crmlib import datasets, report
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "notebooks").mkdir()
+    for name in ("01_data_cleaning", "04_churn", "06_campaigns"):
+        shutil.copy(root / "notebooks" / f"{name}.ipynb", tmp_path / "notebooks")
+    data = datasets.make_synthetic(n_customers=300, start="2010-06-01", end="2011-12-31", seed=11)
+    datasets.write_synthetic_csv(data, tmp_path / "sales.csv")
+    config = tmp_path / "workbook.yml"
+    config.write_text("sources: [sales.csv]\nnotebooks:\n  04_churn: {control_share: 0.5}\n", encoding="utf-8")
+    output = tmp_path / "site"  # not <project>/reports: the runner tells page 06 where the site is
+
+    report.run_report(config_path=config, period="2011-08", only="04_churn", output_dir=output, progress=False)
+    published = pd.read_parquet(layout.artifacts_dir(output / "2011-08") / "retention_targets.parquet")
+    report.run_report(config_path=config, period="2011-11", only="06_campaigns", output_dir=output, progress=False)
+
+    metrics = json.loads(layout.metrics_path(output / "2011-11", "06_campaigns").read_text())
+    [entry] = metrics["campaigns"]
+    assert entry["source"] == "retention list 2011-08" and entry["contact_date"] == "2011-08-31"
+    assert entry["window_complete"] is True and entry["verdict"] == "no evidence"
+    listed = published["group"].str.lower().value_counts()
+    assert entry["target"]["customers"] == listed["target"] and entry["control"]["customers"] == listed["control"]
+    assert entry["uplift"]["response_rate"]["ci_low"] < 0 < entry["uplift"]["response_rate"]["ci_high"]
+    page = (output / "2011-11" / "06_campaigns.html").read_text(encoding="utf-8")
+    assert "Retention list 2011-08" in page and "no evidence" in page

@@ -86,6 +86,7 @@ def test_lift_table_on_twenty_rows_by_hand():
     assert table["lift"].iloc[1] == pytest.approx(0.5 / overall)
     assert table["cum_gain"].tolist() == pytest.approx([2 / 6, 3 / 6, 4 / 6, 4 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 1])
     assert table["cum_customers_share"].iloc[2] == pytest.approx(0.3)
+    assert churn.leavers_found(table, 0.2) == pytest.approx(3 / 6)  # "the riskiest 20 % hold half the leavers"
 
 
 def test_lift_table_ranks_missing_scores_last():
@@ -123,8 +124,19 @@ def test_parse_flag_rules():
     s = pd.Series(["Yes", " no", "TRUE", "false", "1", "0", "", None, "n/a", "Y"])
     assert churn.parse_flag(s).tolist()[:6] == [1, 0, 1, 0, 1, 0]
     assert churn.parse_flag(s).iloc[6:9].isna().all() and churn.parse_flag(s).iloc[9] == 1
+    assert churn.parse_flag(pd.Series(["예", "아니오", " 네 ", "아니요", "N"])).tolist() == [1, 0, 1, 0, 0]
     with pytest.raises(DataError, match="maybe"):
         churn.parse_flag(pd.Series(["yes", "maybe"]), "churned")
+
+
+def test_an_unreadable_flag_names_the_file_and_the_column():
+    raw = pd.DataFrame({"customer_id": ["1", "2"], "Churned": ["예", "아마"]})
+    with pytest.raises(DataError) as err:
+        churn.clean_customer_table(raw.rename(columns={"Churned": "churned"}), file="data/customers.xlsx")
+    message = str(err.value)
+    assert "data/customers.xlsx" in message and "'churned'" in message and "아마" in message
+    table, _ = churn.clean_customer_table(pd.DataFrame({"customer_id": ["1", "2"], "churned": ["예", "아니오"]}))
+    assert table["churned"].tolist() == [1.0, 0.0]
 
 
 def test_clean_customer_table_rules():
@@ -185,23 +197,25 @@ def driver_run(synthetic) -> churn.ChurnResult:
                            mode="transactions", churn_window_days=60, active_days=60, seed=0)
 
 
-def test_planted_driver_is_found_and_the_model_beats_both_baselines(driver_run):
+def test_transactions_mode_checks_the_activity_model_one_window_back_and_beats_recency(driver_run):
     m = driver_run.metrics()
-    assert m["mode"] == "transactions"
-    assert m["top_drivers"][0] == "service_issues"
-    assert driver_run.drivers.loc[0, "high_rate"] > driver_run.drivers.loc[0, "low_rate"]  # issues => more churn
-    assert m["roc_auc"] > m["baselines"]["recency"]["roc_auc"] + 0.02
-    assert m["roc_auc"] > m["baselines"]["p_alive"]["roc_auc"] + 0.02
+    assert m["mode"] == "transactions" and m["chosen_model"] == churn.ACTIVITY
+    assert m["cutoffs"] == {"train": "2011-09-03", "evaluation": "2011-11-02", "scoring": "2012-01-01"}
+    assert m["roc_auc"] > m["baselines"]["recency"]["roc_auc"]
+    assert m["top_drivers"] and driver_run.drivers["importance"].iloc[0] > 0  # churn labels, churn direction
+    assert 0.2 < m["leavers_found_top20"] <= 1
     assert set(m) >= {"mode", "chosen_model", "roc_auc", "pr_auc", "baselines", "churn_rate", "top_drivers", "warnings"}
-    assert "service issues" in churn.quality_text(driver_run) or "beats" in churn.quality_text(driver_run)
+    assert "better than" in churn.quality_text(driver_run)
 
 
 def test_model_table_compares_every_method_on_the_same_measures(driver_run):
     table = churn.model_table(driver_run)
-    assert len(table) == 4  # two models, two rules of thumb
+    assert len(table) == 2  # the activity model and the recency rule
     assert table[["ROC-AUC", "PR-AUC", "top-decile lift"]].notna().all().all()
     chosen = table[table["method"].str.endswith("(chosen)")].iloc[0]
     assert chosen["top-decile lift"] == round(float(driver_run.lift["lift"].iloc[0]), 3)
+    shown = churn.methods_table(driver_run).to_frame()
+    assert list(shown["Method"]) == ["The model", "Simple rule: longest since the last purchase"]
 
 
 def test_scores_cover_active_customers_and_value_at_risk_falls_back_to_spend(driver_run, synthetic):
@@ -212,22 +226,48 @@ def test_scores_cover_active_customers_and_value_at_risk_falls_back_to_spend(dri
     assert scores["churn_probability"].between(0, 1).all()
     assert set(scores["risk_tier"]) <= {"low", "medium", "high"}
     assert np.allclose(scores["value_at_risk"], scores["churn_probability"] * scores["value"])
-    assert driver_run.value_basis == "spend in the last 12 months"
-    assert any("CLV" in w for w in driver_run.warnings)
+    assert driver_run.value_basis == churn.SPEND_BASIS
+    assert any("value page" in w for w in driver_run.warnings)
     assert (driver_run.targets["churn_probability"] >= driver_run.threshold).all()
 
 
-def test_value_at_risk_uses_clv_when_notebook_03_ran_and_runs_repeat_exactly():
-    small = datasets.make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
-                                    a=1, b=100, churn_driver_effect=15, acquisition_share=0.8, seed=2)
-    ids = small.transactions["customer_id"].dropna().unique()
-    clv = pd.DataFrame({"customer_id": ids, "clv": 100.0})
-    runs = [churn.run_churn(small.transactions, "2011-12-31", customers=small.customers, clv=clv,
-                            mode="transactions", churn_window_days=60, active_days=60) for _ in range(2)]
-    assert runs[0].value_basis == "CLV from notebook 03"
-    assert np.allclose(runs[0].scores["value_at_risk"], runs[0].scores["churn_probability"] * 100.0)
+@pytest.fixture(scope="module")
+def small():
+    return datasets.make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
+                                   a=1, b=100, churn_driver_effect=15, acquisition_share=0.8, seed=2)
+
+
+def test_scores_are_the_value_pages_state_and_runs_repeat_exactly(small):
+    ids = pd.Index(small.transactions["customer_id"].dropna().astype(str).unique())
+    rng = np.random.default_rng(0)
+    clv = pd.DataFrame({"customer_id": ids, "p_alive": rng.uniform(0.05, 0.95, len(ids)),
+                        "clv": rng.gamma(2.0, 50.0, len(ids))})
+    runs = [churn.run_churn(small.transactions, "2011-12-31", clv=clv, mode="transactions",
+                            churn_window_days=60, active_days=60) for _ in range(2)]
+    scores = runs[0].scores.set_index("customer_id")
+    state = clv.set_index("customer_id").reindex(scores.index)
+    assert runs[0].value_basis == churn.CLV_BASIS
+    assert np.allclose(scores["churn_probability"], 1 - state["p_alive"])  # no second model for the same window
+    assert np.allclose(scores["value_at_risk"], (1 - state["p_alive"]) * state["clv"])
+    assert not any("value page" in w for w in runs[0].warnings)
     pd.testing.assert_frame_equal(runs[0].targets, runs[1].targets)  # same data + parameters => same numbers
     assert runs[0].metrics()["roc_auc"] == runs[1].metrics()["roc_auc"]
+    download = churn.retention_download(runs[0])
+    assert len(download) == len(runs[0].targets) and set(download["group"]) <= {"target", "control"}
+
+
+def test_transactions_mode_reads_no_row_after_the_analysis_date(small):
+    tx = small.transactions
+    as_of = pd.Timestamp("2011-11-30")
+    later = tx["invoice_date"] >= as_of + pd.Timedelta(days=1)
+    assert later.sum() > 100
+    perturbed = tx.copy()
+    perturbed.loc[later, "amount"] *= 9
+    perturbed.loc[later, "customer_id"] = perturbed.loc[later, "customer_id"].sample(frac=1, random_state=0).to_numpy()
+    a, b = (churn.run_churn(frame, as_of, mode="transactions", churn_window_days=60, active_days=60)
+            for frame in (tx, perturbed))
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    assert a.metrics()["roc_auc"] == b.metrics()["roc_auc"]
 
 
 @pytest.mark.skipif(not hasattr(datasets, "make_subscription_table"), reason="generator not available")

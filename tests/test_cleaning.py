@@ -284,3 +284,27 @@ def test_cleaning_recovers_the_dirt_planted_in_a_synthetic_log(tmp_path, mode):
     else:  # each planted cancellation undoes one whole purchase line of the same customer
         assert a["by_rule"]["fully_returned"] == planted["cancellation_lines"]
         assert a["returns"]["quantity_unmatched"] == 0
+
+
+def test_cleaning_page_words_escape_data_values():
+    from markup import HAZARDS, live_markup
+
+    from crmlib.pages import data_cleaning as page
+
+    audit = {"rows_in": 3, "as_of": "2011-11-30", "sources": [
+        {"name": HAZARDS[0], "path": f"/x/{HAZARDS[1]}.csv", "layout": "custom", "encoding": "utf-8",
+         "rows_in": 3, "columns": {"product_name": HAZARDS[2]}}]}
+    view = page.CustomerOverlap(
+        by_source_count=pd.DataFrame({"found_in": ["1 source", "2 sources", "3+ sources"], "customers": [1, 1, 0],
+                                      "revenue": [1.0, 2.0, 0.0], "customer_share": [0.5, 0.5, 0.0],
+                                      "revenue_share": [1 / 3, 2 / 3, 0.0]}),
+        pairs=pd.DataFrame({"source_a": [HAZARDS[0]], "source_b": [HAZARDS[2]], "shared_customers": [1],
+                            "shared_customers_revenue": [2.0]}),
+        per_source=pd.DataFrame())
+    countries = pd.DataFrame({"country": [HAZARDS[1]], "revenue": [1.0], "revenue_share": [1.0], "customers": [1]})
+    outputs = {"intake": page.intake_markdown(audit), "intake_table": page.intake_table(audit).to_html(),
+               "overlap": page.overlap_markdown(view), "countries": page.countries_table(countries).to_html(),
+               "overlap_tables": "".join(t.to_html() for t in page.overlap_tables(view))}
+    for name, text in outputs.items():
+        assert live_markup(text) == [], (name, text)
+    assert "(cleaning." not in page.reason_text("implausible_date")

@@ -281,3 +281,56 @@ def test_metrics_round_trip_through_the_run_context(tmp_path, cdnow_transactions
     assert list(saved.columns) == ["customer_id", "p_alive", "expected_purchases", "expected_avg_spend", "clv",
                                    "clv_tier"]
     assert len(saved) == 2357
+
+
+# --------------------------------------------------------------------------- the page (issues 12 and 13)
+INTERNAL_WORDS = ("BG/NBD", "Pareto", "Gamma-Gamma", "ROC-AUC", "p_alive", "penalizer", "rung", "Youden",
+                  ".parquet", "crmlib", "workbook.yml", "notebook 0", "hurdle", "spend_gbm", "nan", "NaN")
+
+
+@pytest.fixture(scope="module")
+def value_page():
+    from crmlib import datasets
+
+    data = datasets.make_synthetic(900, start="2010-07-01", end="2011-12-31", r=2.0, alpha=10.0, a=2.0, b=6.0,
+                                   planted_pairs=0, lines_per_invoice=1.0, seed=4)
+    ids = data.transactions["customer_id"].dropna().astype(str).unique()
+    segments = pd.DataFrame({"customer_id": ids, "segment": np.where(np.arange(len(ids)) % 3, "Loyal", "Lost")})
+    return clv.run_value(data.transactions, "2011-12-31", window_days=90, segments=segments,
+                         candidates=("spend_gbm", "hurdle", "last_period", "average_per_period"))
+
+
+def test_value_page_is_one_table_read_everywhere(value_page):
+    from crmlib.core import value
+    from crmlib.core.pages import validate_metrics
+
+    table = value_page.table
+    assert list(table.columns) == value.VALUE_COLUMNS
+    assert table["p_alive"].equals(value_page.activity.p_alive_.reindex(table["customer_id"]).reset_index(drop=True)
+                                   .rename("p_alive"))
+    assert value_page.by_segment["equity"].sum() == pytest.approx(table["clv"].sum())
+    assert value_page.forecast_vs_past["forecast"].sum() == pytest.approx(table["clv"].sum())
+    assert (value_page.what_if["gain"] > 0).all()  # p_alive < 1 somewhere, so retention is worth something
+    metrics = value_page.metrics()
+    payload = {**metrics, "notebook": "03_clv", "as_of": "2011-12-31", "period": "2011-12",
+               "parameters": {"clv_horizon_months": 12}}
+    from crmlib.core.writer import jsonable
+    validate_metrics(clv.PAGE, jsonable(payload))
+    assert metrics["customer_equity"] == pytest.approx(table["clv"].sum())
+    assert metrics["equity_by_segment"]["Loyal"] + metrics["equity_by_segment"]["Lost"] == pytest.approx(
+        metrics["customer_equity"])
+    assert "checked against past quarters" in clv.finding(payload, "GBP")
+
+
+def test_value_page_speaks_plain_words_to_managers(value_page):
+    texts = [clv.values_text(value_page), clv.backtest_text(value_page), clv.horizon_words(value_page),
+             clv.activity_text(value_page), clv.segment_text(value_page), clv.forecast_vs_past_text(value_page),
+             clv.what_if_text(value_page), clv.guards_text(value_page)]
+    tables = [clv.tiers_table(value_page), clv.backtest_table(value_page), clv.segment_table(value_page),
+              clv.forecast_vs_past_table(value_page), clv.what_if_table(value_page),
+              clv.top_customers_table(value_page)]
+    shown = "\n".join(texts + [t.to_html() for t in tables])
+    for word in INTERNAL_WORDS:
+        assert word not in shown, word
+    assert "Validated" not in shown and "checked" in shown
+    assert "BG/NBD" in clv.analysts_text(value_page) or "gradient boosting" in clv.analysts_text(value_page)

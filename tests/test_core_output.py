@@ -11,7 +11,7 @@ from crmlib.core import text, writer
 from crmlib.core.tables import manager_table
 
 HAZARDS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[click](javascript:alert(1))",
-           "**bold** _it_ # heading", "a|b"]
+           "**bold** _it_ # heading", "a|b", "O'Brien's \"best\" tea"]
 
 
 class _Tags(html.parser.HTMLParser):

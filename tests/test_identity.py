@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.core import identity, privacy
+from crmlib.core import identity, layout, privacy
 from crmlib.errors import ConfigError, DataError
 from crmlib.pages import units
 from identity_fixtures import UNITS, make_unit_members
@@ -277,7 +277,7 @@ def test_units_page_on_a_small_hand_made_case():
     assert values.loc["one unit", "mean_churn_probability"] == pytest.approx(0.9)
     assert "mean_clv" not in units.value_by_units(view).columns
     text = units.describe_units(view, "KRW", clv, churn)
-    assert "Of **4 customers**, 2 (50%)" in text and "₩400" in text and "First cross-sell target: bakery" in text
+    assert "Of **4 customers**, 2 (50.0 %)" in text and "₩400" in text and "First cross-sell target: bakery" in text
     metrics = units.headline_metrics(view, clv, churn)
     assert metrics["cross_shop"]["hotel"] == {"bakery": 0.5, "online": 0.5}
     json.dumps(metrics)
@@ -313,3 +313,77 @@ def test_notebook_07_is_output_free_with_the_base_parameters_and_no_def():
         assert f"{name} = " in parameters[0].source
     assert not any("def " in c.source or "class " in c.source for c in code)
     assert any("RunContext.create(\"07_units\"" in c.source for c in code)
+
+
+# ----------------------------------------------------------------------------- settings and the full report
+def test_identity_setting_is_checked_when_workbook_yml_loads(tmp_path):
+    from crmlib.core.config import load_config
+
+    def load(text: str):
+        (tmp_path / "workbook.yml").write_text("sources: [{path: h.csv, name: hotel}]\n" + text, encoding="utf-8")
+        return load_config(tmp_path / "workbook.yml")
+
+    [entry] = load("identity:\n  - {path: m.csv, source: hotel, columns: {customer_id: member_no, phone: tel}}\n")["identity"]
+    assert entry["path"] == str(tmp_path / "m.csv") and entry["columns"]["phone"] == ["tel"]
+    assert load("")["identity"] == []
+    with pytest.raises(ConfigError, match=r"identity\[0\].source: 'bakery' is not the name of a configured source"):
+        load("identity:\n  - {path: m.csv, source: bakery, columns: {customer_id: member_no, phone: tel}}\n")
+    with pytest.raises(ConfigError, match=r"identity\[0\].columns: needs phone and/or email"):
+        load("identity:\n  - {path: m.csv, source: hotel, columns: {customer_id: member_no}}\n")
+
+
+def test_a_full_report_with_three_units_unifies_customers_and_leaks_no_phone_email_or_name(tmp_path):
+    """Issue 18's full-report test: one small run of every page on the generated units."""
+    from crmlib import report
+
+    generated = make_unit_members(n_people=60, seed=7)
+    generated.write(tmp_path / "members")
+    names = [f"Kim Minji{i:03d}" for i in range(200)]
+    for unit in UNITS:  # a name column in each list: never read, never shown
+        path = tmp_path / "members" / f"members_{unit}.csv"
+        members = pd.read_csv(path, dtype=str)
+        members.assign(name=names[:len(members)]).to_csv(path, index=False)
+        lines = generated.transactions[generated.transactions["source"] == unit]
+        lines.drop(columns=["source", "is_outlier", "amount"]).to_csv(tmp_path / f"{unit}.csv", index=False)
+    config = ["currency: KRW", "sources:", *(f"  - {{path: {u}.csv, name: {u}}}" for u in UNITS), "identity:"]
+    for unit in UNITS:
+        config += [f"  - path: members/members_{unit}.csv", f"    source: {unit}",
+                   "    columns: {customer_id: member_no, phone: [phone, phone2], email: email}"]
+    (tmp_path / "workbook.yml").write_text("\n".join(config) + "\n", encoding="utf-8")
+    report.run_report(config_path=tmp_path / "workbook.yml", period="2024-12", output_dir=tmp_path / "reports",
+                      progress=False)
+    published = tmp_path / "reports" / "2024-12"
+
+    # the resolved customers are the generated people (unlisted ids stay customers of their own)
+    transactions = pd.read_parquet(layout.artifacts_dir(published) / "transactions.parquet")
+    truth = pd.concat([generated.truth, generated.unmatched.assign(person=lambda d: d["source"] + d["source_customer_id"])])
+    sold = transactions[["source", "source_customer_id", "customer_id"]].drop_duplicates()
+    sold = sold.merge(truth, on=["source", "source_customer_id"], how="left", validate="one_to_one")
+    assert sold["person"].notna().all()
+    assert partition(sold, "customer_id") == partition(sold, "person")
+
+    # conflicts counted in the cleaning metrics; the cross-shop matrix of page 07 equals a hand count
+    cleaning_metrics = json.loads(layout.metrics_path(published, "01_data_cleaning").read_text())
+    view = cleaning_metrics["customer_view"]
+    assert view["conflicts"] == 2 and view["customers"] == sold["person"].nunique()
+    assert view["unmatched_ids"] == len(generated.unmatched)
+    units_metrics = json.loads(layout.metrics_path(published, "07_units").read_text())
+    people_in = {u: set(sold.loc[sold["source"] == u, "person"]) for u in UNITS}
+    for a in UNITS:
+        for b in set(UNITS) - {a}:
+            expected = len(people_in[a] & people_in[b]) / len(people_in[a])
+            assert units_metrics["cross_shop"][a][b] == pytest.approx(expected)
+    assert "Customers who buy in one unit only" in (published / "07_units.html").read_text(encoding="utf-8")
+
+    # no phone, e-mail or name in any page, download or artifact text
+    texts = [p.read_text(encoding="utf-8") for p in published.rglob("*") if p.suffix in (".html", ".csv", ".json")]
+    texts += [pd.read_parquet(p).to_csv() for p in published.rglob("*.parquet")]
+    assert_no_raw_keys(generated, *texts)
+    assert not [n for n in names if any(n in t for t in texts)]
+    assert (published / "downloads" / "units_only_here.csv").is_file()
+
+
+def test_cleaning_metrics_declare_the_customer_view_as_optional():
+    from crmlib.pages.data_cleaning import PAGE
+
+    assert "customer_view" in PAGE.metrics.__optional_keys__ and "rows_in" in PAGE.metrics.__required_keys__

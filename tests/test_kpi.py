@@ -11,6 +11,7 @@ from crmlib.core.pages import Page, load_pages
 from crmlib.pages import basket, churn, clv, data_cleaning
 from crmlib.pages import summary as kpi
 from crmlib.errors import DataError
+from crmlib.core import layout
 
 
 def _tx(rows):
@@ -108,7 +109,10 @@ def test_partial_last_month_and_empty_early_periods(hand_made):
     assert c.loc["retention_rate", "change_vs_previous"] == pytest.approx(0.0)  # points, not relative
     notes = kpi.history_warnings(hand_made, k, churn_window_days=40, as_of="2011-04-15")
     assert notes[0].startswith("Apr 2011 is counted only up to 15 Apr 2011")
-    assert any("No data for Dec 2010" in n for n in notes)
+    assert not any("No data for" in n for n in notes)  # before the data begin: the year-ago note says so once
+    gap = kpi.history_warnings(hand_made, k.where(pd.Series(k.index != "2011-02", index=k.index), axis=0),
+                               churn_window_days=40)
+    assert any("No data for Feb 2011" in n for n in gap)  # a month without data after the start is a caveat
     assert any("in Jan 2011, Feb 2011 customers" in n for n in notes)
 
 
@@ -139,10 +143,10 @@ def test_findings_say_not_run_not_applicable_and_ran():
     assert kpi.findings_markdown(analyses, pages).count("not run") == len(analyses)
     analyses["04_churn"] = {"not_applicable": "only 61 days of history"}
     text = kpi.findings_markdown(analyses, pages)
-    assert "[Churn risk and retention](04_churn.html)**: not available for this period: only 61 days" in text
+    assert "[Churn risk and retention](<04_churn.html>)**: not available for this period: only 61 days" in text
     assert "**Customer segments**: not run" in text
     silent = {**pages, "06_toy": Page(name="06_toy", title="Toy", description="A toy page.")}
-    assert "[Toy](06_toy.html)**: ran; see the page" in kpi.findings_markdown({"06_toy": {"rows": 1}}, silent)
+    assert "[Toy](<06_toy.html>)**: ran; see the page" in kpi.findings_markdown({"06_toy": {"rows": 1}}, silent)
 
 
 def test_findings_do_not_hide_a_producer_drifting_from_its_declaration():
@@ -170,13 +174,18 @@ def test_each_page_finding_by_hand():
         "bundle to try: A & B + C, lift 2.0 (60 % of baskets with the first also hold the second); 40 rules found.")
 
 
-def test_caveats_in_page_order_then_the_summary_own():
+def test_caveats_in_page_order_then_the_summary_own_model_fitting_for_analysts():
     pages = load_pages()
-    partial = {"01_data_cleaning": {"warnings": ["10 % of rows dropped"]}, "03_clv": {"warnings": ["a, b at bounds"]}}
-    notes = kpi.caveats(partial, pages, extra=["history is short"])
-    assert notes[0].startswith("10 % of rows dropped") and "a, b at bounds" in notes[1]
-    assert notes[-1] == "history is short"
-    assert kpi.caveats_markdown({}, pages).startswith("No data-quality warnings")
+    partial = {"01_data_cleaning": {"warnings": ["10 % of rows dropped"]},
+               "03_clv": {"warnings": ["parameters a, b ran to their bounds", "few repeat buyers"],
+                          "analyst_notes": ["penalizer 0.01 used"]}}
+    notes = kpi.caveats(partial, pages, extra=["history is short", "the model did not converge"])
+    assert notes["managers"][0].startswith("10 % of rows dropped") and "few repeat buyers" in notes["managers"][1]
+    assert notes["managers"][-1] == "history is short" and len(notes["managers"]) == 3
+    assert [n.split(" (see")[0] for n in notes["analysts"]] == [
+        "parameters a, b ran to their bounds", "penalizer 0.01 used", "the model did not converge"]
+    assert "(see [Customer lifetime value](<03_clv.html>))" in notes["analysts"][0]
+    assert kpi.caveats_markdown([]).startswith("No data-quality warnings")
 
 
 def test_formatting():
@@ -210,7 +219,155 @@ def test_backfilled_report_equals_live_report(tmp_path):
     for name, path in (("backfill", full), ("live", live)):
         result = report.run_report(config_path=tmp_path / "workbook.yml", data_paths=[path], period="2011-10",
                                    only="00_summary", output_dir=tmp_path / name, progress=False)
-        frames[name] = pd.read_parquet(result.period_dir / "artifacts" / "kpis.parquet")
+        frames[name] = pd.read_parquet(layout.artifacts_dir(result.period_dir) / "kpis.parquet")
     assert frames["live"]["period"].iloc[-1] == "2011-10"
     assert frames["live"]["value"].notna().sum() > 100
     pd.testing.assert_frame_equal(frames["backfill"], frames["live"])
+
+
+# ----------------------------------------------------------------------------- windows and vocabulary
+def _config(tmp_path, text):
+    from crmlib.core.config import load_config
+
+    path = tmp_path / "workbook.yml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_windows_one_section_with_the_old_churn_window_as_the_same_setting(tmp_path):
+    from crmlib.core.config import WINDOWS_DEFAULTS, churn_window_days, windows
+    from crmlib.errors import ConfigError
+
+    assert churn_window_days(_config(tmp_path, "currency: GBP\n")) == WINDOWS_DEFAULTS["churn_days"]
+    assert churn_window_days(_config(tmp_path, "windows: {churn_days: 60}\n")) == 60
+    legacy = _config(tmp_path, "notebooks:\n  04_churn: {churn_window_days: 45}\n  03_clv: {clv_horizon_months: 6}\n")
+    assert churn_window_days(legacy) == 45 and windows(legacy)["value_horizon_months"] == 6
+    agree = _config(tmp_path, "windows: {churn_days: 45}\nnotebooks:\n  04_churn: {churn_window_days: 45}\n")
+    assert churn_window_days(agree) == 45
+    with pytest.raises(ConfigError, match="windows.churn_days is 60 but notebooks.04_churn.churn_window_days is 45"):
+        _config(tmp_path, "windows: {churn_days: 60}\nnotebooks:\n  04_churn: {churn_window_days: 45}\n")
+    with pytest.raises(ConfigError, match="unknown key 'churn_day' in windows"):
+        _config(tmp_path, "windows: {churn_day: 60}\n")
+    with pytest.raises(ConfigError, match="windows.churn_days must be a whole number"):
+        _config(tmp_path, "windows: {churn_days: 0}\n")
+
+
+def test_vocabulary_defines_every_headline_kpi_once_with_the_run_windows(tmp_path):
+    from crmlib.core import vocabulary
+
+    defined = [t.kpi for t in vocabulary.TERMS if t.kpi]
+    assert len(defined) == len(set(defined))
+    missing = [k for k in kpi.HEADLINE_KPIS if vocabulary.kpi_term(k) is None and k not in
+               ("orders", "revenue_per_customer", "purchase_frequency")]
+    assert missing == []
+    names = [e.term for e in vocabulary.GLOSSARY]
+    assert len(names) == len(set(names)) and "At Risk (RFM segment)" in names and "High churn risk" in names
+    entries = {e.term: e for e in vocabulary.glossary(_config(tmp_path, "windows: {churn_days: 45}\n"))}
+    assert "45 days" in entries["Live customers"].definition and entries["Live customers"].window == "45 days"
+    assert "90" not in entries["Reactivated customers"].definition
+    assert all(e.definition.count(".") >= 1 and "{" not in e.definition for e in entries.values())
+    with pytest.raises(KeyError, match="no term 'nope'"):
+        vocabulary.term("nope")
+
+
+def test_churn_page_risk_bands_are_the_vocabulary_bands():
+    from crmlib.core.vocabulary import CHURN_RISK_BANDS
+
+    assert tuple(churn.RISK_BANDS) == CHURN_RISK_BANDS
+
+
+# ----------------------------------------------------------------------------- comparisons
+def test_year_ago_only_with_a_year_of_history(hand_made):
+    assert not kpi.year_ago_available("2010-12-01", "2011-11", min_history_days=365)
+    assert kpi.year_ago_available("2010-11-01", "2011-11", min_history_days=365)
+    assert "1 Dec 2010" in kpi.year_ago_note(pd.Timestamp("2010-12-01"), "2011-11")
+    k = kpi.period_kpis(hand_made, "2011-04-30", n_periods=4, churn_window_days=40)
+    without = kpi.compare_periods(k, year_ago=False)
+    assert without["change_vs_year"].isna().all() and without["change_vs_previous"].notna().any()
+    table = kpi.headline_table(without, year_ago=False).to_frame()
+    assert list(table.columns) == ["KPI", "This period", "vs previous period"]
+    assert "vs same period last year" in kpi.headline_table(kpi.compare_periods(k)).headers
+
+
+def test_changes_carry_arrows_and_good_or_bad_classes():
+    from crmlib.core.kpis import format_kpi_delta
+
+    assert format_kpi_delta("revenue", 0.052) == ("▲ +5.2 %", "delta good")
+    assert format_kpi_delta("revenue", -0.1) == ("▼ -10.0 %", "delta bad")
+    assert format_kpi_delta("lost_customers", 0.2) == ("▲ +20.0 %", "delta bad")
+    assert format_kpi_delta("retention_rate", -0.034) == ("▼ -3.4 pts", "delta bad")
+    assert format_kpi_delta("revenue", 0.001)[1] == "delta flat"
+    assert format_kpi_delta("revenue", None) == ("–", "delta")
+    comparison = pd.DataFrame({"current": [10.0, 3.0], "change_vs_previous": [0.5, 0.5], "change_vs_year": [None, None]},
+                              index=["revenue", "lost_customers"])
+    html = kpi.headline_table(comparison, year_ago=False).to_html()
+    assert '<td class="num delta good">▲ +50.0 %</td>' in html and '<td class="num delta bad">▲ +50.0 %</td>' in html
+
+
+def test_data_start_months_are_masked_and_marked(hand_made):
+    k = kpi.period_kpis(hand_made, "2011-04-30", n_periods=4, churn_window_days=40)
+    early = kpi.early_periods(k.index, kpi.data_start(hand_made), 40)
+    assert early == ["2011-01", "2011-02"]  # Feb starts 27 days after the first purchase (5 Jan)
+    masked = kpi.mask_early_periods(k, early)
+    assert masked.loc[early, list(kpi.WINDOW_KPIS)].isna().all().all()
+    assert masked.loc["2011-03", "retention_rate"] == k.loc["2011-03", "retention_rate"]
+    assert (masked["revenue"] == k["revenue"]).all()
+
+
+def test_seasonality_is_flagged_against_the_trailing_average_or_last_year():
+    idx = [str(p) for p in pd.period_range("2010-01", "2011-11", freq="M")]
+    revenue = pd.Series(100.0, index=idx)
+    revenue["2011-11"] = 150.0
+    k = pd.DataFrame({"revenue": revenue})
+    note = kpi.seasonality_note(k, "2011-11")
+    assert note and "50 % above the average of the previous 6 months" in note
+    assert kpi.seasonality_note(k, "2011-11", as_of="2011-11-15") is None  # a partial month is not judged
+    assert kpi.seasonality_note(k.assign(revenue=100.0), "2011-11") is None
+    k.loc["2010-11", "revenue"] = 140.0
+    yearly = kpi.seasonality_note(k, "2011-11", year_ago=True)
+    assert "+50.0 %" in yearly and "+40.0 %" in yearly
+
+
+# ----------------------------------------------------------------------------- what to act on
+def _page_metrics():
+    return {
+        "02_segmentation": {"revenue": 1000.0, "segments": {
+            "Champions": {"customers": 10, "revenue_share": 0.5}, "At Risk": {"customers": 5, "revenue_share": 0.1},
+            "Cannot Lose Them": {"customers": 2, "revenue_share": 0.05}}},
+        "04_churn": {"high_risk_customers": 7, "high_risk_value_at_risk": 25_000.0, "targets": 9, "control": 1,
+                     "downloads": {"retention_list": "downloads/retention_list.csv"}},
+        "05_basket": {"basket_analysis_available": True, "customers_with_recommendations": 40,
+                      "top_rule": {"antecedent_names": ["Tea <b>cup</b>"], "consequent_names": ["Saucer"],
+                                   "confidence": 0.5, "baskets": 12, "lift": 3.0}},
+        "06_campaigns": {"campaigns": []},
+        "03_clv": None,
+    }
+
+
+def test_actions_say_who_how_many_value_and_where_the_list_is():
+    titles = {n: p.title for n, p in load_pages().items()}
+    todo = kpi.actions(_page_metrics(), titles, "GBP")
+    assert [a.page for a in todo] == ["04_churn", "02_segmentation", "02_segmentation", "05_basket"]
+    retention = todo[0]
+    assert retention.customers == 10 and retention.value == 25_000.0
+    assert "7 of them are at high churn risk, with £25k of value at risk" in retention.text
+    assert "(<downloads/retention_list.csv>)" in retention.link and "(<04_churn.html>)" in retention.link
+    assert todo[1].customers == 7 and todo[1].value == pytest.approx(150.0)
+    assert "&lt;b&gt;cup&lt;/b&gt;" in todo[3].text and "<b>" not in todo[3].text
+    text = kpi.actions_markdown(todo, ran=4)
+    assert text.startswith("1. **Keep customers") and text.count("\n") == 3
+
+
+def test_actions_skip_pages_not_run_or_not_applicable_but_not_drifted_metrics():
+    titles = {}
+    m = _page_metrics()
+    m["04_churn"] = {"not_applicable": "too little history"}
+    m["05_basket"] = None
+    assert [a.page for a in kpi.actions(m, titles)] == ["02_segmentation", "02_segmentation"]
+    m["06_campaigns"] = {"campaigns": [{"name": "Win-back", "verdict": "no evidence", "target": {"customers": 50},
+                                        "incremental_revenue": 1200.0}]}
+    last = kpi.actions(m, titles)[-1]
+    assert last.page == "06_campaigns" and "Win\\-back (50 contacted, £1,200 extra revenue)" in last.text
+    with pytest.raises(KeyError):
+        kpi.actions({"04_churn": {"high_risk_customers": 3}}, titles)
+    assert kpi.actions_markdown([], ran=0).startswith("No action can be derived")

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from crmlib import datasets, report
+from crmlib.core import layout
 from crmlib.core.pages import load_pages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,8 +85,8 @@ def test_the_toy_page_runs_is_listed_and_gets_its_line_in_the_summary(toy_projec
                                output_dir=toy_project / "reports", progress=False)
     period_dir = result.period_dir
     assert (period_dir / "99_toy.html").is_file()
-    metrics = json.loads((period_dir / "artifacts" / "metrics" / "99_toy.json").read_text())
-    cleaning = json.loads((period_dir / "artifacts" / "metrics" / "01_data_cleaning.json").read_text())
+    metrics = json.loads(layout.metrics_path(period_dir, "99_toy").read_text())
+    cleaning = json.loads(layout.metrics_path(period_dir, "01_data_cleaning").read_text())
     assert metrics["clean_lines"] == cleaning["rows_kept"] > 0
 
     index = (period_dir / "index.html").read_text(encoding="utf-8")
@@ -94,5 +95,5 @@ def test_the_toy_page_runs_is_listed_and_gets_its_line_in_the_summary(toy_projec
     summary_page = (period_dir / "00_summary.html").read_text(encoding="utf-8")
     assert f"{metrics['clean_lines']:,} clean lines counted by the toy page" in summary_page
     assert 'href="99_toy.html"' in summary_page
-    summary = json.loads((period_dir / "artifacts" / "metrics" / "00_summary.json").read_text())
+    summary = json.loads(layout.metrics_path(period_dir, "00_summary").read_text())
     assert summary["analyses_run"] == ["01_data_cleaning", "99_toy"]

@@ -14,6 +14,7 @@ from crmlib import cli, report
 from crmlib.core import periods
 from crmlib.core.pages import dependencies, load_pages
 from crmlib.errors import ConfigError
+from crmlib.core import layout
 
 CODE_MARKER = "CODE_MARKER_THAT_MUST_NOT_REACH_HTML"
 
@@ -43,7 +44,9 @@ RECORD = (
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "sales.csv").write_text("x\n1\n")
+    (tmp_path / "sales.csv").write_text(  # a line in every month of 2011: the runner checks the period has data
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        + "".join(f"5{m:05d},A1,1,2011-{m:02d}-15 10:00,2.5,17850\n" for m in range(1, 13)))
     for name in ("01_data_cleaning", "02_segmentation", "03_clv", "00_summary"):
         extra = "fail = False\n" if name == "02_segmentation" else ""
         body = RECORD.replace("NAME", repr(name))
@@ -65,10 +68,11 @@ def test_report_publishes_one_page_per_notebook_without_code(project: Path) -> N
     period_dir = project / "reports" / "2011-11"
     assert result.period_dir == period_dir
     pages = sorted(p.name for p in period_dir.glob("*.html"))
-    assert pages == ["00_summary.html", "01_data_cleaning.html", "02_segmentation.html", "03_clv.html", "index.html"]
+    assert [p for p in pages if p not in ("glossary.html",)] == [
+        "00_summary.html", "01_data_cleaning.html", "02_segmentation.html", "03_clv.html", "analyst.html", "index.html"]
     for page in period_dir.glob("*.html"):
         text = page.read_text(encoding="utf-8")
-        body = text.split("<body", 1)[1]  # the head carries CSS naming every output type
+        body = text.split("<body", 1)[1]
         assert CODE_MARKER not in text  # inputs are hidden
         assert "Traceback" not in body and "application/vnd.jupyter.stderr" not in body
     assert "visible output of 03_clv" in (period_dir / "03_clv.html").read_text(encoding="utf-8")
@@ -77,7 +81,7 @@ def test_report_publishes_one_page_per_notebook_without_code(project: Path) -> N
     period_index = (period_dir / "index.html").read_text(encoding="utf-8")
     assert all(f"{n}.html" in period_index for n in ("00_summary", "01_data_cleaning", "02_segmentation", "03_clv"))
     # every notebook got the base parameters; dependencies ran first; the summary ran last
-    metrics = {p.stem: json.loads(p.read_text()) for p in (period_dir / "artifacts" / "metrics").glob("*.json")}
+    metrics = {p.stem: json.loads(p.read_text()) for p in (layout.artifacts_dir(period_dir) / "metrics").glob("*.json")}
     assert {m["as_of"] for m in metrics.values()} == {"2011-11-30"}
     assert metrics["02_segmentation"]["upstream"] == ["01_data_cleaning.done"]
     assert metrics["00_summary"]["upstream"] == ["01_data_cleaning.done", "02_segmentation.done", "03_clv.done"]
@@ -107,13 +111,13 @@ def test_rerun_replaces_period_whole(project: Path) -> None:
     stray.write_text("old")
     _run(project, as_of="2011-11-15")
     assert not stray.exists()
-    metrics = json.loads((project / "reports" / "2011-11" / "artifacts" / "metrics" / "01_data_cleaning.json").read_text())
+    metrics = json.loads(layout.metrics_path(project / "reports" / "2011-11", "01_data_cleaning").read_text())
     assert metrics["as_of"] == "2011-11-15"
 
 
 def test_only_reruns_one_notebook_inside_the_period(project: Path) -> None:
     _run(project, period="2011-11")
-    done = project / "reports" / "2011-11" / "artifacts" / "01_data_cleaning.done"
+    done = layout.artifacts_dir(project / "reports" / "2011-11") / "01_data_cleaning.done"
     done.write_text("from the first run")
     _run(project, period="2011-11", only="03_clv")
     assert done.read_text() == "from the first run"  # upstream artifacts kept, not re-run
@@ -160,7 +164,7 @@ def test_not_applicable_analysis_becomes_a_page_that_says_why(project: Path) -> 
     page = (result.period_dir / "03_clv.html").read_text(encoding="utf-8").split("<body", 1)[1]
     assert "Not available for this period" in page and "only 61 days of history" in page
     assert "A heading that must not dangle" not in page and "Traceback" not in page
-    metrics = json.loads((result.period_dir / "artifacts" / "metrics" / "03_clv.json").read_text())
+    metrics = json.loads(layout.metrics_path(result.period_dir, "03_clv").read_text())
     assert metrics["not_applicable"].startswith("only 61 days") and metrics["as_of"] == "2011-01-31"
     # the summary still ran after it
     assert (result.period_dir / "00_summary.html").is_file()

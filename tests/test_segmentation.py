@@ -292,3 +292,32 @@ def test_missing_amounts_are_reported_with_example_rows():
     tx = _tx([("a", "2020-01-01", 10.0), ("b", "2020-01-02", float("nan"))])
     with pytest.raises(DataError, match="missing or non-numeric amounts(.|\n)*'b'"):
         summaries.btyd_summary(tx, "2020-01-31")
+
+
+# --------------------------------------------------------------------------- the page's words (issues 13, 16)
+def test_segment_page_words_tables_and_downloads():
+    from markup import HAZARDS, live_markup
+
+    from crmlib.datasets import make_synthetic
+    from crmlib.pages import segmentation as page
+
+    tx = make_synthetic(n_customers=300, groups=3, seed=4).transactions
+    result = seg.segment_customers(tx, "2011-12-31", random_state=1)
+    listing = page.segment_list(result)
+    assert len(listing) == len(result.customers) and listing["Customer id"].is_unique
+    assert {"RFM segment", "Recency score", "Frequency score", "Monetary score", "Last purchase",
+            "Spend"} <= set(listing.columns)
+    table = page.segment_summary(result)
+    assert table.headers[0] == "RFM segment" and table.headers[-1] == "Suggested action"
+    assert all(cell and "nan" not in cell.lower() for row in table.rows for cell in row)
+    # a segment map may rename segments: names are data and must stay text
+    result.segments = result.segments.rename(index=dict(zip(result.segments.index[:3], HAZARDS)))
+    metrics = result.metrics()
+    metrics["segments"] = {HAZARDS[i]: v for i, v in enumerate(metrics["segments"].values()) if i < 3}
+    outputs = {"segments_text": page.segments_text(result), "clusters_text": page.clusters_text(result),
+               "finding": page.PAGE.finding(metrics, "GBP"), "table": page.segment_summary(result).to_html()}
+    for name, text in outputs.items():
+        assert live_markup(text) == [], (name, text)
+    words = " ".join([page.lifecycle_text(result), page.concentration_text(result), outputs["finding"]])
+    assert "at-risk" not in words and "active" not in words   # those words mean other things in the report
+    assert "since" in outputs["finding"] and "all purchases" in page.concentration_text(result)

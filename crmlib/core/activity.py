@@ -107,7 +107,7 @@ class ActivityModel:
     Learned attributes: ``as_of_``, ``train_cutoff_``, ``score_cutoff_``, ``estimator_``
     (the fitted pipeline), ``estimator_name_``, ``calibrator_``, ``feature_columns_``,
     ``cv_roc_auc_`` (out-of-fold ROC-AUC per pipeline), ``base_rate_`` (share of training
-    customers who bought in the window), ``btyd_`` (what the BTYD check found),
+    customers who bought in the window), ``n_train_`` (training customers), ``btyd_`` (what the BTYD check found),
     ``source_`` ("classifier" or "bgnbd"), ``p_alive_`` (Series indexed by customer id,
     every customer seen up to ``as_of``), ``note_`` (the rule and the outcome in words).
     """
@@ -137,6 +137,7 @@ class ActivityModel:
         if int(self.window_days) < 7:
             raise ModelError(f"window_days must be at least 7; got {self.window_days}")
         as_of = pd.Timestamp(as_of).normalize()
+        self.customers_, self.segment_map_ = customers, segment_map
         tx = transactions[transactions["customer_id"].notna()]
         tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
         self.as_of_ = as_of
@@ -153,6 +154,7 @@ class ActivityModel:
         if len(np.unique(y)) < 2:
             raise ModelError("in the training window everybody (or nobody) bought: no activity model can be learned")
         self.base_rate_ = float(y.mean())
+        self.n_train_ = int(len(y))
         self.feature_columns_ = list(X.columns)
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=self.seed)
         oof: dict[str, np.ndarray] = {}
@@ -252,6 +254,14 @@ class ActivityModel:
         with threadpool_limits(limits=1):
             p = self.estimator_.predict_proba(X)[:, 1]
         return pd.Series(self._calibrated(p), index=X.index, name="p_alive")
+
+    def features(self, transactions: pd.DataFrame, cutoff: Any) -> pd.DataFrame:
+        """The model's features of every customer seen before ``cutoff`` (rows dated before it),
+        in the training columns, with the customer table and segment map given to :meth:`fit`
+        (for permutation importance and driver tables on another cutoff's labels)."""
+        tx = transactions[transactions["customer_id"].notna()]
+        return _features(tx, pd.Timestamp(cutoff).normalize(), self.customers_,
+                         self.segment_map_).reindex(columns=self.feature_columns_)
 
     def summary(self) -> dict[str, Any]:
         """Headline facts for metrics JSON: source, rule outcome, quality, spread."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from crmlib.core.member_lists import parse_identity_config
 from crmlib.errors import ConfigError
 
 CONFIG_NAME = "workbook.yml"
@@ -38,6 +39,37 @@ CUSTOMERS_DEFAULTS: dict[str, Any] = {
     "columns": {},
 }
 
+#: The time windows behind the report's customer states (see :mod:`crmlib.core.vocabulary`):
+#: one place, read by every page through :func:`windows` / :func:`churn_window_days`.
+WINDOWS_DEFAULTS: dict[str, int] = {
+    "churn_days": 90,                 # live while the last purchase is younger; churned = none in this many days
+    "customer_base_days": 365,        # the customer base the churn page scores: bought within this many days
+    "value_horizon_months": 12,       # customer value and equity: expected spend over this many months
+    "year_ago_min_history_days": 365,  # data needed before a period starts for a "same period last year" column
+}
+#: The notebook parameters two windows used to be (the churn and the value pages' sections
+#: under ``notebooks:``): still read, and each must agree with its ``windows:`` key.
+LEGACY_WINDOWS: dict[str, str] = {
+    "churn_days": "churn_window_days",
+    "value_horizon_months": "clv_horizon_months",
+}
+#: One entry of ``campaigns:`` (a campaign file measured by page 06_campaigns).
+CAMPAIGN_DEFAULTS: dict[str, Any] = {
+    "path": None,
+    "columns": {},          # canonical -> column: customer_id, group, contact_date, campaign
+    "name": None,           # the campaign's name when the file has no campaign column; default: file name
+    "source": None,         # whose member ids these are (a source's `name`), once sources are unified
+    "cost_per_contact": None,
+    "channel": None,
+    "encoding": "auto",
+    "delimiter": None,
+    "sheet": None,          # Excel: a sheet name or 0-based index; None = the first sheet
+    "date_format": None,
+    "dayfirst": False,
+}
+#: Canonical names allowed under ``campaigns[].columns``.
+CAMPAIGN_COLUMNS = ("customer_id", "group", "contact_date", "campaign")
+
 DEFAULTS: dict[str, Any] = {
     "currency": "GBP",
     "language": "en",
@@ -45,8 +77,12 @@ DEFAULTS: dict[str, Any] = {
     "customers": CUSTOMERS_DEFAULTS,
     "cleaning": {},        # checked against crmlib.cleaning's rule parameters
     "segments": {},        # checked by crmlib.core.summaries (e.g. a custom segment map)
+    "windows": WINDOWS_DEFAULTS,  # the customer-state windows in days (crmlib.core.vocabulary)
     "notebooks": {},       # checked by the runner against each notebook's parameters cell
     "pages": [],           # extra page modules, importable from this file's folder (crmlib.core.pages)
+    "campaigns": [],       # campaign files measured by 06_campaigns (CAMPAIGN_DEFAULTS)
+    "identity": [],        # member lists matched on phone/e-mail (crmlib.core.member_lists)
+    "ids_are_personal": "auto",  # auto: ids that look like phone numbers or e-mails are pseudonymised; true: all; false: none
     "engine": "auto",      # row-level engine: auto | pandas | duckdb | spark (checked by crmlib.core.engine)
     "spark": {},           # engine: spark only: {master, conf} (crmlib.core.engine.engine_settings)
 }
@@ -110,6 +146,9 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     if isinstance(sources, (str, dict)):
         sources = [sources]
     config["sources"] = [_source(s, i, root, where) for i, s in enumerate(sources)]
+    names = [s["name"] for s in config["sources"]]
+    config["campaigns"] = campaign_specs(raw.get("campaigns"), root, where, names)
+    config["identity"] = identity_specs(raw.get("identity"), root, where, names)
 
     customers = raw.get("customers") or {}
     if not isinstance(customers, dict):
@@ -127,12 +166,17 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{where}: 'pages' must be a list of module names, e.g. [my_page]")
     config["pages"] = list(pages)
 
+    if config["ids_are_personal"] not in ("auto", True, False):
+        raise ConfigError(f"{where}: ids_are_personal: expected auto, true or false, "
+                          f"got {config['ids_are_personal']!r}")
+
     notebooks = config["notebooks"]
     for name, params in notebooks.items():
         if params is not None and not isinstance(params, dict):
             raise ConfigError(f"{where}: notebooks.{name} must be a mapping of parameters")
         notebooks[name] = dict(params or {})
 
+    config["windows"] = _windows(raw.get("windows"), notebooks, where)
     from crmlib.core.engine import engine_settings  # the engine: and spark: settings, checked where they are used
 
     try:
@@ -143,6 +187,58 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
     config["_path"] = str(Path(path).resolve()) if path else None
     config["_root"] = str(root)
     return config
+
+
+def _windows(given: Any, notebooks: dict[str, dict[str, Any]], where: Path | str) -> dict[str, int]:
+    """The ``windows:`` section checked (known keys, whole numbers >= 1), with the legacy places.
+
+    ``notebooks: 04_churn: churn_window_days`` is the same setting as ``windows:
+    churn_days`` (and ``notebooks: 03_clv: clv_horizon_months`` as ``value_horizon_months``):
+    given alone it sets it; given with a different ``windows:`` value it is an error.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"{where}: 'windows' must be a mapping of days, e.g. {{churn_days: 90}}")
+    _check_keys(given, WINDOWS_DEFAULTS, "windows", where)
+    out = dict(WINDOWS_DEFAULTS)
+    for key, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: windows.{key} must be a whole number (at least 1), got {value!r}")
+        out[key] = value
+    set_in = {window: f"windows.{window}" for window in given}
+    for window, key in LEGACY_WINDOWS.items():
+        for page, params in notebooks.items():
+            legacy = (params or {}).get(key)
+            if legacy is None:
+                continue
+            if isinstance(legacy, bool) or not isinstance(legacy, int) or legacy < 1:
+                raise ConfigError(f"{where}: notebooks.{page}.{key} must be a whole number (at least 1), got {legacy!r}")
+            if window in set_in and out[window] != legacy:
+                raise ConfigError(
+                    f"{where}: {set_in[window]} is {out[window]} but notebooks.{page}.{key} is {legacy}: "
+                    f"the same setting given twice with different values; keep windows.{window} only"
+                )
+            out[window], set_in[window] = legacy, f"notebooks.{page}.{key}"
+    return out
+
+
+def windows(config: dict[str, Any] | None) -> dict[str, int]:
+    """The customer-state windows in days (``windows:`` of ``workbook.yml``, defaults filled in).
+
+    Every page reads its windows here, never from another page's ``notebooks:`` section.
+    ``config=None`` gives the defaults.
+    """
+    return {**WINDOWS_DEFAULTS, **((config or {}).get("windows") or {})}
+
+
+def churn_window_days(config: dict[str, Any] | None) -> int:
+    """Days without a purchase after which a customer counts as churned (``windows: churn_days``).
+
+    The one churn window of the report: the churn page's label ("no purchase in the next N
+    days"), the summary's live/lost/retained/reactivated customers and the glossary.
+    """
+    return int(windows(config)["churn_days"])
 
 
 def _absolute(value: str | Path, root: Path) -> Path:
@@ -164,6 +260,60 @@ def _source(spec: Any, index: int, root: Path, where: Path | str) -> dict[str, A
     if not source["name"]:
         source["name"] = Path(source["path"]).name.split(".")[0]
     return source
+
+
+def campaign_specs(spec: Any, root: str | Path, where: Path | str = "workbook.yml",
+                   source_names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Check the ``campaigns:`` setting; return its entries with defaults and absolute paths.
+
+    Each entry is a path or a mapping of :data:`CAMPAIGN_DEFAULTS` keys; ``columns`` maps
+    :data:`CAMPAIGN_COLUMNS` to the file's columns; ``source``, when given, must name a
+    configured source (``source_names``). Checked entries pass unchanged.
+    """
+    if spec is None:
+        return []
+    if isinstance(spec, (str, dict)):
+        spec = [spec]
+    if not isinstance(spec, list):
+        raise ConfigError(f"{where}: 'campaigns' must be a list of campaign files "
+                          "(- path: ..., columns: {customer_id: ..., group: ..., contact_date: ...})")
+    entries = []
+    for i, entry in enumerate(spec):
+        at = f"campaigns[{i}]"
+        if isinstance(entry, str):
+            entry = {"path": entry}
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {at} must be a path or a mapping")
+        _check_keys(entry, CAMPAIGN_DEFAULTS, at, where)
+        entry = {**CAMPAIGN_DEFAULTS, **entry}
+        if not entry["path"] or not isinstance(entry["path"], (str, Path)):
+            raise ConfigError(f"{where}: {at} has no 'path'")
+        columns = entry["columns"] or {}
+        if not isinstance(columns, dict):
+            raise ConfigError(f"{where}: {at}.columns must be a mapping such as "
+                              "{customer_id: cust, group: arm, contact_date: sent}")
+        _check_keys(columns, dict.fromkeys(CAMPAIGN_COLUMNS), f"{at}.columns", where)
+        bad = next((k for k, v in columns.items() if not isinstance(v, str) or not v), None)
+        if bad:
+            raise ConfigError(f"{where}: {at}.columns.{bad} must name a column of the file")
+        cost = entry["cost_per_contact"]
+        if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0):
+            raise ConfigError(f"{where}: {at}.cost_per_contact must be a number >= 0, got {cost!r}")
+        if entry["source"] is not None and source_names is not None and entry["source"] not in source_names:
+            raise ConfigError(f"{where}: {at}.source: '{entry['source']}' is not the name of a configured "
+                              f"source; sources: {', '.join(map(str, source_names)) or '(none)'}")
+        if not isinstance(entry["dayfirst"], bool):
+            raise ConfigError(f"{where}: {at}.dayfirst must be true or false")
+        entries.append({**entry, "path": str(_absolute(entry["path"], Path(root))), "columns": dict(columns)})
+    return entries
+
+
+def identity_specs(spec: Any, root: str | Path, where: Path | str = "workbook.yml",
+                   source_names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Check the ``identity:`` setting (:func:`crmlib.core.member_lists.parse_identity_config`);
+    return its entries with absolute paths (``[]``: no identity resolution)."""
+    entries = parse_identity_config(spec, where, source_names=source_names)
+    return [{**e, "path": str(_absolute(e["path"], Path(root)))} for e in entries]
 
 
 def sources_for_paths(config: dict[str, Any], data_paths: list[str | Path]) -> list[dict[str, Any]]:

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from crmlib import cleaning
-from crmlib.core import pages, writer
+from crmlib import cleaning, schema
+from crmlib.core import pages, privacy, tables, writer
 from crmlib.core.run import Run, load_run
 from crmlib.core.text import md_link
+from crmlib.errors import NotApplicableError
 
 if TYPE_CHECKING:
     from IPython.display import Markdown
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
 TRANSACTIONS = "transactions.parquet"
 DOWNLOADS = "downloads"
 AUDIT = "cleaning_audit.json"
+#: The analyst's mapping from personal ids to the pseudonyms pages and downloads show,
+#: one file per page: ``pseudonyms/<page>.parquet`` in the artifacts.
+PSEUDONYMS = "pseudonyms"
+#: Fewest known customers (with a customer id) a customer page works on by default.
+MIN_CUSTOMERS = 20
+#: Columns of a download that hold customer ids (pseudonymised when personal).
+ID_COLUMNS = ("customer_id",)
 
 
 @dataclass
@@ -46,6 +54,7 @@ class RunContext:
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downloads: dict[str, str] = field(default_factory=dict)   # name -> link relative to the page
 
     @classmethod
     def create(
@@ -72,7 +81,9 @@ class RunContext:
         artifacts = Path(artifacts_dir)
         artifacts.mkdir(parents=True, exist_ok=True)
         run = load_run(artifacts, config_path=config_path, period=period, as_of=as_of, data_paths=data_paths)
-        return cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
+        ctx = cls(notebook=notebook, run=run, artifacts_dir=artifacts, parameters=dict(parameters or {}))
+        tables.show_ids_through(ctx._shown_customer_ids)  # every manager table shows ids as this run allows
+        return ctx
 
     # ----------------------------------------------------------------- the run
     @property
@@ -129,15 +140,19 @@ class RunContext:
         """
         return self.artifacts_dir.parent / DOWNLOADS
 
-    def download(self, frame: pd.DataFrame, name: str, label: str) -> Markdown:
+    def download(self, frame: pd.DataFrame, name: str, label: str,
+                 id_columns: tuple[str, ...] = ID_COLUMNS) -> Markdown:
         """Write ``frame`` as ``downloads/<name>.csv`` for Excel and return the link to show.
 
-        The CSV is written by the one writer (UTF-8 with BOM, formula-like text
-        neutralised); the link is relative to the page, e.g. ``downloads/retention_list.csv``.
+        Personal ids in ``id_columns`` are pseudonymised first (:meth:`shown_ids`); the CSV
+        is written by the one writer (UTF-8 with BOM, formula-like text neutralised); the
+        link is relative to the page, e.g. ``downloads/retention_list.csv``.
         """
         from IPython.display import Markdown
 
+        frame = self.shown_ids(frame, *id_columns)
         path = writer.write_csv(self.downloads_dir / f"{name}.csv", frame)
+        self.downloads[name] = f"{DOWNLOADS}/{path.name}"
         rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
         return Markdown(f"**Download:** {md_link(label, f'{DOWNLOADS}/{path.name}')} ({rows}, CSV for Excel)")
 
@@ -147,23 +162,95 @@ class RunContext:
             return False
         if audit.get("as_of") != str(self.as_of.date()):
             return False
-        wanted = sorted(str(Path(s["path"]).resolve()) for s in self.sources)
+        wanted = sorted(cleaning.input_paths(self.sources, self.config.get("identity")))
         return not wanted or sorted(audit.get("source_paths", [])) == wanted
 
     def load_transactions(self) -> pd.DataFrame:
         """Clean transactions up to ``as_of`` (``transactions.parquet``).
 
         When the artifact is missing or was built for another ``as_of`` or other files,
-        the cleaning engine is re-run and the notebook notes that it did so.
+        the cleaning engine is re-run and the notebook notes that it did so. A run with a
+        customer table and no transaction sources gets no rows (with every column).
         """
+        if not self.sources:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
+                                 if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
         if not self._transactions_are_current():
-            result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}))
+            result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
+                                            identity=self.config.get("identity"), root=self.config["_root"])
             result.write(self.artifacts_dir)
             self.notes.append(
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
             )
         return pd.read_parquet(self.path(TRANSACTIONS))
+
+    # ----------------------------------------------------------------- what a page needs
+    def require_transactions(self) -> None:
+        """Raise :class:`NotApplicableError` when the run has no transaction log (a customer
+        table alone): the page then says it is not available, and the others run."""
+        if not self.sources:
+            raise NotApplicableError(
+                "this page needs a transaction log, and this workbook has only a customer table "
+                "(no `sources:` in workbook.yml)")
+
+    def require_customers(self, transactions: pd.DataFrame, minimum: int = MIN_CUSTOMERS,
+                          customers: pd.DataFrame | None = None) -> int:
+        """Raise :class:`NotApplicableError` unless at least ``minimum`` customers are known.
+
+        Known customers are the distinct customer ids in ``transactions`` (anonymous lines
+        count for sales only), or the rows of the ``customers`` table when a page can work
+        from it (churn in customer-table mode). The runner turns the error into a page that
+        says why; sales pages still run. Returns the number of known customers.
+        """
+        if customers is None:
+            self.require_transactions()
+        known = int(schema.known_customers(transactions)[schema.CUSTOMER_ID].nunique()) if len(transactions) else 0
+        if customers is not None:
+            known = max(known, len(customers))
+        if known < minimum:
+            raise NotApplicableError(
+                f"this analysis needs at least {minimum:,} customers with a customer id, and the data up to "
+                f"{self.as_of.date()} have {known:,}; the sales figures are on the cleaning page and the summary")
+        return known
+
+    # ----------------------------------------------------------------- personal data
+    @property
+    def ids_are_personal(self) -> privacy.IdsArePersonal:
+        """The ``ids_are_personal`` setting of ``workbook.yml``: ``auto`` (default), true or false."""
+        return self.config.get("ids_are_personal", "auto")
+
+    def shown_ids(self, frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        """``frame`` ready to show or share: personal ids in ``columns`` (or the index, when
+        it carries one of those names) replaced by stable pseudonyms.
+
+        Which ids are personal follows ``ids_are_personal`` (``auto``: ids that look like a
+        phone number or an e-mail address, :func:`crmlib.core.privacy.looks_personal`). The
+        mapping from id to pseudonym goes to the analyst's artifacts only
+        (``pseudonyms/<page>.parquet``). Columns not in ``frame`` are skipped; ``frame`` is not changed.
+        """
+        columns = columns or ID_COLUMNS
+        index_names = [n for n in frame.index.names if n in columns]
+        data = frame.reset_index(index_names) if index_names else frame
+        present = [c for c in columns if c in data.columns]
+        if not present or self.ids_are_personal is False:
+            return frame
+        shown, mapping = privacy.pseudonymise_personal_ids(
+            data, present, privacy.load_key(self.config["_root"]), self.ids_are_personal)
+        if not mapping.empty:
+            self._keep_pseudonyms(mapping)
+        return shown.set_index(index_names) if index_names else shown
+
+    def _shown_customer_ids(self, frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        """:meth:`shown_ids` for the customer-id columns among ``columns`` (a product code is no person)."""
+        customer_columns = [c for c in columns if c in ID_COLUMNS]
+        return self.shown_ids(frame, *customer_columns) if customer_columns else frame
+
+    def _keep_pseudonyms(self, mapping: pd.DataFrame) -> None:
+        name = f"{PSEUDONYMS}/{self.notebook}.parquet"
+        known = self.read_parquet(name)
+        merged = mapping if known is None else pd.concat([known, mapping], ignore_index=True)
+        self.write_parquet(name, merged.drop_duplicates("id").reset_index(drop=True))
 
     def show_notes(self) -> None:
         """Display what the context did on its own (steps re-run)."""
@@ -184,7 +271,9 @@ class RunContext:
         ``metrics`` is checked against the page's declared metrics
         (:func:`crmlib.core.pages.validate_metrics`) before anything is written. Keys
         given come first; ``notebook``, ``as_of``, ``period``, ``parameters`` and
-        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s).
+        ``warnings`` are added (``warnings`` merged with :meth:`warn`'s), and ``downloads``
+        (name -> link) when the page offered any through :meth:`download`, so the summary
+        can link a page's list.
         """
         page = pages.page(self.notebook, self.config)
         given = list(metrics.get("warnings", []))
@@ -195,6 +284,7 @@ class RunContext:
             "period": self.period,
             "parameters": self.parameters,
             "warnings": given + [w for w in self.warnings if w not in given],
+            **({"downloads": dict(self.downloads)} if self.downloads else {}),
         }
         payload = writer.jsonable(payload)
         pages.validate_metrics(page, payload)

@@ -61,8 +61,11 @@ HEADLINE_KPIS = [
 ]
 
 
-#: Days without a purchase after which a customer counts as lost, unless a page says otherwise.
-DEFAULT_CHURN_WINDOW_DAYS = 90
+#: Which way is good for each KPI: +1 up is good, -1 down is good, 0 neither (default +1).
+KPI_DIRECTION: dict[str, int] = {"lost_customers": -1, "top20_revenue_share": 0, "customers_at_start": 0}
+
+#: Changes smaller than this (relative, or in points for rates) are shown as flat, not good or bad.
+FLAT_CHANGE = 0.005
 
 
 def format_kpi(kpi: str, value: Any, currency: str = "GBP", *, compact: bool = False) -> str:
@@ -81,3 +84,29 @@ def format_kpi(kpi: str, value: Any, currency: str = "GBP", *, compact: bool = F
 def format_kpi_change(kpi: str, change: Any) -> str:
     """A KPI's change as people read it: ``+5.2 %`` for amounts, ``+1.3 pts`` for rates."""
     return format_points(change) if KPI_KINDS.get(kpi) == "rate" else format_change(change)
+
+
+def change_tone(kpi: str, change: Any) -> str:
+    """``"good"``, ``"bad"`` or ``"flat"`` for a KPI's change (:data:`KPI_DIRECTION`); ``""`` when missing."""
+    v = as_number(change)
+    if v is None:
+        return ""
+    direction = KPI_DIRECTION.get(kpi, 1)
+    if abs(v) < FLAT_CHANGE or direction == 0:
+        return "flat"
+    return "good" if v * direction > 0 else "bad"
+
+
+def format_kpi_delta(kpi: str, change: Any) -> tuple[str, str]:
+    """A change with its arrow and its CSS classes: ``("▲ +5.2 %", "delta good")``.
+
+    The arrow shows the direction (▲ up, ▼ down, ► flat), the class whether that is good
+    for the business (``delta good`` / ``delta bad`` / ``delta flat``; the report's
+    stylesheet colours them). A missing change is ``("–", "delta")``.
+    """
+    tone = change_tone(kpi, change)
+    if not tone:
+        return MISSING, "delta"
+    v = as_number(change)
+    arrow = "►" if abs(v) < FLAT_CHANGE else ("▲" if v > 0 else "▼")
+    return f"{arrow} {format_kpi_change(kpi, change)}", f"delta {tone}"

@@ -19,10 +19,11 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
+from crmlib.core.parameters import Parameter
 from crmlib.errors import ConfigError, CrmError
 
 #: ``reads`` entry meaning "every other page of the run" (the summary).
@@ -69,6 +70,11 @@ class Page:
     finding:
         ``finding(metrics, currency)`` -> the page's line in the executive summary, or
         ``None`` when there is nothing to say beyond "ran".
+    parameters:
+        Optional ranges and choices of the notebook's parameters, by name
+        (:class:`crmlib.core.parameters.Parameter`); their types come from the defaults in
+        the ``parameters`` cell. The runner checks ``workbook.yml``'s ``notebooks:`` section
+        against both before any notebook runs.
     """
 
     name: str
@@ -77,6 +83,7 @@ class Page:
     reads: tuple[str, ...] = ()
     metrics: type | None = None
     finding: Finding | None = None
+    parameters: Mapping[str, Parameter] = field(default_factory=dict)
 
     @property
     def reads_all(self) -> bool:

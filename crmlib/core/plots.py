@@ -9,13 +9,14 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import seaborn as sns
 
+from crmlib.core.chart_output import register_chart_output
 from crmlib.core.formatting import currency_symbol
 
 PALETTE = ["#1f4e79", "#e07b39", "#4c9a2a", "#b8336a", "#7f7f7f", "#2a9d8f", "#8c6bb1", "#c9a227"]
 
 
 def use_house_style() -> None:
-    """Apply the workbook's chart style (call once at the top of a notebook)."""
+    """Apply the workbook's chart style (call once at the top of a notebook); see :mod:`crmlib.core.chart_output`."""
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
     plt.rcParams.update(
         {
@@ -29,6 +30,7 @@ def use_house_style() -> None:
             "savefig.bbox": "tight",
         }
     )
+    register_chart_output()  # light PNGs with the chart's title as alt text (in a notebook)
 
 
 def money_axis(ax: plt.Axes, currency: str = "GBP", axis: str = "y") -> plt.Axes:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from crmlib.cleaning import date_window
 from crmlib.core import config as config_mod
-from crmlib.core.periods import parse_as_of, resolve_period
+from crmlib.core.periods import month_end_as_of, parse_as_of, resolve_period
 from crmlib.core.writer import write_json
 from crmlib.errors import ConfigError
 
@@ -81,7 +81,8 @@ def resolve_run(
 
     ``data_paths`` replace the configured sources; ``as_of`` wins over ``period``; with
     neither, ``as_of`` is the end of the last complete month in the data
-    (:func:`crmlib.core.periods.resolve_period`). Raises
+    (:func:`crmlib.core.periods.resolve_period`); with a customer table and no transaction
+    sources, the last complete month before today. Raises
     :class:`~crmlib.errors.ConfigError` for a missing file or no data at all.
     """
     config = config_mod.load_config(config_path)
@@ -90,8 +91,11 @@ def resolve_run(
         if not Path(p).is_file():
             raise ConfigError(f"--data: file not found: {p}")
     sources = config_mod.sources_for_paths(config, paths) if paths else config["sources"]
-    if not sources and as_of in (None, "") and period in (None, ""):
-        raise ConfigError("no data: configure `sources:` in workbook.yml or pass --data PATH")
+    undated = as_of in (None, "") and period in (None, "")
+    if not sources and undated and not config["customers"]["path"]:
+        raise ConfigError("no data: configure `sources:` (or a `customers:` table) in workbook.yml or pass --data PATH")
+    if not sources and undated:  # a customer table alone is a snapshot: report the last complete month
+        as_of = month_end_as_of(pd.Timestamp.today())
     period, day = resolve_period(sources, period, as_of, window=date_window(config["cleaning"]))
     request = _request(config["_path"], period, str(day.date()), paths)
     return Run(config=config, sources=sources, period=period, as_of=day, data_paths=paths, request=request)

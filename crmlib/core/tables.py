@@ -11,7 +11,7 @@ by the report's one stylesheet, so wide tables never cut off on a phone or on A4
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +23,26 @@ from crmlib.core import formatting
 KINDS: dict[str, bool] = {
     "text": False, "id": False, "flag": False, "date": False, "period": False,
     "count": True, "money": True, "percent": True, "points": True, "change": True, "ratio": True,
-    "number": True,
+    "number": True, "figure": True,   # figure: text already formatted as a number (kept as given, right-aligned)
 }
 FLAG_WORDS = ("Yes", "No")
 NUMBER_CELL = ' class="num"'  # right-aligned by the stylesheet
+
+
+#: How ids are made fit to show (the run context installs its pseudonymiser, see
+#: :meth:`crmlib.core.context.RunContext.shown_ids`); ``None`` shows ids as they are.
+_id_filter: Callable[..., pd.DataFrame] | None = None
+
+
+def show_ids_through(id_filter: Callable[..., pd.DataFrame] | None) -> None:
+    """Route every ``"id"`` column of every manager table through ``id_filter(frame, *columns)``.
+
+    :class:`~crmlib.core.context.RunContext` installs its ``shown_ids`` when a notebook
+    starts, so an id that looks like a phone number or an e-mail address never reaches a
+    page, whichever page builds the table.
+    """
+    global _id_filter
+    _id_filter = id_filter
 
 
 def _kind_of(values: pd.Series) -> str:
@@ -77,6 +93,11 @@ def format_cell(value: Any, kind: str, currency: str = "GBP") -> str:
     return str(value)
 
 
+def _cell_class(numeric: bool, extra: str) -> str:
+    names = " ".join(filter(None, ["num" if numeric else "", extra]))
+    return f' class="{html.escape(names)}"' if names else ""
+
+
 @dataclass
 class ManagerTable:
     """A formatted table; shown as HTML in a notebook (``_repr_html_``)."""
@@ -86,14 +107,17 @@ class ManagerTable:
     rows: list[list[str]]
     caption: str | None = None
     more_rows: int = 0
+    classes: list[list[str]] | None = None   # extra CSS classes per cell (e.g. "delta good"), or None
 
     def to_html(self) -> str:
         """The table as escaped HTML (no inline styles: the report's stylesheet styles it)."""
         align = [NUMBER_CELL if n else "" for n in self.numeric]
         head = "".join(f"<th{a}>{html.escape(h)}</th>" for h, a in zip(self.headers, align))
+        classes = self.classes or [[""] * len(self.headers) for _ in self.rows]
         body = "".join(
-            "<tr>" + "".join(f"<td{a}>{html.escape(cell)}</td>" for cell, a in zip(row, align)) + "</tr>"
-            for row in self.rows
+            "<tr>" + "".join(f"<td{_cell_class(n, extra)}>{html.escape(cell)}</td>"
+                             for cell, n, extra in zip(row, self.numeric, extra_row)) + "</tr>"
+            for row, extra_row in zip(self.rows, classes)
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         more = (f'<p class="crm-table-more">{formatting.format_count(self.more_rows)} more rows '
@@ -117,6 +141,7 @@ def manager_table(
     max_rows: int | None = None,
     caption: str | None = None,
     index: str | tuple[str, str] | None = None,
+    cell_classes: Mapping[str, Any] | None = None,
 ) -> ManagerTable:
     """``frame`` formatted for a manager.
 
@@ -125,7 +150,8 @@ def manager_table(
     header made from its name and a kind inferred from its dtype. ``index`` keeps a
     meaningful index (e.g. a segment name) as the first column, with that header. The
     positional 0..n index is never shown. ``max_rows`` cuts the table and says how many
-    rows are left for the download.
+    rows are left for the download. ``cell_classes`` maps a shown column to one CSS class
+    per row (e.g. ``"delta good"`` for a change the stylesheet colours green).
     """
     data = frame.reset_index() if index is not None else frame
     if index is not None:
@@ -143,12 +169,24 @@ def manager_table(
             raise ValueError(f"manager_table: unknown kind {kind!r} for {column!r}; kinds: {', '.join(KINDS)}")
         specs.append((column, header, kind))
     shown = data if max_rows is None else data.head(max_rows)
+    id_columns = [column for column, _, kind in specs if kind == "id"]
+    if id_columns and _id_filter is not None:
+        shown = _id_filter(shown, *id_columns)
     rows = [[format_cell(value, kind, currency) for value in shown[column].tolist()]
             for column, _, kind in specs]
+    classes = None
+    if cell_classes:
+        unknown = [c for c in cell_classes if c not in columns]
+        if unknown:
+            raise KeyError(f"manager_table: cell_classes for {unknown[0]!r}, which is not a shown column")
+        per_column = [[str(v or "") for v in list(cell_classes[column])[:len(shown)]] if column in cell_classes
+                      else [""] * len(shown) for column, _, _ in specs]
+        classes = [list(r) for r in zip(*per_column)]
     return ManagerTable(
         headers=[header for _, header, _ in specs],
         numeric=[KINDS[kind] for _, _, kind in specs],
         rows=[list(r) for r in zip(*rows)] if rows else [],
         caption=caption,
         more_rows=max(len(data) - len(shown), 0),
+        classes=classes,
     )

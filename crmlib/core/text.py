@@ -31,7 +31,9 @@ def md(value: Any) -> str:
     cell can start), and line breaks become spaces (no heading or list can start).
     """
     text = " ".join(str(value).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    # named entities only: a numeric one (&#x27;) would get its '#' escaped below and show as text
+    escaped = html.escape(text, quote=False).replace('"', "&quot;").replace("'", "&apos;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
 
 
 def safe_url(url: Any) -> str | None:

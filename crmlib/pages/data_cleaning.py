@@ -2,13 +2,17 @@
 
 The cleaning itself is intake's engine, :mod:`crmlib.cleaning` (rules, audit,
 quarantine); this page shows its result to managers, and declares itself as ``PAGE``.
+Data values in its sentences (source and file names, countries) go through
+:func:`crmlib.core.text.md`; its tables through :func:`crmlib.core.tables.manager_table`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,7 +20,18 @@ import pandas as pd
 from crmlib import schema
 from crmlib.cleaning import REASON_TEXT, REASONS, CleaningResult, clean_sources, resolve_rules
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
+from crmlib.core.tables import ManagerTable, manager_table
+from crmlib.core.text import md
+
+
+def reason_text(reason: str) -> str:
+    """A cleaning reason in plain words, without the setting that controls it (that belongs
+    to the analysts' section): "dated before the plausible window (cleaning.date_window) …"
+    -> "dated before the plausible window …"."""
+    text = REASON_TEXT.get(reason, reason.replace("_", " "))
+    return re.sub(r"\s*\([a-z_]+\.[a-z_.]+\)", "", text)
 
 @dataclass
 class CustomerOverlap:
@@ -91,7 +106,8 @@ def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: s
     notebook's overrides.
     """
     rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
-    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules)
+    return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules, identity=ctx.config.get("identity"),
+                         root=ctx.config["_root"])
 
 
 def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
@@ -99,11 +115,18 @@ def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
 
     ``revenue`` is quantity x price of the lines as read (return lines count negative).
     """
-    rows = [(r, REASON_TEXT[r], audit["by_rule"][r], audit["revenue_by_rule"].get(r, 0.0))
+    rows = [(r, reason_text(r), audit["by_rule"][r], audit["revenue_by_rule"].get(r, 0.0))
             for r in REASONS if r in audit["by_rule"]]
     table = pd.DataFrame(rows, columns=["reason", "meaning", "rows", "revenue"])
     table["share_of_rows"] = table["rows"] / max(audit["rows_in"], 1)
     return table
+
+
+def rule_summary(table: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
+    """:func:`rule_table` for a manager."""
+    return manager_table(table, {"meaning": ("Reason", "text"), "rows": ("Rows", "count"),
+                                 "share_of_rows": ("Share of rows read", "percent"),
+                                 "revenue": ("Their value", "money")}, currency=currency)
 
 
 def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
@@ -114,7 +137,7 @@ def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
     from crmlib.core import plots
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.5 * max(len(table), 3) + 1.5), sharey=True)
-    labels = table["reason"].str.replace("_", " ")
+    labels = [m if len(m) <= 40 else m[:39] + "…" for m in table["meaning"]]
     left.barh(labels, table["rows"], color=plots.PALETTE[0])
     plots.count_axis(left, axis="x")
     plots.label(left, "Rows set aside, by reason", "rows", "")
@@ -186,20 +209,35 @@ def top_countries(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         ["country", "revenue", "revenue_share", "customers"]]
 
 
+def intake_table(audit: dict[str, Any]) -> ManagerTable:
+    """What came in: one row per source file."""
+    frame = pd.DataFrame([{"name": s["name"], "file": Path(s["path"]).name,
+                           "layout": s["layout"].replace("_", " "), "encoding": s["encoding"],
+                           "rows": s["rows_in"]} for s in audit["sources"]],
+                         columns=["name", "file", "layout", "encoding", "rows"])
+    return manager_table(frame, {"name": ("Source", "text"), "file": ("File", "text"),
+                                 "layout": ("Layout recognised", "text"), "encoding": ("Text encoding", "text"),
+                                 "rows": ("Rows read", "count")})
+
+
+def countries_table(countries: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
+    """:func:`top_countries` for a manager."""
+    return manager_table(countries, {"country": ("Country", "text"), "revenue": ("Revenue", "money"),
+                                     "revenue_share": ("Share of revenue", "percent"),
+                                     "customers": ("Known customers", "count")}, currency=currency)
+
+
 def intake_markdown(audit: dict[str, Any]) -> str:
-    """What came in: one line per source file, plus the analysis date."""
-    lines = ["| source | file | layout recognised | encoding | rows read |", "|---|---|---|---|---:|"]
-    for s in audit["sources"]:
-        lines.append(f"| {s['name']} | {Path(s['path']).name} | {s['layout'].replace('_', ' ')} | "
-                     f"{s['encoding'] or 'n/a'} | {format_count(s['rows_in'])} |")
+    """What came in, in words: rows read, files, the analysis date, and custom column mappings."""
+    n_files = len(audit["sources"])
+    lines = [f"**{format_count(audit['rows_in'])} row{'s' if audit['rows_in'] != 1 else ''}** read from {n_files} "
+             f"file{'s' if n_files != 1 else ''}; the analysis date is **{md(audit['as_of'])}**: later rows "
+             f"belong to a later report."]
     for s in audit["sources"]:
         if s["layout"] == "custom":
-            pairs = ", ".join(f"{canonical} = '{column}'" for canonical, column in s["columns"].items())
-            lines.append(f"\nColumns of **{s['name']}** (mapped in workbook.yml or recognised by name): {pairs}.")
-    lines.append("")
-    lines.append(f"**{format_count(audit['rows_in'])} row{'s' if audit['rows_in'] != 1 else ''}** read from {len(audit['sources'])} "
-                 f"file{'s' if len(audit['sources']) != 1 else ''}; the analysis date (as_of) is "
-                 f"**{audit['as_of']}**: later rows belong to a later report.")
+            pairs = ", ".join(f"{md(canonical.replace('_', ' '))} = {md(repr(str(column)))}"
+                              for canonical, column in s["columns"].items())
+            lines.append(f"\nColumns of **{md(s['name'])}** (set in the settings or recognised by name): {pairs}.")
     return "\n".join(lines)
 
 
@@ -207,9 +245,9 @@ def outcome_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
     """Kept versus set aside, in words."""
     share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
     top = sorted(audit["by_rule"].items(), key=lambda kv: -kv[1])[:3]
-    main = ", ".join(f"{REASON_TEXT[r]} ({format_count(c)})" for r, c in top)
+    main = ", ".join(f"{reason_text(r)} ({format_count(c)})" for r, c in top)
     return (f"**{format_count(audit['rows_kept'])} rows kept** and **{format_count(audit['rows_quarantined'])} "
-            f"set aside** ({format_percent(share)}), each with its reason in `quarantine.parquet`; nothing is "
+            f"set aside** ({format_percent(share)}), each kept with its reason for the analysts; nothing is "
             f"dropped silently ({format_count(audit['rows_in'])} = {format_count(audit['rows_kept'])} + "
             f"{format_count(audit['rows_quarantined'])}). The main reasons: {main}. "
             f"Clean revenue: **{format_money(audit['revenue_kept'], currency, compact=True)}**.")
@@ -246,8 +284,7 @@ def profile_markdown(facts: dict[str, Any], currency: str = "GBP") -> str:
         f"{format_count(facts['anonymous_rows'])} lines ({format_percent(facts['anonymous_share'])}, "
         f"{format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id: they count toward "
         f"sales but not toward customer analyses (segments, lifetime value, churn, recommendations). "
-        f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged "
-        f"(`is_outlier`) and kept."
+        f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged and kept."
     )
 
 
@@ -293,6 +330,7 @@ def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str,
         "by_rule": a["by_rule"], "revenue_by_rule": a["revenue_by_rule"],
         "returns_mode": a["returns"]["mode"], "outlier_action": a["outliers"]["action"],
         **facts,
+        **({"customer_view": a["customer_view"]} if "customer_view" in a else {}),
     }
 
 
@@ -308,7 +346,7 @@ def overlap_markdown(view: CustomerOverlap, currency: str = "GBP") -> str:
                  "sources do not share one customer numbering and cannot be integrated on ids alone.")
     else:
         top = view.pairs.iloc[0]
-        text += (f" The largest overlap is {top['source_a']} and {top['source_b']}: "
+        text += (f" The largest overlap is {md(top['source_a'])} and {md(top['source_b'])}: "
                  f"{format_count(top['shared_customers'])} shared customers spending "
                  f"{format_money(top['shared_customers_revenue'], currency, compact=True)} in total.")
     return text
@@ -322,8 +360,51 @@ def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return flagged.sort_values(schema.AMOUNT, ascending=False).head(n).reset_index(drop=True)
 
 
+def overlap_tables(view: CustomerOverlap, currency: str = "GBP") -> tuple[ManagerTable, ManagerTable]:
+    """The one customer view's two tables for a manager: by number of sources, largest overlaps."""
+    counts = manager_table(view.by_source_count, {
+        "found_in": ("Customers found in", "text"), "customers": ("Customers", "count"),
+        "customer_share": ("Share of customers", "percent"), "revenue": ("Revenue", "money"),
+        "revenue_share": ("Share of revenue", "percent")}, currency=currency)
+    pairs = manager_table(view.pairs, {
+        "source_a": ("Source", "text"), "source_b": ("And source", "text"),
+        "shared_customers": ("Shared customers", "count"),
+        "shared_customers_revenue": ("Their revenue", "money")}, currency=currency)
+    return counts, pairs
+
+
+def flagged_table(flagged: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
+    """:func:`flagged_lines` for a manager."""
+    labels = {schema.INVOICE_DATE: ("Date", "date"), schema.CUSTOMER_ID: ("Customer id", "id"),
+              schema.PRODUCT_ID: ("Product code", "id"), schema.PRODUCT_NAME: ("Product", "text"),
+              schema.QUANTITY: ("Quantity", "count"), schema.UNIT_PRICE: ("Unit price", "money"),
+              schema.AMOUNT: ("Amount", "money")}
+    return manager_table(flagged, {c: labels[c] for c in flagged.columns if c in labels}, currency=currency)
+
+
+def analyst_notes(audit: dict[str, Any]) -> str:
+    """Markdown for the page's "For analysts" section: settings and files."""
+    return "\n".join([
+        f"- Returns are handled in mode **{md(audit['returns']['mode'])}** and unusual lines with action "
+        f"**{md(audit['outliers']['action'])}**; change them in the settings file under `cleaning:` "
+        "(`returns: mode: net | quarantine | off`, `outliers: action: flag | cap | quarantine`) or with the "
+        "page's parameters `returns_mode`, `outlier_action`.",
+        "- Rules run in a fixed order and a row is set aside by the first rule it fails: "
+        + "; ".join(f"{md(r)} = {md(REASON_TEXT.get(r, r))}" for r in REASONS) + ".",
+        "- Kept with the run's analyst files: the clean lines (`transactions`), every row set aside with its "
+        "file, row number and reason (`quarantine`), and the counts above (`cleaning_audit`). Unusual lines "
+        "carry the flag `is_outlier`.",
+    ])
+
+
 # --------------------------------------------------------------------------- the page
-class CleaningMetrics(PageMetrics):
+class _IdentityMetrics(TypedDict, total=False):
+    """Keys only present with ``identity:`` in ``workbook.yml`` (:mod:`crmlib.core.identity`)."""
+
+    customer_view: dict[str, Any]
+
+
+class CleaningMetrics(PageMetrics, _IdentityMetrics):
     """``metrics/01_data_cleaning.json`` (see :func:`headline_metrics`)."""
 
     rows_in: int
@@ -360,7 +441,7 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
     if counts and max(counts.values()) > 0:
         rule = max(counts, key=counts.get)
         text += (f"; {format_count(sum(counts.values()))} set aside, each with its reason, most often "
-                 f"{REASON_TEXT.get(rule, rule.replace('_', ' '))} ({format_count(counts[rule])} rows)")
+                 f"{reason_text(rule)} ({format_count(counts[rule])} rows)")
     if m["anonymous_revenue_share"] > 0:
         text += (f"; {format_percent(m['anonymous_revenue_share'])} of revenue comes from lines without a customer "
                  "id, counted in sales but not in customer analyses")
@@ -374,4 +455,6 @@ PAGE = Page(
     reads=(),
     metrics=CleaningMetrics,
     finding=finding,
+    parameters={"returns_mode": Parameter(choices=("net", "quarantine"), optional=True),
+                "outlier_action": Parameter(choices=("flag", "cap", "quarantine"), optional=True)},
 )

@@ -14,8 +14,6 @@ left out. Only customer ids are used: no name, phone or e-mail is read or shown.
 """
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,14 +21,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlib.core.formatting import format_count, format_percent
+from crmlib.core import privacy
+from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
+from crmlib.core.tables import ManagerTable, manager_table
+from crmlib.core.text import md
 
 CUSTOMER_ID = "customer_id"
 SOURCE = "source"
 AMOUNT = "amount"
 ONE_UNIT, SEVERAL_UNITS = "one unit", "several units"
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "KRW": "₩", "JPY": "¥"}
+
+#: Header and kind (:func:`crmlib.core.tables.manager_table`) of every column the page's tables show.
+HEADERS: dict[str, tuple[str, str]] = {
+    "unit": ("Unit", "text"),
+    "group": ("Customers who use", "text"),
+    "units_used": ("Units used", "count"),
+    "customers": ("Customers", "count"),
+    "share_of_customers": ("Share of customers", "percent"),
+    "revenue": ("Revenue", "money"),
+    "share_of_revenue": ("Share of revenue", "percent"),
+    "multi_unit_customers": ("Also buy in another unit", "count"),
+    "multi_unit_revenue": ("Revenue from them", "money"),
+    "multi_unit_revenue_share": ("Share of the unit's revenue", "percent"),
+    "revenue_per_customer": ("Revenue per customer", "money"),
+    "mean_clv": ("Average CLV", "money"),
+    "median_clv": ("Median CLV", "money"),
+    "mean_churn_probability": ("Average churn risk", "percent"),
+    "only_here": ("Buy only here", "count"),
+    "only_here_share": ("Share who buy only here", "percent"),
+    "only_here_revenue": ("Their revenue here", "money"),
+    CUSTOMER_ID: ("Customer", "id"),
+}
 
 
 @dataclass
@@ -60,20 +83,6 @@ class UnitsView:
         return self.units_used >= 2
 
 
-def _md(text: Any) -> str:
-    """A name (unit, from the configuration) made safe for a Markdown sentence."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", html.escape(str(text), quote=False))
-
-
-def _money(value: float, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    return f"{symbol}{value:,.0f}"
-
-
-def _pct(share: float) -> str:
-    return "–" if share is None or not np.isfinite(share) else f"{share:.0%}"
-
-
 def analyse_units(transactions: pd.DataFrame) -> UnitsView:
     """Per customer and unit: bought there or not, and revenue (known customers only)."""
     for column in (CUSTOMER_ID, SOURCE, AMOUNT):
@@ -91,7 +100,7 @@ def analyse_units(transactions: pd.DataFrame) -> UnitsView:
     presence.columns.name = None
     view = UnitsView(units=units, presence=presence, revenue=revenue)
     if len(units) < 2:
-        only = f" ({_md(units[0])})" if units else ""
+        only = f" ({md(units[0])})" if units else ""
         view.available = False
         view.problem = (f"Only one business unit{only} in this period's data: there is nothing to compare "
                         "across units.")
@@ -205,8 +214,7 @@ def only_here(view: UnitsView) -> pd.DataFrame:
 def only_here_lists(view: UnitsView) -> pd.DataFrame:
     """The "only here" customers per unit, for download: ``unit``, ``customer_id``, ``revenue``.
 
-    Customer ids only (pseudonymise personal ids with
-    :func:`crmlib.core.privacy.pseudonymise_personal_ids` before sharing).
+    Customer ids as they are: for a shared download use :func:`only_here_download`.
     """
     if not view.available:
         return pd.DataFrame({"unit": pd.Series(dtype="str"), CUSTOMER_ID: pd.Series(dtype="str"),
@@ -219,6 +227,14 @@ def only_here_lists(view: UnitsView) -> pd.DataFrame:
     return lists.sort_values(["unit", "revenue", CUSTOMER_ID], ascending=[True, False, True], ignore_index=True)
 
 
+def only_here_download(view: UnitsView, key: bytes, ids_are_personal: privacy.IdsArePersonal = "auto") -> pd.DataFrame:
+    """The "only here" lists for the manager's download: ids that look like a phone number or
+    an e-mail address replaced by pseudonyms (:func:`crmlib.core.privacy.pseudonymise_personal_ids`,
+    the project's one ``key``). The CSV writer neutralises formula-like cells."""
+    lists, _ = privacy.pseudonymise_personal_ids(only_here_lists(view), [CUSTOMER_ID], key, ids_are_personal)
+    return lists
+
+
 def describe_units(view: UnitsView, currency: str = "GBP", clv: pd.DataFrame | None = None,
                    churn: pd.DataFrame | None = None) -> str:
     """The page's findings in plain sentences (one line when there is nothing to compare)."""
@@ -228,30 +244,30 @@ def describe_units(view: UnitsView, currency: str = "GBP", clv: pd.DataFrame | N
     n = int(used["customers"].sum())
     multi = used.loc[used["units_used"] >= 2]
     n_multi = int(multi["customers"].sum())
-    lines = [f"Of **{n:,} customers**, {n_multi:,} ({_pct(n_multi / n if n else np.nan)}) buy in two or more "
-             f"units; they bring {_pct(float(multi['share_of_revenue'].sum()))} of the group's revenue."]
+    lines = [f"Of **{format_count(n)} customers**, {format_count(n_multi)} ({format_percent(n_multi / n if n else None)}) "
+             f"buy in two or more units; they bring {format_percent(float(multi['share_of_revenue'].sum()))} of the group's revenue."]
     shares = revenue_from_multi_unit(view).dropna(subset=["multi_unit_revenue_share"])
     if len(shares):
-        parts = [f"{_md(r.unit)} {_pct(r.multi_unit_revenue_share)}" for r in shares.itertuples()]
+        parts = [f"{md(r.unit)} {format_percent(r.multi_unit_revenue_share)}" for r in shares.itertuples()]
         lines.append("Share of each unit's revenue from customers who also buy in another unit: "
                      + ", ".join(parts) + ".")
     matrix = cross_shop_matrix(view)
     stacked = matrix.stack().dropna()
     if len(stacked):
         (a, b), share = stacked.idxmax(), stacked.max()
-        lines.append(f"The strongest link: {_pct(share)} of the customers of {_md(a)} also buy in {_md(b)}.")
+        lines.append(f"The strongest link: {format_percent(share)} of the customers of {md(a)} also buy in {md(b)}.")
     values = value_by_units(view, clv, churn).set_index("group")
     if "mean_clv" in values and values["mean_clv"].notna().all():
-        lines.append(f"Multi-unit customers are worth {_money(values.at[SEVERAL_UNITS, 'mean_clv'], currency)} on "
-                     f"average (CLV), single-unit customers {_money(values.at[ONE_UNIT, 'mean_clv'], currency)}.")
+        lines.append(f"Multi-unit customers are worth {format_money(values.at[SEVERAL_UNITS, 'mean_clv'], currency)} on "
+                     f"average (CLV), single-unit customers {format_money(values.at[ONE_UNIT, 'mean_clv'], currency)}.")
     if "mean_churn_probability" in values and values["mean_churn_probability"].notna().all():
-        lines.append(f"Average churn risk: {_pct(values.at[SEVERAL_UNITS, 'mean_churn_probability'])} for "
-                     f"multi-unit customers, {_pct(values.at[ONE_UNIT, 'mean_churn_probability'])} for single-unit.")
+        lines.append(f"Average churn risk: {format_percent(values.at[SEVERAL_UNITS, 'mean_churn_probability'])} for "
+                     f"multi-unit customers, {format_percent(values.at[ONE_UNIT, 'mean_churn_probability'])} for single-unit.")
     alone = only_here(view)
     if len(alone) and alone["only_here"].iloc[0] > 0:
         top = alone.iloc[0]
-        lines.append(f"First cross-sell target: {_md(top['unit'])}, where {_pct(top['only_here_share'])} of "
-                     f"customers ({int(top['only_here']):,}) buy nowhere else in the group.")
+        lines.append(f"First cross-sell target: {md(top['unit'])}, where {format_percent(top['only_here_share'])} of "
+                     f"customers ({format_count(top['only_here'])}) buy nowhere else in the group.")
     return " ".join(lines)
 
 
@@ -294,9 +310,15 @@ def section(view: UnitsView, text: str):
     return Markdown(text)
 
 
-def shown(view: UnitsView, table: pd.DataFrame) -> pd.DataFrame | None:
-    """``table`` for display when there is something to compare, else ``None`` (no output)."""
-    return table if view.available else None
+def shown(view: UnitsView, table: pd.DataFrame, currency: str = "GBP",
+          max_rows: int | None = None) -> ManagerTable | None:
+    """``table`` formatted for a manager (:data:`HEADERS`) when there is something to compare,
+    else ``None`` (no output). The cross-shop counts keep their unit names as rows."""
+    if not view.available:
+        return None
+    if table.index.name == "customers of":
+        return manager_table(table, {u: (str(u), "count") for u in table.columns}, index=("Customers of", "text"))
+    return manager_table(table, {c: HEADERS[c] for c in table.columns}, currency=currency, max_rows=max_rows)
 
 
 # ----------------------------------------------------------------------------- charts
@@ -335,7 +357,7 @@ def plot_cross_shop(matrix: pd.DataFrame):
 
 __all__ = [
     "UnitsView", "analyse_units", "cross_shop_counts", "cross_shop_matrix", "customers_by_units_used",
-    "describe_units", "headline_metrics", "only_here", "only_here_lists", "plot_cross_shop", "plot_units_used",
+    "describe_units", "headline_metrics", "only_here", "only_here_download", "only_here_lists", "plot_cross_shop", "plot_units_used",
     "revenue_from_multi_unit", "section", "shown", "value_by_units",
 ]
 
@@ -352,8 +374,8 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
     if m.get("nothing_to_compare") or m["units"] < 2:
         return "one business unit only: nothing to compare across units."
     return (f"{format_count(m['multi_unit_customers'])} of {format_count(m['customers'])} customers buy in two or "
-            f"more of our {m['units']} units and bring {format_percent(m['multi_unit_revenue_share'], 0)} of revenue"
-            + (f"; first cross-sell target: customers who buy only at {m['first_cross_sell_target']}."
+            f"more of our {m['units']} units and bring {format_percent(m['multi_unit_revenue_share'])} of revenue"
+            + (f"; first cross-sell target: customers who buy only at {md(m['first_cross_sell_target'])}."
                if m.get("first_cross_sell_target") else "."))
 
 
@@ -364,4 +386,5 @@ PAGE = Page(
     reads=("01_data_cleaning", "03_clv", "04_churn"),
     metrics=UnitsMetrics,
     finding=finding,
+    parameters={"top_n": Parameter(low=1)},
 )

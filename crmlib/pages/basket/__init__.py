@@ -10,17 +10,23 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
+from crmlib.core.text import md
 from crmlib.pages.basket.baskets import (  # noqa: F401  (the page's API, for its notebook)
     BASKET_KINDS, DEFAULT_MAX_ITEMSETS, RULE_COLUMNS, association_rules, Baskets, best_rule_per_bundle,
     build_baskets, check_itemset_explosion, cooccurrence, estimate_itemsets, item_problem, mine_itemsets,
     mine_rules, pair_affinity, strongest_pairs, top_rules,
 )
+from crmlib.pages.basket.ranges import (  # noqa: F401  (the page's API, for its notebook)
+    RANGE_COLUMNS, collapse_variants, product_ranges, range_keys,
+)
 from crmlib.pages.basket.recommendations import (  # noqa: F401  (the page's API, for its notebook)
-    RECOMMENDATION_COLUMNS, customer_items, evaluate_holdout, item_similarity, recommend,
+    RECOMMENDATION_COLUMNS, customer_items, evaluate_holdout, item_similarity, most_suggested_share, recommend,
 )
 from crmlib.pages.basket.text import (  # noqa: F401  (the page's API, for its notebook)
-    compare_segment, describe_baskets, describe_evaluation, describe_rules, headline_metrics,
+    analyst_notes, compare_segment, describe_baskets, describe_evaluation, describe_ranges, describe_rules,
+    headline_metrics, most_suggested, recommendations_download, segment_pairs_table,
 )
 from crmlib.pages.basket.charts import (  # noqa: F401  (the page's API, for its notebook)
     plot_affinity_heatmap, plot_holdout, plot_strongest_pairs,
@@ -51,14 +57,16 @@ class BasketMetrics(PageMetrics):
     hit_rate_model: float | None
     hit_rate_baseline: float | None
     customers_evaluated: int
+    most_suggested_share: float | None
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
-    """The summary's line: the strongest bundle (by lift) and how many rules were found."""
+    """The summary's line: the strongest bundle (by lift) and how many rules were found
+    (product names escaped: the line is Markdown)."""
     parts = []
     rule = m["top_rule"]
     if rule is not None:
-        left, right = (" & ".join(map(str, rule[k])) for k in ("antecedent_names", "consequent_names"))
+        left, right = (" & ".join(md(name) for name in rule[k]) for k in ("antecedent_names", "consequent_names"))
         parts.append(f"bundle to try: {left} + {right}, lift {rule['lift']:.1f} "
                      f"({format_percent(rule['confidence'], 0)} of baskets with the first also hold the second)")
     parts.append(f"{format_count(m['rules'])} rules found")
@@ -72,4 +80,8 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=BasketMetrics,
     finding=finding,
+    parameters={"min_support": Parameter(low=0, high=1), "basket": Parameter(choices=("invoice", "customer_day")),
+                "max_len": Parameter(low=1, optional=True),
+                "min_confidence": Parameter(low=0, high=1), "n_recommendations": Parameter(low=1),
+                "top_n": Parameter(low=1)},
 )

@@ -36,6 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import comb
 
+from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.validation import require_columns
 from crmlib.errors import ConfigError
 
@@ -495,26 +496,27 @@ def best_rule_per_bundle(rules: pd.DataFrame, min_confidence: float = 0.0) -> pd
     return best.drop(columns="_bundle").reset_index(drop=True)
 
 
-def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> pd.DataFrame:
+def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> ManagerTable:
     """The ``n`` bundles with the highest lift at ``min_confidence`` (one rule each, see
-    :func:`best_rule_per_bundle`), for a manager."""
+    :func:`best_rule_per_bundle`), as a table for a manager."""
     top = best_rule_per_bundle(rules, min_confidence).head(n)
-    return pd.DataFrame({
-        "if a basket holds": top["antecedent_names"].map(lambda v: " + ".join(map(str, v))),
-        "it also holds": top["consequent_names"].map(lambda v: " + ".join(map(str, v))),
-        "baskets": top["count"],
-        "confidence": (100 * top["confidence"]).round(1).astype(str) + "%",
-        "lift": top["lift"].round(1),
-    }).reset_index(drop=True)
+    frame = pd.DataFrame({
+        "if": top["antecedent_names"].map(lambda v: " + ".join(map(str, v))),
+        "then": top["consequent_names"].map(lambda v: " + ".join(map(str, v))),
+        "baskets": top["count"], "confidence": top["confidence"], "lift": top["lift"],
+    })
+    return manager_table(frame, {
+        "if": ("If a basket holds", "text"), "then": ("it also holds", "text"),
+        "baskets": ("Baskets", "count"), "confidence": ("Holds in", "percent"),
+        "lift": ("Times chance", "ratio"),
+    })
 
 
-def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> pd.DataFrame:
-    """The ``n`` pairs with the highest lift, for a manager."""
-    top = affinity.head(n)
-    return pd.DataFrame({
-        "product": top["name_a"].astype(str), "bought with": top["name_b"].astype(str),
-        "baskets": top["count"],
-        "share of A baskets with B": (100 * top["confidence_ab"]).round(1).astype(str) + "%",
-        "share of B baskets with A": (100 * top["confidence_ba"]).round(1).astype(str) + "%",
-        "lift": top["lift"].round(1),
-    }).reset_index(drop=True)
+def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> ManagerTable:
+    """The ``n`` pairs with the highest lift, as a table for a manager."""
+    frame = affinity.head(n).assign(name_a=lambda f: f["name_a"].astype(str),
+                                    name_b=lambda f: f["name_b"].astype(str))
+    return manager_table(frame, {
+        "name_a": ("Product", "text"), "name_b": ("Bought with", "text"),
+        "count": ("Baskets", "count"), "lift": ("Times chance", "ratio"),
+    })

@@ -25,7 +25,7 @@ def plot_strongest_pairs(affinity: pd.DataFrame, n: int = 15, ax: plt.Axes | Non
     labels = [f"{_short(a, 28)} + {_short(b, 28)}" for a, b in zip(top["name_a"].astype(str), top["name_b"].astype(str))]
     ax.barh(labels, top["lift"], color=plots.PALETTE[0])
     ax.axvline(1, color="grey", lw=1, ls="--")
-    return plots.label(ax, title, "lift (times more often together than by chance)", "")
+    return plots.label(ax, title, "times more often together than by chance", "")
 
 
 def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20, ax: plt.Axes | None = None) -> plt.Axes:
@@ -33,7 +33,7 @@ def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20,
     import seaborn as sns
 
     ax = ax or plt.subplots(figsize=(9, 7.5))[1]
-    title = f"Affinity between the {n} most common products (lift)"
+    title = f"How strongly the {n} most common products go together"
     if affinity.empty or not baskets.available:
         return _no_data(ax, title)
     top = np.argsort(-baskets.item_counts(), kind="stable")[:n]
@@ -46,7 +46,7 @@ def plot_affinity_heatmap(baskets: Baskets, affinity: pd.DataFrame, n: int = 20,
     values = np.full((len(ids), len(ids)), np.nan)
     values[a, b] = values[b, a] = pairs["lift"].to_numpy()
     grid = pd.DataFrame(values, index=names, columns=names)
-    sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "lift"}, linewidths=0.3, linecolor="white")
+    sns.heatmap(grid, ax=ax, cmap="Blues", cbar_kws={"label": "times more often together than by chance"}, linewidths=0.3, linecolor="white")
     ax.grid(False)
     return plots.label(ax, title, "product", "product")
 

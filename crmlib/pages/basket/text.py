@@ -1,15 +1,29 @@
-"""The basket page's words and its metrics: every number in them comes from the data."""
+"""The basket page's words and its metrics: every number in them comes from the data.
+
+Every product or segment name put into a sentence goes through :func:`crmlib.core.text.md`
+(a product described as ``<script>…`` stays text); tables go through
+:func:`crmlib.core.tables.manager_table`.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.tables import ManagerTable, manager_table
+from crmlib.core.text import md
 from crmlib.pages.basket.baskets import Baskets, _min_count, best_rule_per_bundle, pair_affinity
+from crmlib.pages.basket.ranges import MAX_VARYING_WORDS
+from crmlib.pages.basket.recommendations import most_suggested_share
+
+
+def _names(names) -> str:
+    return " + ".join(md(n) for n in names)
 
 def describe_baskets(baskets: Baskets, min_support: float) -> str:
     """Markdown paragraph on what the baskets hold (or why there are none)."""
     if not baskets.available:
-        why = baskets.problem or "there are no baskets in the data"
+        why = md(baskets.problem or "there are no baskets in the data")
         return (f"**No basket analysis for this data:** {why}. The rest of this page stays "
                 "empty; the other analyses are not affected.")
     sizes = np.asarray(baskets.matrix.getnnz(axis=1))
@@ -18,21 +32,38 @@ def describe_baskets(baskets: Baskets, min_support: float) -> str:
     return (f"{baskets.n_baskets:,} baskets ({kind}) from {baskets.info['customer_id'].nunique():,} customers "
             f"hold {baskets.n_items:,} different items; a basket holds {np.median(sizes):.0f} items at the "
             f"median ({sizes.mean():.1f} on average). {frequent:,} items are in at least "
-            f"{100 * min_support:g}% of baskets (the minimum support) and take part in the rules below.")
+            f"{100 * min_support:g} % of baskets and take part in the pairs and bundles below; rarer items are too "
+            "rare to say anything reliable about.")
 
 
 def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: float) -> str:
-    """Markdown paragraph on the rules found."""
+    """Markdown paragraph on the bundles found, the strongest one named."""
     if rules.empty:
-        return ("No rules reach the thresholds: lower `min_support` or `min_confidence` to see weaker "
-                "patterns." if not itemsets.empty else "No frequent itemsets (see the baskets above), so no rules.")
+        return ("No bundle is frequent and reliable enough to show; the analysts' section at the end of the page "
+                "says which settings to relax." if not itemsets.empty
+                else "No product combinations are frequent enough (see the baskets above), so no bundles.")
     best = best_rule_per_bundle(rules).iloc[0]
     strong = int((rules["confidence"] >= min_confidence).sum())
-    return (f"{len(itemsets):,} frequent itemsets give {len(rules):,} rules; {strong:,} of them have at least "
-            f"{100 * min_confidence:g}% confidence. Strongest bundle: customers who buy "
-            f"**{' + '.join(best['antecedent_names'])}** also buy **{' + '.join(best['consequent_names'])}** "
-            f"in {100 * best['confidence']:.0f}% of cases, {best['lift']:.1f} times more often than "
-            f"average shoppers ({best['count']:,} baskets).")
+    return (f"{len(itemsets):,} frequent combinations give {len(rules):,} \"if this, then that\" rules; "
+            f"{strong:,} of them hold in at least {100 * min_confidence:g} % of baskets. Strongest bundle: "
+            f"customers who buy **{_names(best['antecedent_names'])}** also buy "
+            f"**{_names(best['consequent_names'])}** in {100 * best['confidence']:.0f} % of cases, "
+            f"{best['lift']:.1f} times more often than average shoppers ({best['count']:,} baskets).")
+
+
+def describe_ranges(ranges: pd.DataFrame) -> str:
+    """Markdown: how many products were grouped into ranges, with the rule in one sentence."""
+    grouped = ranges[ranges["variants"] > 1]
+    if grouped.empty:
+        return "No product has variants under another name, so every product counts on its own."
+    biggest = grouped.groupby("range_name")["item_id"].size().sort_values(ascending=False).head(3)
+    examples = "; ".join(f"{md(name)} ({n} products)" for name, n in biggest.items())
+    return (f"Variants of one product (colours, patterns, rooms) are bought together all the time, so they "
+            f"would crowd the strongest pairs. They are counted as one product range here: "
+            f"{format_count(len(grouped))} products form {format_count(grouped['range_id'].nunique())} ranges "
+            f"(largest: {examples}). Two products are variants when their names differ only in one run of up to "
+            f"{MAX_VARYING_WORDS} words and share at least two words that say more than a pack size; "
+            f"\"…\" marks where the variants differ.")
 
 
 def compare_segment(
@@ -42,18 +73,19 @@ def compare_segment(
     """Strongest pairs within one customer segment beside their lift for everyone.
 
     ``segments`` is ``customers_segments.parquet`` (``customer_id``, ``segment``) or
-    ``None``. Returns (table or None, markdown sentence saying what was done).
+    ``None``. Returns (table or None, markdown sentence saying what was done); show the
+    table with :func:`segment_pairs_table`.
     """
     if not baskets.available:
         return None, "No baskets, so no segment comparison."
     if segments is None or "segment" not in segments.columns:
-        return None, ("Segments are not available (the segmentation page 02 has not run), so the "
-                      "rules are shown for all customers only.")
+        return None, ("Customer segments are not available for this report, so the pairs are shown for all "
+                      "customers only.")
     members = segments.loc[segments["segment"] == segment, "customer_id"].astype(str)
     rows = baskets.info["customer_id"].astype(str).isin(set(members)).to_numpy()
     if not rows.any():
-        found = ", ".join(sorted(segments["segment"].dropna().astype(str).unique())[:8])
-        return None, f"No baskets from segment '{segment}' (segments present: {found})."
+        found = ", ".join(md(s) for s in sorted(segments["segment"].dropna().astype(str).unique())[:8])
+        return None, f"No baskets from the RFM segment {md(segment)} (segments present: {found})."
     seg = pair_affinity(baskets.subset(rows), min_support=min_support).head(n)
     position = pd.Index(baskets.item_ids.astype(str))
     a = position.get_indexer(seg["item_a"].astype(str))
@@ -65,25 +97,79 @@ def compare_segment(
     table = pd.DataFrame({
         "product": seg["name_a"].astype(str), "bought with": seg["name_b"].astype(str),
         f"baskets ({segment})": seg["count"],
-        f"lift ({segment})": seg["lift"].round(1), "lift (everyone)": np.round(lift_all, 1),
+        f"lift ({segment})": seg["lift"], "lift (everyone)": lift_all,
     }).reset_index(drop=True)
-    text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f}%) come from "
-            f"{members.nunique():,} '{segment}' customers. Their strongest pairs, with the same pair's "
-            "lift among all customers beside it:")
+    text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f} %) come from "
+            f"{members.nunique():,} customers in the RFM segment **{md(segment)}**. Their strongest pairs, with "
+            "the same pair's strength among all customers beside it:")
     return table, text
 
 
-def describe_evaluation(evaluation: dict) -> str:
-    """Markdown sentence on the offline check."""
+def segment_pairs_table(table: pd.DataFrame | None, segment: str = "Champions") -> ManagerTable | None:
+    """:func:`compare_segment`'s table for a manager (``None`` stays ``None``)."""
+    if table is None:
+        return None
+    return manager_table(table, {
+        "product": ("Product", "text"), "bought with": ("Bought with", "text"),
+        f"baskets ({segment})": (f"Baskets ({segment})", "count"),
+        f"lift ({segment})": (f"Times chance ({segment})", "ratio"),
+        "lift (everyone)": ("Times chance (everyone)", "ratio"),
+    })
+
+
+def most_suggested(recommendations: pd.DataFrame, n: int = 15) -> ManagerTable:
+    """The products suggested to the most customers, with the share of customers."""
+    customers = max(recommendations["customer_id"].nunique(), 1)
+    counts = (recommendations.groupby(["product_id", "product_name"], as_index=False)["customer_id"].nunique()
+              .sort_values(["customer_id", "product_id"], ascending=[False, True]).head(n))
+    counts["share"] = counts["customer_id"] / customers
+    return manager_table(counts, {"product_name": ("Product", "text"), "product_id": ("Product code", "id"),
+                                  "customer_id": ("Customers offered it", "count"),
+                                  "share": ("Share of customers", "percent")})
+
+
+def recommendations_download(recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The next-best products as a campaign list: one row per customer and suggestion."""
+    return recommendations.assign(score=recommendations["score"].round(4)).rename(columns={
+        "customer_id": "Customer id", "rank": "Rank", "product_id": "Product code", "product_name": "Product",
+        "score": "Score (higher = closer to what the customer buys)",
+    })[["Customer id", "Rank", "Product code", "Product", "Score (higher = closer to what the customer buys)"]]
+
+
+def describe_evaluation(evaluation: dict, recommendations: pd.DataFrame | None = None) -> str:
+    """Markdown sentences on the offline check (and, given the suggestions, how varied they are)."""
     if not evaluation["customers_evaluated"]:
-        return f"No offline check of the suggestions: {evaluation.get('reason', 'no customers to check')}."
+        return f"No offline check of the suggestions: {md(evaluation.get('reason', 'no customers to check'))}."
     e = evaluation
     verdict = ("better than" if e["hit_rate_model"] > e["hit_rate_baseline"] else "no better than")
-    return (f"Hiding each customer's last basket and recommending {e['n']} products from their earlier "
-            f"purchases, at least one recommended product was in that basket for "
-            f"{100 * e['hit_rate_model']:.1f}% of {e['customers_evaluated']:,} customers, against "
-            f"{100 * e['hit_rate_baseline']:.1f}% when simply offering the best sellers they had not "
+    text = (f"Hiding each customer's last basket and suggesting {e['n']} products from their earlier "
+            f"purchases, at least one suggested product was in that basket for "
+            f"{100 * e['hit_rate_model']:.1f} % of {e['customers_evaluated']:,} customers, against "
+            f"{100 * e['hit_rate_baseline']:.1f} % when simply offering the best sellers they had not "
             f"bought: the cross-sell list is {verdict} the best-seller list.")
+    share = None if recommendations is None else most_suggested_share(recommendations)
+    if share is not None:
+        text += (f" The lists differ from customer to customer: the most suggested product is on "
+                 f"{format_percent(share, 0)} of them.")
+    return text
+
+
+def analyst_notes(min_support: float, min_confidence: float, max_len: int | None, n_recommendations: int) -> str:
+    """Markdown for the page's "For analysts" section: methods, settings, files."""
+    return "\n".join([
+        f"- Bundles: frequent itemsets by FP-growth (mlxtend) with `min_support = {min_support:g}` and "
+        f"`max_len = {max_len}`, association rules kept at `min_confidence = {min_confidence:g}`; lift = "
+        "confidence / support of the consequent. With too few rules, lower `min_support` or `min_confidence` "
+        "(settings file, this page's section under `notebooks:`).",
+        "- Product ranges: pairs, the affinity map, the bundles and the segment comparison count a range as "
+        "one item; `collapse_variants: false` in the same section ranks single products.",
+        f"- Next-best products: item-to-item collaborative filtering, score = mean cosine similarity "
+        f"n_ab / sqrt(n_a n_b) to the customer's products (pairs seen together in fewer than 2 baskets "
+        f"ignored), ties broken by popularity; hit@{n_recommendations} on each repeat customer's last basket "
+        "against the most-popular baseline.",
+        "- Every rule (item ids and names) and every suggestion (customer, product, rank, score) are kept with "
+        "the run's analyst files (`rules`, `recommendations`).",
+    ])
 
 
 def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
@@ -104,4 +190,5 @@ def headline_metrics(baskets: Baskets, rules: pd.DataFrame, evaluation: dict,
         "hit_at_n": evaluation["n"], "hit_rate_model": evaluation["hit_rate_model"],
         "hit_rate_baseline": evaluation["hit_rate_baseline"],
         "customers_evaluated": evaluation["customers_evaluated"],
+        "most_suggested_share": most_suggested_share(recommendations),
     }

@@ -12,7 +12,7 @@ Three parts, re-exported here:
 from crmlib.pages.campaigns.inputs import (CAMPAIGN_COLUMNS, GROUP_WORDS, SCORE_COLUMNS, CampaignInputs, IdMatch,
                                            Validation, collect_campaigns, known_customer_ids, match_ids,
                                            normalise_ids, parse_group, published_retention_lists,
-                                           read_campaign_file, validate_campaigns)
+                                           read_campaign_file, unify_member_ids, validate_campaigns)
 from crmlib.pages.campaigns.measure import (DEFAULT_RESPONSE_WINDOW_DAYS, REVENUE_METHOD, RESPONSE_METHOD,
                                             VERDICT_RULE, VERDICTS, CampaignResult, CampaignsReport, Uplift,
                                             customer_outcomes, mean_uplift, measure_campaign, measure_campaigns,
@@ -26,7 +26,7 @@ from crmlib.pages.campaigns.present import (campaign_sentence, campaign_table, h
 __all__ = [
     "CAMPAIGN_COLUMNS", "GROUP_WORDS", "SCORE_COLUMNS", "CampaignInputs", "IdMatch", "Validation",
     "collect_campaigns", "known_customer_ids", "match_ids", "normalise_ids", "parse_group",
-    "published_retention_lists", "read_campaign_file", "validate_campaigns",
+    "published_retention_lists", "read_campaign_file", "unify_member_ids", "validate_campaigns",
     "DEFAULT_RESPONSE_WINDOW_DAYS", "REVENUE_METHOD", "RESPONSE_METHOD", "VERDICT_RULE", "VERDICTS",
     "CampaignResult", "CampaignsReport", "Uplift", "customer_outcomes", "mean_uplift", "measure_campaign",
     "measure_campaigns", "minimum_detectable_uplift", "qini_curve", "response_by_day", "response_rate_uplift",

@@ -11,14 +11,13 @@ Two origins:
   read by :func:`read_campaign_file`. Rows that cannot be used are quarantined with a
   reason, never dropped silently;
 * **retention lists** published by earlier periods of the report site
-  (``<reports>/<YYYY-MM>/artifacts/retention_targets.parquet`` or ``.csv``, the
+  (``<reports>/<YYYY-MM>/analyst/artifacts/retention_targets.parquet`` or ``.csv``, the
   analyst artifact with the clean ids), read by :func:`published_retention_lists`.
 
-Ids are then matched to the clean customer ids of the transactions
-(:func:`match_ids`) and each campaign is checked (:func:`validate_campaigns`).
-
-Imports from outside this page are kept to intake helpers (:mod:`crmlib.io`) and the
-period helper of the run context; when the shared core lands they move to ``crmlib.core``.
+Ids are then matched to the clean customer ids of the transactions (:func:`match_ids`;
+a file's unit member ids are first translated to the unified customer ids when identity
+resolution ran, :func:`unify_member_ids`) and each campaign is checked
+(:func:`validate_campaigns`).
 """
 from __future__ import annotations
 
@@ -33,7 +32,11 @@ import pandas as pd
 
 from crmlib import io as crm_io
 from crmlib import schema
+from crmlib.core import layout
+from crmlib.core.config import CAMPAIGN_DEFAULTS
 from crmlib.core.periods import period_as_of
+from crmlib.core.privacy import looks_personal
+from crmlib.core.text import md
 from crmlib.core.run import RUN_FILE
 from crmlib.errors import ConfigError, DataError
 
@@ -43,8 +46,8 @@ CAMPAIGN_COLUMNS = ["campaign", "source", "customer_id", "group", "contact_date"
 #: What the user's file must provide (``campaign`` may instead come from the spec's ``name``
 #: or the file name).
 REQUIRED_FILE_COLUMNS = ("customer_id", "group", "contact_date")
-SPEC_KEYS = {"path", "columns", "name", "source", "cost_per_contact", "channel", "encoding", "delimiter",
-             "sheet", "date_format", "dayfirst"}
+#: Keys of a ``campaigns:`` entry (checked when ``workbook.yml`` is loaded, :func:`crmlib.core.config.campaign_specs`).
+SPEC_KEYS = set(CAMPAIGN_DEFAULTS)
 
 #: Accepted spellings of the two groups (compared after trimming and lower-casing).
 GROUP_WORDS: dict[str, str] = {
@@ -61,6 +64,14 @@ SCORE_COLUMNS = ("churn_probability", "value_at_risk", "value", "clv")
 MAX_BOTH_GROUPS_SHARE = 0.05
 
 RETENTION_FILES = ("retention_targets.parquet", "retention_targets.csv")
+
+
+def _examples(ids: Iterable[Any], n: int = 3) -> str:
+    """Up to ``n`` example ids for a sentence, escaped; ids that look like a phone number or an
+    e-mail address are not shown (they are personal data)."""
+    ids = pd.Series(list(ids), dtype="object").astype(str)
+    shown = ids[~looks_personal(ids).to_numpy()].head(n)
+    return ", ".join(md(i) for i in shown) if len(shown) else "ids not shown: they look like phone numbers or e-mails"
 
 
 # ============================================================================ campaign files
@@ -204,9 +215,9 @@ class IdMatch:
         for name, part in self.counts.groupby("campaign", sort=False):
             missing = int(part["unmatched"].sum())
             if missing:
-                examples = self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"].head(3).tolist()
-                out.append(f"Campaign '{name}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
-                           f"are not in the cleaned transactions (e.g. {', '.join(examples)}); they are left out "
+                examples = _examples(self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"])
+                out.append(f"Campaign '{md(name)}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
+                           f"are not in the cleaned transactions (e.g. {examples}); they are left out "
                            f"of the measurement in both groups.")
         return out
 
@@ -247,7 +258,7 @@ def match_ids(campaign_rows: pd.DataFrame, known_customer_ids: Iterable[Any]) ->
 # ============================================================================ retention lists
 def _period_as_of(period_dir: Path) -> pd.Timestamp:
     """The ``as_of`` of a published period: from its ``run.json``, else the period's last day."""
-    metrics = period_dir / "artifacts" / RUN_FILE
+    metrics = layout.artifacts_dir(period_dir) / RUN_FILE
     if metrics.is_file():
         try:
             value = json.loads(metrics.read_text(encoding="utf-8")).get("as_of")
@@ -271,7 +282,8 @@ def _read_retention_list(artifacts: Path) -> pd.DataFrame | None:
 def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFrame:
     """The retention lists of earlier published periods, as campaign rows.
 
-    Looks at ``<reports_dir>/<YYYY-MM>/artifacts/retention_targets.parquet`` (preferred)
+    Looks at ``<reports_dir>/<YYYY-MM>/analyst/artifacts/retention_targets.parquet`` (preferred;
+    :func:`crmlib.core.layout.artifacts_dir`, which also reads the older ``<YYYY-MM>/artifacts/``)
     or ``retention_targets.csv``: the analyst artifact written by the churn page with the
     clean ids, not the manager's download. Each period whose ``as_of`` (from its
     ``metrics/04_churn.json``, else the period's last day) is before ``as_of`` becomes a
@@ -294,7 +306,7 @@ def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFra
             continue  # .runs, assets and other folders
         if len(period_dir.name) != 7:
             continue
-        listed = _read_retention_list(period_dir / "artifacts")
+        listed = _read_retention_list(layout.artifacts_dir(period_dir))
         if listed is None or listed.empty:
             continue
         contact = _period_as_of(period_dir)
@@ -350,29 +362,29 @@ def validate_campaigns(rows: pd.DataFrame) -> Validation:
         part = part.sort_values("contact_date", kind="stable")
         repeats = int(part.duplicated(["customer_id", "group"]).sum())
         if repeats:
-            warnings.append(f"Campaign '{name}': {repeats:,} customers are listed more than once in the same group; "
+            warnings.append(f"Campaign '{md(name)}': {repeats:,} customers are listed more than once in the same group; "
                             f"each is counted once, from their first contact date.")
             part = part.drop_duplicates(["customer_id", "group"], keep="first")
         groups_per_id = part.groupby("customer_id")["group"].nunique()
         both = groups_per_id.index[groups_per_id > 1]
         if len(both):
             share = len(both) / groups_per_id.size
-            examples = ", ".join(map(str, both[:3]))
+            examples = _examples(both)
             if share > MAX_BOTH_GROUPS_SHARE:
-                errors.append(f"Campaign '{name}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
+                errors.append(f"Campaign '{md(name)}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
                               f"the target and the control group (e.g. {examples}), so the list cannot say who "
                               f"was contacted. Fix the group column of the campaign file.")
                 skipped.append(str(name))
                 continue
-            warnings.append(f"Campaign '{name}': {len(both):,} customers are in both the target and the control "
+            warnings.append(f"Campaign '{md(name)}': {len(both):,} customers are in both the target and the control "
                             f"group (e.g. {examples}); they are left out of the measurement.")
             part = part[~part["customer_id"].isin(both)]
         if not (part["group"] == "target").any():
-            errors.append(f"Campaign '{name}' is not measured: it has no customers in the target group.")
+            errors.append(f"Campaign '{md(name)}' is not measured: it has no customers in the target group.")
             skipped.append(str(name))
             continue
         if not (part["group"] == "control").any():
-            warnings.append(f"Campaign '{name}' has no control group, so there is nothing to compare the contacted "
+            warnings.append(f"Campaign '{md(name)}' has no control group, so there is nothing to compare the contacted "
                             f"customers with: their figures are shown, but no uplift is claimed.")
         kept.append(part)
     out = pd.concat(kept, ignore_index=True) if kept else rows.iloc[0:0].copy()
@@ -405,6 +417,24 @@ def known_customer_ids(transactions: pd.DataFrame, source: str | None = None) ->
     return pd.Index(tx["customer_id"].dropna().astype(str).unique())
 
 
+def unify_member_ids(rows: pd.DataFrame, transactions: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    """A campaign file's ids given as one unit's own member ids -> the unified customer ids.
+
+    When identity resolution ran (``identity:`` in ``workbook.yml``), ``customer_id`` of the
+    transactions is one id per person and the unit's own id is ``source_customer_id``; a
+    campaign file with ``source: <unit>`` lists the unit's own ids, which are translated
+    here. Ids not found stay as they are (and are then counted as unmatched, or match a
+    unified id written directly). Without identity resolution or ``source`` nothing changes.
+    """
+    if not source or "source_customer_id" not in transactions.columns or rows.empty:
+        return rows
+    own = transactions.loc[transactions["source"] == source, ["source_customer_id", "customer_id"]].dropna()
+    own = own.drop_duplicates("source_customer_id")
+    lookup = pd.Series(own["customer_id"].astype(str).to_numpy(), index=own["source_customer_id"].astype(str))
+    ids = normalise_ids(rows["customer_id"])
+    return rows.assign(customer_id=ids.map(lookup).fillna(ids).astype(str).to_numpy())
+
+
 def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str | Path | None,
                       reports_dir: str | Path | None, as_of: Any, transactions: pd.DataFrame) -> CampaignInputs:
     """Read, match and check every campaign of this period.
@@ -435,6 +465,7 @@ def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str 
     matched, unmatched, counts = [], [], []
     id_source = rows["id_source"] if "id_source" in rows else pd.Series(None, index=rows.index, dtype="object")
     for source, part in rows.groupby(id_source.fillna(""), sort=False, dropna=False):
+        part = unify_member_ids(part, transactions, source or None)
         match = match_ids(part, known_customer_ids(transactions, source or None))
         matched.append(match.rows)
         unmatched.append(match.unmatched)

@@ -51,6 +51,7 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
+from crmlib.core.text import md
 from crmlib.pages.campaigns.inputs import SCORE_COLUMNS
 
 ALPHA = 0.05
@@ -411,7 +412,7 @@ def measure_campaigns(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any
     for name, part in rows.groupby("campaign", sort=False):
         result = measure_campaign(part, transactions, as_of, response_window_days)
         if result is None:
-            not_measured.append(f"Campaign '{name}' was contacted on {part['contact_date'].min():%d %b %Y}, on or "
+            not_measured.append(f"Campaign '{md(name)}' was contacted on {part['contact_date'].min():%d %b %Y}, on or "
                                 f"after the analysis date ({as_of:%d %b %Y}): no response day observed yet.")
         else:
             results.append(result)

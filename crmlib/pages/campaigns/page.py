@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.campaigns.present import campaign_sentence
 
@@ -29,4 +30,5 @@ PAGE = Page(
     reads=("01_data_cleaning", "04_churn"),
     metrics=CampaignsMetrics,
     finding=finding,
+    parameters={"reports_dir": Parameter(kind="text"), "response_window_days": Parameter(low=1)},
 )

@@ -11,27 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlib.core.text import md
 from crmlib.pages.campaigns.measure import (REVENUE_METHOD, RESPONSE_METHOD, VERDICT_RULE, CampaignResult,
                                             CampaignsReport)
 
 
-def _symbol(currency: str) -> str:
-    from crmlib.core.formatting import currency_symbol  # late: plots loads matplotlib
-
-    return currency_symbol(currency)
-
-
 def short_money(value: float, currency: str = "GBP") -> str:
-    """Money for a sentence: £850, £12.3k, £3k, £1.2m (minus sign in front)."""
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 1e6:
-        text = f"{v / 1e6:,.1f}".rstrip("0").rstrip(".") + "m"
-    elif v >= 1e3:
-        text = f"{v / 1e3:,.1f}".rstrip("0").rstrip(".") + "k"
-    else:
-        text = f"{v:,.0f}"
-    return f"{sign}{_symbol(currency)}{text}"
+    """Money for a sentence: the core formatter, compact (``£850``, ``£12k``, ``£1.2m``)."""
+    from crmlib.core.formatting import format_money
+
+    return format_money(value, currency, compact=True)
 
 
 def campaign_sentence(entry: dict[str, Any], currency: str = "GBP", observed_days: int | None = None) -> str:
@@ -40,7 +29,7 @@ def campaign_sentence(entry: dict[str, Any], currency: str = "GBP", observed_day
     if isinstance(entry, CampaignResult):
         observed_days = entry.observed_days if observed_days is None else observed_days
         entry = entry.metrics()
-    name, target = entry["name"], entry["target"]
+    name, target = md(entry["name"]), entry["target"]
     window = ""
     if not entry["window_complete"]:
         seen = f"{observed_days} of {entry['window_days']}" if observed_days is not None else "not all"

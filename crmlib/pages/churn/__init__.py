@@ -2,7 +2,9 @@
 
 Modules: :mod:`.table` (the customer table's stated rules), :mod:`.evaluation`
 (ROC/PR, lift, calibration, confusion, drivers), :mod:`.models` (candidate models,
-retention list), :mod:`.analysis` (:func:`run_churn`), :mod:`.text`, :mod:`.charts`.
+retention list), :mod:`.transactions` (purchase logs: the value page's ``p_alive`` and
+``clv``, checked one window back), :mod:`.analysis` (:func:`run_churn`), :mod:`.text`,
+:mod:`.charts`.
 Customer features and labels are the core's (:mod:`crmlib.core.features`). The page
 declares itself as :data:`PAGE`.
 """
@@ -13,6 +15,7 @@ from typing import Any
 
 from crmlib.core.features import FEATURE_LABELS, feature_label  # noqa: F401  (the page's vocabulary)
 from crmlib.core.formatting import format_count, format_money, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.churn.table import (  # noqa: F401  (the page's API, for its notebook)
     BLANK_WORDS, FALSE_WORDS, PII_PATTERN, TRUE_WORDS, clean_customer_table, parse_flag,
@@ -25,10 +28,16 @@ from crmlib.pages.churn.models import (  # noqa: F401  (the page's API, for its 
     RISK_BANDS, make_models, PriorCorrectedClassifier, retention_targets, risk_tier,
 )
 from crmlib.pages.churn.analysis import (  # noqa: F401  (the page's API, for its notebook)
-    MODEL_NAMES, MODES, P_ALIVE_MIN_SPREAD, choose_mode, churn_rate_trend, ChurnResult, run_churn,
+    BASELINE_WORDS, BASELINES, MODEL_NAMES, MODES, choose_mode, churn_rate_trend, ChurnResult, leavers_found,
+    run_churn,
+)
+from crmlib.pages.churn.transactions import (  # noqa: F401  (the page's API, for its notebook)
+    ACTIVITY, CLV_BASIS, SPEND_BASIS, ChurnProbability, evaluate_one_window_back, run_transactions, score_today,
 )
 from crmlib.pages.churn.text import (  # noqa: F401  (the page's API, for its notebook)
-    BASELINE_RULES, confusion_table, drivers_text, model_table, overview_text, quality_text, targets_text,
+    analysts_table, analysts_text, confusion_table, drivers_text, method_label, methods_table, model_table,
+    notes_table,
+    overview_text, quality_text, retention_download, targets_table, targets_text,
 )
 from crmlib.pages.churn.charts import (  # noqa: F401  (the page's API, for its notebook)
     plot_calibration, plot_driver_bins, plot_drivers, plot_gains, plot_trend, plot_value_at_risk,
@@ -62,10 +71,11 @@ class ChurnMetrics(PageMetrics):
     high_risk_customers: int
     high_risk_value_at_risk: float
     churn_window_days: int | None
+    leavers_found_top20: float | None
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
-    """The summary's line: high-risk customers and their value at risk, churn rate, top driver, quality."""
+    """The summary's line: customers at high churn risk and their value at risk, churn rate, top driver, quality."""
     text = f"{format_count(m['high_risk_customers'])} customers at high churn risk"
     if m["value_basis"] != "one customer":
         text += (f", with {format_money(m['high_risk_value_at_risk'], currency, compact=True)} of value at risk"
@@ -73,10 +83,12 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
     parts = [text, f"churn rate {format_percent(m['churn_rate'])}"]
     if m["top_drivers"]:
         parts.append(f"top driver: {feature_label(m['top_drivers'][0])}")
-    if m["roc_auc"] is not None:
+    found = m.get("leavers_found_top20")
+    if found is not None:
+        parts.append(f"the 20 % of customers the model ranks riskiest include {format_percent(found, 0)} of leavers")
+    elif m["roc_auc"] is not None:  # metrics written before the plain-words measure existed
         parts.append(f"model ROC-AUC {m['roc_auc']:.2f}")
     return "; ".join(parts) + "."
-
 
 PAGE = Page(
     name="04_churn",
@@ -85,4 +97,8 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation", "03_clv"),
     metrics=ChurnMetrics,
     finding=finding,
+    parameters={"mode": Parameter(choices=("auto", "transactions", "customer_table")),
+                "churn_window_days": Parameter(low=1), "active_days": Parameter(low=1),
+                "control_share": Parameter(low=0, high=1), "max_targets": Parameter(low=1, kind="a whole number"),
+                "seed": Parameter(low=0)},
 )

@@ -9,21 +9,16 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
-from crmlib.core.features import LABEL, _customer_rows, transaction_snapshot
+from crmlib.core.features import LABEL, _customer_rows
 from crmlib.errors import ConfigError, DataError, NotApplicableError
 from crmlib.pages.churn.evaluation import binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality
 from crmlib.pages.churn.models import _select_and_fit, make_models, retention_targets, risk_tier
 from crmlib.pages.churn.table import clean_customer_table
+from crmlib.pages.churn.transactions import ACTIVITY, CLV_BASIS, run_transactions
 
 MODES = ("auto", "transactions", "customer_table")
-
-
-#: P(alive) is used as a model feature only when its 10th-90th percentile spread reaches this
-P_ALIVE_MIN_SPREAD = 0.01
-
-
-def _spread(values: pd.Series) -> float:
-    return float(values.quantile(0.9) - values.quantile(0.1)) if values.notna().any() else 0.0
+#: the naive rules every model is compared with
+BASELINES = ("recency", "p_alive", "tenure")
 
 
 def churn_rate_trend(transactions: pd.DataFrame, as_of: Any, churn_window_days: int = 90,
@@ -82,7 +77,7 @@ class ChurnResult:
         """The headline numbers for ``metrics/04_churn.json`` (evaluation-set figures)."""
         chosen = self.evaluation[self.chosen_model]
         base = {k: {"roc_auc": v["roc_auc"], "pr_auc": v["pr_auc"]} for k, v in self.evaluation.items()
-                if k in ("recency", "p_alive", "tenure")}
+                if k in BASELINES}
         for k in ("recency", "p_alive"):
             base.setdefault(k, {"roc_auc": None, "pr_auc": None})
         high = self.scores["risk_tier"].astype(str).eq("high")
@@ -91,13 +86,14 @@ class ChurnResult:
             "chosen_model": self.chosen_model,
             "roc_auc": chosen["roc_auc"],
             "pr_auc": chosen["pr_auc"],
-            "models": {k: v for k, v in self.evaluation.items() if k in ("logistic_regression", "gradient_boosting")},
+            "models": {k: v for k, v in self.evaluation.items() if k not in BASELINES},
             "baselines": base,
             "beats_baselines": self.beats_baselines(),
             "churn_rate": self.churn_rate,
             "threshold": self.threshold,
             "confusion": self.confusion,
             "top_decile_lift": float(self.lift["lift"].iloc[0]),
+            "leavers_found_top20": self.leavers_found(0.2),
             "eval_customers": self.eval_customers,
             "train_customers": self.train_customers,
             "cutoffs": self.cutoffs,
@@ -114,11 +110,25 @@ class ChurnResult:
             "warnings": list(self.warnings),
         }
 
+    def leavers_found(self, share: float = 0.2) -> float | None:
+        """Share of the evaluation set's leavers among the ``share`` of customers ranked riskiest."""
+        return leavers_found(self.lift, share)
+
     def beats_baselines(self) -> dict[str, float | None]:
         """ROC-AUC margin of the chosen model over each available baseline (positive = better)."""
         mine = self.evaluation[self.chosen_model]["roc_auc"]
         return {k: (None if v["roc_auc"] is None or mine is None else mine - v["roc_auc"])
-                for k, v in self.evaluation.items() if k in ("recency", "p_alive", "tenure")}
+                for k, v in self.evaluation.items() if k in BASELINES}
+
+
+def leavers_found(lift: pd.DataFrame, share: float = 0.2) -> float | None:
+    """Share of all leavers among the ``share`` of customers ranked riskiest, read from a
+    :func:`~crmlib.pages.churn.evaluation.lift_table` (the decile boundary nearest ``share``;
+    ``None`` without leavers)."""
+    if lift.empty or lift["cum_gain"].isna().all():
+        return None
+    nearest = (lift["cum_customers_share"] - share).abs().idxmin()
+    return float(lift.loc[nearest, "cum_gain"])
 
 
 def choose_mode(mode: str, customers: pd.DataFrame | None) -> str:
@@ -148,26 +158,35 @@ def run_churn(
     max_targets: int | None = None,
     seed: int = 0,
     segment_map: dict[str, dict[str, Any]] | None = None,
+    customers_file: str | None = None,
 ) -> ChurnResult:
     """Train, evaluate, explain and score churn in one call (what notebook 04 runs).
 
-    ``clv`` is the ``customers_clv.parquet`` frame of notebook 03 (``customer_id``,
-    ``clv``); without it, value at risk uses spend in the last 365 days (transactions
-    mode) or 12 x monthly charges (customer-table mode) and says so. ``segment_map``
+    ``clv`` is the value page's ``customers_clv.parquet`` frame (``customer_id``,
+    ``p_alive``, ``clv``). Transactions mode (:mod:`.transactions`) reads its ``p_alive``
+    and ``clv`` for today's scores and checks the same activity model one window back;
+    without it, the activity model is fitted here and value at risk uses spend in the
+    last 365 days. Customer-table mode fits its own model on the churn flag; value at
+    risk uses ``clv`` when given, else 12 x monthly charges, and says so. ``segment_map``
     (from :func:`crmlib.core.summaries.load_segment_map`) names the RFM segment feature as
-    the segmentation page does; ``None`` = the default map.
+    the segmentation page does; ``None`` = the default map. ``customers_file`` names the
+    customer table's file in data errors.
     """
     if churn_window_days < 7:
         raise ConfigError(f"churn_window_days must be at least 7 (got {churn_window_days})")
     mode = choose_mode(mode, customers)
     warnings: list[str] = []
     notes: list[str] = []
-    table, table_notes = (clean_customer_table(customers) if customers is not None else (None, []))
+    table, table_notes = (clean_customer_table(customers, file=customers_file) if customers is not None else (None, []))
     notes += table_notes
     as_of = pd.Timestamp(as_of).normalize()
     if mode == "transactions":
-        return _run_transactions(transactions, as_of, table, clv, churn_window_days, active_days,
-                                 control_share, max_targets, seed, warnings, notes, segment_map)
+        parts = run_transactions(transactions, as_of, clv, int(churn_window_days), active_days, control_share,
+                                 max_targets, seed, warnings, notes, segment_map)
+        _quality_warnings(parts, parts["chosen_model"], warnings)
+        return ChurnResult(**parts, trend=churn_rate_trend(transactions, as_of, churn_window_days, active_days),
+                           warnings=warnings, notes=notes, window_days=int(churn_window_days),
+                           active_days=active_days)
     return _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes)
 
 
@@ -199,14 +218,15 @@ def _value(ids: pd.Index, clv: pd.DataFrame | None, fallback: pd.Series | None, 
         if values.notna().mean() >= 0.5:
             missing = int(values.isna().sum())
             if missing:
-                warnings.append(f"{missing} scored customers have no CLV from notebook 03; their value at risk uses {fallback_basis} instead.")
+                warnings.append(f"{missing} scored customers have no customer value; their value at risk uses "
+                                f"{fallback_basis} instead.")
                 if fallback is not None:
                     values = values.fillna(fallback.reindex(ids))
-            return values.fillna(0.0), "CLV from notebook 03"
+            return values.fillna(0.0), CLV_BASIS
     if fallback is None:
         warnings.append("No CLV and no spend figure: value at risk is the churn probability itself (expected lost customers).")
         return pd.Series(1.0, index=ids), "one customer"
-    warnings.append(f"Notebook 03 (CLV) results are not available, so value at risk = churn probability x {fallback_basis}.")
+    warnings.append(f"Customer values are not available, so value at risk = churn probability × {fallback_basis}.")
     return fallback.reindex(ids).fillna(0.0), fallback_basis
 
 
@@ -218,64 +238,6 @@ def _scores(ids: pd.Index, probability: np.ndarray, value: pd.Series, extra: dic
     for k, v in extra.items():
         scores[k] = pd.Series(v).reindex(ids).to_numpy()
     return scores.sort_values("value_at_risk", ascending=False).reset_index(drop=True)
-
-
-def _run_transactions(transactions, as_of, table, clv, window, active_days, control_share,
-                      max_targets, seed, warnings, notes, segment_map=None) -> ChurnResult:
-    if transactions is None or transactions.empty:
-        raise DataError("transactions mode needs transactions with customer ids")
-    score_cutoff = as_of + pd.Timedelta(days=1)
-    eval_cutoff = score_cutoff - pd.Timedelta(days=window)
-    train_cutoff = eval_cutoff - pd.Timedelta(days=window)
-    first = _customer_rows(transactions)["invoice_date"].min()
-    if train_cutoff - first < pd.Timedelta(days=60):
-        raise NotApplicableError(
-            f"a churn model with a {window}-day window needs history from at least 60 days before its "
-            f"training date ({train_cutoff.date()}), and the data start {first.date()}; "
-            "a later period or a shorter churn_window_days makes it possible")
-    kwargs = {"active_days": active_days, "customers": table, "segment_map": segment_map}
-    train = transaction_snapshot(transactions, train_cutoff, window, **kwargs)
-    evals = transaction_snapshot(transactions, eval_cutoff, window, **kwargs)
-    X_train, X_eval = train.X, evals.X.reindex(columns=train.X.columns)
-    has_p_alive = X_train["p_alive"].notna().any() and X_eval["p_alive"].notna().any()
-    if not has_p_alive:
-        warnings.append("No BTYD model behind P(alive) converged at a cutoff; P(alive) is left out as a feature "
-                        "and as a baseline.")
-    if not has_p_alive or min(_spread(X_train["p_alive"]), _spread(X_eval["p_alive"])) < P_ALIVE_MIN_SPREAD:
-        if has_p_alive:
-            notes.append("P(alive) is nearly the same for everyone (the BTYD model found almost no drop-out in this "
-                         "data), so it is used only as the naive baseline, not as a model feature: its tiny "
-                         "differences would mean different things at the two cutoffs.")
-        X_train, X_eval = X_train.drop(columns="p_alive"), X_eval.drop(columns="p_alive")
-    chosen, fitted, threshold, _ = _select_and_fit(X_train, train.y, seed, notes)
-    baselines = {"recency": X_eval["recency_days"]}
-    flags = {"recency": X_eval["recency_days"] > window}
-    if has_p_alive:
-        baselines["p_alive"] = 1 - evals.X["p_alive"]
-        flags["p_alive"] = evals.X["p_alive"] < 0.5
-    ev = _evaluate(chosen, fitted, X_eval, evals.y, threshold, baselines, flags, seed)
-    # final model: refit on the latest fully labelled cutoff, score today
-    final = make_models(X_eval, seed)[chosen].fit(X_eval, evals.y)
-    today = transaction_snapshot(transactions, score_cutoff, window, labelled=False,
-                                 with_p_alive="p_alive" in X_eval.columns, **kwargs)
-    X_today = today.X.reindex(columns=X_eval.columns)
-    probability = final.predict_proba(X_today)[:, 1]
-    tx = _customer_rows(transactions)
-    recent = tx[(tx["invoice_date"] < score_cutoff) & (tx["invoice_date"] >= score_cutoff - pd.Timedelta(days=365))]
-    spend = recent.assign(customer_id=recent["customer_id"].astype(str)).groupby("customer_id")["amount"].sum()
-    value, basis = _value(X_today.index, clv, spend, "spend in the last 12 months", warnings)
-    scores = _scores(X_today.index, probability, value,
-                     {"recency_days": X_today["recency_days"], "monetary": X_today["monetary"]})
-    targets = retention_targets(scores, threshold=threshold, control_share=control_share, seed=seed,
-                                max_targets=max_targets)
-    _quality_warnings(ev, chosen, warnings)
-    return ChurnResult(
-        mode="transactions", chosen_model=chosen, threshold=threshold, scores=scores, targets=targets,
-        eval_customers=len(X_eval), train_customers=len(X_train),
-        cutoffs={"train": str(train_cutoff.date()), "evaluation": str(eval_cutoff.date()),
-                 "scoring": str(score_cutoff.date())},
-        trend=churn_rate_trend(transactions, as_of, window, active_days), value_basis=basis,
-        warnings=warnings, notes=notes, window_days=window, active_days=active_days, **ev)
 
 
 def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes) -> ChurnResult:
@@ -296,11 +258,11 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
         baselines["tenure"] = -X_eval[tenure]
         flags["tenure"] = X_eval[tenure] < X_train[tenure].median()
     if transactions is not None and len(transactions):
-        warnings.append("Subscription mode: the recency and P(alive) baselines need purchase dates per "
-                        "subscriber and are not computed; the short-tenure rule is the naive baseline.")
+        warnings.append("Subscription data: the simple rules built on purchase dates need them per subscriber and "
+                        "are not computed; the model is compared with the rule \"shortest tenure\".")
     else:
-        warnings.append("Subscription mode: no purchase history, so the recency and P(alive) baselines are "
-                        "not available; the short-tenure rule is the naive baseline.")
+        warnings.append("Subscription data without purchase history: the model is compared with the rule "
+                        "\"shortest tenure\" only.")
     ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed)
     # score current subscribers out of fold: nobody is scored by a model that saw them
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
@@ -322,18 +284,24 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
 
 
 def _quality_warnings(ev: dict[str, Any], chosen: str, warnings: list[str]) -> None:
+    """Plain-words caveats when the model does no better than a simple rule, or the check is small or weak."""
     mine = ev["evaluation"][chosen]["roc_auc"]
-    for name in ("recency", "p_alive", "tenure"):
+    for name in BASELINES:
         other = ev["evaluation"].get(name, {}).get("roc_auc")
         if mine is not None and other is not None and mine <= other:
-            warnings.append(f"The churn model does not beat the naive {MODEL_NAMES[name]} on the "
-                            f"evaluation set (ROC-AUC {mine:.3f} vs {other:.3f}); prefer the simple rule.")
+            warnings.append(f"The churn model ranks leavers no better than the simple rule \"{BASELINE_WORDS[name]}\" "
+                            f"({mine:.0%} vs {other:.0%} of leaver-stayer pairs in the right order); prefer the rule.")
     n_eval = int(ev["lift"]["customers"].sum())
     if n_eval < 200:
-        warnings.append(f"The evaluation set holds only {n_eval} customers, so the model-quality figures are rough.")
+        warnings.append(f"The churn model was checked on only {n_eval} customers, so its quality figures are rough.")
     if mine is not None and mine < 0.6:
-        warnings.append(f"The churn model separates churners only weakly (ROC-AUC {mine:.2f}).")
+        warnings.append(f"The churn model tells leavers from stayers only weakly (a random leaver is ranked above a "
+                        f"random stayer {mine:.0%} of the time; a coin toss gets 50 %).")
 
 
-MODEL_NAMES = {"logistic_regression": "logistic regression", "gradient_boosting": "gradient boosting",
-               "recency": "recency rule", "p_alive": "1 - P(alive) rule", "tenure": "short-tenure rule"}
+MODEL_NAMES = {ACTIVITY: "activity model", "logistic_regression": "logistic regression",
+               "gradient_boosting": "gradient boosting", "recency": "recency rule", "p_alive": "1 - P(alive) rule",
+               "tenure": "short-tenure rule"}
+#: the naive rules in a manager's words
+BASELINE_WORDS = {"recency": "longest since the last purchase", "p_alive": "least likely still active",
+                  "tenure": "shortest tenure"}

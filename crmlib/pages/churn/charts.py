@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from crmlib.core.features import feature_label
-from crmlib.pages.churn.analysis import MODEL_NAMES, ChurnResult
+from crmlib.pages.churn.analysis import BASELINE_WORDS, ChurnResult
 
 def plot_trend(result: ChurnResult):
     """Churn rate at each month start (transactions mode)."""
@@ -31,16 +31,16 @@ def plot_gains(result: ChurnResult):
     from crmlib.core import plots
 
     fig, ax = plt.subplots()
-    curves = {MODEL_NAMES[result.chosen_model]: result.lift,
-              **{MODEL_NAMES[k]: v for k, v in result.baseline_lift.items()}}
+    curves = {"the model": result.lift,
+              **{f"rule: {BASELINE_WORDS.get(k, k)}": v for k, v in result.baseline_lift.items()}}
     for name, table in curves.items():
         ax.plot(np.r_[0, table["cum_customers_share"]], np.r_[0, table["cum_gain"]], marker="o", label=name)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random contact")
     plots.percent_axis(ax)
     plots.percent_axis(ax, axis="x")
     ax.legend()
-    return plots.label(ax, "Cumulative gains on the evaluation set", "Customers contacted (riskiest first)",
-                       "Share of all churners reached")
+    return plots.label(ax, "Leavers reached when contacting the riskiest first (the check)",
+                       "Customers contacted (riskiest first)", "Share of all leavers reached")
 
 
 def plot_calibration(result: ChurnResult):
@@ -52,7 +52,7 @@ def plot_calibration(result: ChurnResult):
     fig, ax = plt.subplots(figsize=(5, 4.2))
     cal = result.calibration
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    ax.plot(cal["predicted"], cal["observed"], marker="o", label=MODEL_NAMES[result.chosen_model])
+    ax.plot(cal["predicted"], cal["observed"], marker="o", label="the model")
     plots.percent_axis(ax)
     plots.percent_axis(ax, axis="x")
     ax.legend()
@@ -69,7 +69,7 @@ def plot_drivers(result: ChurnResult, top: int = 8):
     d = result.drivers.head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.2))
     ax.barh([feature_label(f) for f in d["feature"]], d["importance"], xerr=d["importance_std"])
-    return plots.label(ax, "What drives churn predictions", "Drop in ROC-AUC when the fact is shuffled", "")
+    return plots.label(ax, "What drives churn predictions", "How much worse the ranking gets without this fact", "")
 
 
 def plot_driver_bins(result: ChurnResult, feature: str):
@@ -103,5 +103,5 @@ def plot_value_at_risk(result: ChurnResult, currency: str = "GBP"):
         ax.annotate(f"{int(n):,} customers", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=9)
     plots.money_axis(ax, currency)
-    return plots.label(ax, f"Value at risk by churn-risk tier ({result.value_basis})", "Risk tier",
+    return plots.label(ax, f"Value at risk by churn risk ({result.value_basis})", "Churn risk",
                        f"Value at risk ({currency})")

@@ -14,10 +14,10 @@ PII_PATTERN = re.compile(r"(customer_|full_|first_|last_|sur)?name|e_?mail(_addr
                          r"mobile(_number)?|(street_|postal_)?address|street|zip(_code)?|post_?code|iban")
 
 
-TRUE_WORDS = {"yes", "y", "true", "t", "1", "1.0", "churned", "churn", "left"}
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "1.0", "churned", "churn", "left", "예", "네"}
 
 
-FALSE_WORDS = {"no", "n", "false", "f", "0", "0.0", "stayed", "active", "retained"}
+FALSE_WORDS = {"no", "n", "false", "f", "0", "0.0", "stayed", "active", "retained", "아니오", "아니요"}
 
 
 BLANK_WORDS = {"", "na", "n/a", "nan", "none", "null", "-", "?"}
@@ -28,14 +28,16 @@ def _blank_to_na(series: pd.Series) -> pd.Series:
     return text.mask(text.str.lower().isin(BLANK_WORDS))
 
 
-def parse_flag(series: pd.Series, column: str = "churned", *, strict: bool = True) -> pd.Series:
+def parse_flag(series: pd.Series, column: str = "churned", *, strict: bool = True, file: str | None = None
+               ) -> pd.Series:
     """Read a yes/no column as 1.0 / 0.0 (NaN when blank).
 
     Rules: 1. case and surrounding spaces are ignored; 2. yes/y/true/t/1 (and
-    churned/left) mean 1, no/n/false/f/0 (and stayed/active/retained) mean 0;
+    churned/left, Korean 예/네) mean 1, no/n/false/f/0 (and stayed/active/retained,
+    Korean 아니오/아니요) mean 0;
     3. blanks, "NA", "null", "-" and "?" are missing; 4. booleans and numbers 0/1 are
-    taken as they are; 5. anything else raises :class:`DataError` naming examples
-    (``strict=True``) or becomes missing (``strict=False``).
+    taken as they are; 5. anything else raises :class:`DataError` naming the file (when
+    given), the column and examples (``strict=True``) or becomes missing (``strict=False``).
     """
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64")
@@ -47,9 +49,10 @@ def parse_flag(series: pd.Series, column: str = "churned", *, strict: bool = Tru
     if bad.any() and strict:
         raise DataError(
             "values are not a yes/no flag",
+            file=file,
             column=column,
             examples=[repr(v) for v in series[bad].unique()[:5]],
-            hint="use yes/no, true/false or 1/0 (blank = unknown)",
+            hint="use yes/no, true/false, 1/0 or 예/아니오 (blank = unknown)",
         )
     return out
 
@@ -59,7 +62,8 @@ def _is_flag_column(text: pd.Series) -> bool:
     return 0 < len(values) <= 2 and values <= (TRUE_WORDS | FALSE_WORDS)
 
 
-def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tuple[pd.DataFrame, list[str]]:
+def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL, file: str | None = None
+                         ) -> tuple[pd.DataFrame, list[str]]:
     """Turn a raw customer table into model-ready columns; return it and the rules applied.
 
     Rules (each applied column by column, stated in the returned notes):
@@ -78,6 +82,7 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
     notes: list[str] = []
     frame = customers.copy()
     frame.columns = [re.sub(r"[^0-9a-z]+", "_", str(c).strip().lower()).strip("_") for c in frame.columns]
+    original = dict(zip(frame.columns, customers.columns))  # errors name the file's own column
     if "customer_id" not in frame.columns:
         raise DataError("the customer table has no customer_id column", column="customer_id",
                         hint="map it in workbook.yml under customers.columns")
@@ -88,7 +93,7 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
         frame = frame.drop(columns=pii)
         notes.append(f"Dropped personal-data columns: {', '.join(pii)}.")
     if label in frame.columns:
-        frame[label] = parse_flag(frame[label], label)
+        frame[label] = parse_flag(frame[label], str(original.get(label, label)), file=file)
         blank = int(frame[label].isna().sum())
         if blank:
             frame = frame[frame[label].notna()]
@@ -106,7 +111,7 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL) -> tupl
             text = _blank_to_na(s)
             n_blank = int((text.isna() & s.notna()).sum())
             if _is_flag_column(text):
-                frame[col] = parse_flag(text, col)
+                frame[col] = parse_flag(text, str(original.get(col, col)), file=file)
                 continue
             number = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
             filled = int(text.notna().sum())

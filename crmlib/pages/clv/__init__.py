@@ -1,32 +1,36 @@
-"""The CLV page (03): what customers are worth over the coming months, and customer equity.
+"""The value page (03): what customers are worth over the coming months, and customer equity.
 
-Modules: :mod:`.analysis` (holdout validation, model choice, values: :func:`run_clv`),
-:mod:`.text`, :mod:`.charts`. BTYD fitting and its fallback ladder are the core's
-(:mod:`crmlib.core.btyd`). The page declares itself as :data:`PAGE`.
+Modules: :mod:`.values` (the page's work in one call: :func:`run_value`, on
+:mod:`crmlib.core.value` and :mod:`crmlib.core.activity`), :mod:`.text` (plain words and
+tables; model names only in the analysts' part), :mod:`.charts`, and :mod:`.analysis`
+(the BTYD diagnostics behind the classic candidates: :func:`run_clv`, kept for analysts
+and the CDNOW checks). The page declares itself as :data:`PAGE`.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from crmlib.core.btyd import DAYS_PER_MONTH, MODEL_LABELS, UNIT_DAYS  # noqa: F401  (used by the notebook)
+from crmlib.core.btyd import MODEL_LABELS
 from crmlib.core.formatting import format_money
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
-from crmlib.pages.clv.analysis import (  # noqa: F401  (the page's API, for its notebook)
-    FREQUENCY_BUCKETS, NO_DROPOUT_P_ALIVE, REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, assign_tiers,
-    choose_model, ClvResult, cumulative_tracking, customer_values, equity_by_segment, expectation_matrix,
-    frequency_bucket, no_dropout_caveat, retention_what_if, run_clv, validate, Validation,
+from crmlib.pages.clv.analysis import (  # noqa: F401  (BTYD diagnostics, for analysts and tests)
+    REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, ClvResult, Validation, assign_tiers, choose_model,
+    customer_values, equity_by_segment, retention_what_if, run_clv, validate,
 )
+from crmlib.pages.clv.values import HORIZON_DAYS, ValuePage, run_value, segment_series  # noqa: F401
 from crmlib.pages.clv.text import (  # noqa: F401  (the page's API, for its notebook)
-    models_text, segment_text, spend_text, validation_text, values_text, what_if_text,
+    PLAIN_METHODS, activity_text, analysts_backtest_table, analysts_text, backtest_table, backtest_text,
+    download_frame, forecast_vs_past_table, forecast_vs_past_text, guards_text, horizon_words, manager_warnings,
+    method_name, segment_table, segment_text, tiers_table, top_customers_table, values_text, what_if_table,
+    what_if_text,
 )
-from crmlib.pages.clv.charts import (  # noqa: F401  (the page's API, for its notebook)
-    plot_calibration_vs_holdout, plot_clv_distribution, plot_equity_by_segment, plot_matrix, plot_tracking,
-)
+from crmlib.pages.clv.charts import plot_clv_distribution, plot_deciles, plot_equity_by_segment  # noqa: F401
 
 
 class ClvMetrics(PageMetrics):
-    """``metrics/03_clv.json`` (see :meth:`ClvResult.metrics`)."""
+    """``metrics/03_clv.json`` (see :meth:`ValuePage.metrics`)."""
 
     chosen_model: str
     time_unit: str
@@ -35,13 +39,16 @@ class ClvMetrics(PageMetrics):
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
-    """The summary's line: customer equity over the horizon, and the model behind it."""
+    """The summary's line: customer equity over the horizon, and the method behind it in plain words."""
     horizon = m["parameters"].get("clv_horizon_months")
     text = f"Customer equity {format_money(m['customer_equity'], currency, compact=True)}"
     if horizon:
         text += f" over the next {horizon} months"
-    return text + f" (model: {MODEL_LABELS.get(m['chosen_model'], m['chosen_model'])})."
-
+    name = m["chosen_model"]
+    if name in PLAIN_METHODS:
+        method = PLAIN_METHODS[name]
+        return text + f" (method: {method[:1].lower() + method[1:]}, checked against past quarters)."
+    return text + f" (model: {MODEL_LABELS.get(name, name)})."
 
 PAGE = Page(
     name="03_clv",
@@ -50,4 +57,6 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,
+    parameters={"clv_horizon_months": Parameter(low=1), "discount_rate": Parameter(low=0, high=1),
+                "holdout_months": Parameter(low=0), "time_unit": Parameter(choices=("W", "D"))},
 )

@@ -9,15 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.formatting import format_count, format_date, format_percent
+from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
+from crmlib.core.text import md
 from crmlib.pages.segmentation.analysis import (  # noqa: F401  (the page's API, for its notebook)
     CLUSTER_FEATURES, LIFECYCLE_STAGES, SEGMENTS_COLUMNS, attribute_columns, attribute_crosstab,
     attribute_profile, BehaviourClusters, cohort_tables, describe_clusters, lifecycle_stage,
     lifecycle_thresholds, pareto_curve, segment_customers, segment_table, Segmentation, top_share,
 )
 from crmlib.pages.segmentation.text import (  # noqa: F401  (the page's API, for its notebook)
-    clusters_text, cohorts_text, concentration_text, lifecycle_text, rfm_text, segments_text, summary_text,
+    LIFECYCLE_LABELS, WIN_BACK_SEGMENTS, analyst_notes, clusters_text, cohorts_text, concentration_text,
+    history_window, lifecycle_text, rfm_text, segment_details, segment_list, segment_summary, segments_text,
+    summary_text,
 )
 from crmlib.pages.segmentation.charts import (  # noqa: F401  (the page's API, for its notebook)
     plot_cluster_profiles, plot_cohorts, plot_lifecycle, plot_pareto, plot_rf_heatmap, plot_segments,
@@ -36,6 +40,7 @@ class SegmentationMetrics(PageMetrics):
     revenue: float
     segments: dict[str, SegmentSize]
     top20_revenue_share: float | None
+    history_start: str
     clusters_k: int
     silhouette: float | None
     clusters: dict[str, str]
@@ -44,17 +49,23 @@ class SegmentationMetrics(PageMetrics):
 
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
-    """The summary's line: customers and segments, the segment bringing most revenue, concentration."""
+    """The summary's line: customers and segments, the segment bringing most revenue, concentration.
+
+    The page's figures cover all purchases from ``history_start`` to the analysis date,
+    not the report's month, and the line says so; segment names are escaped (Markdown).
+    """
     sizes = m["segments"]
-    parts = [f"{format_count(m['customers'])} customers in {len(sizes)} segments"]
+    since = format_date(m["history_start"])
+    parts = [f"{format_count(m['customers'])} customers (all who bought since {since}) in {len(sizes)} RFM segments"]
     if sizes:
         name = max(sizes, key=lambda k: sizes[k]["revenue_share"])
-        parts.append(f"{name} ({format_count(sizes[name]['customers'])} customers) bring "
-                     f"{format_percent(sizes[name]['revenue_share'])} of revenue")
+        parts.append(f"{md(name)} ({format_count(sizes[name]['customers'])} customers) bring "
+                     f"{format_percent(sizes[name]['revenue_share'])} of their revenue")
     if m["top20_revenue_share"] is not None:
-        parts.append(f"the top 20 % of customers bring {format_percent(m['top20_revenue_share'])}")
+        parts.append(f"over all purchases since {since} the top 20 % of customers bring "
+                     f"{format_percent(m['top20_revenue_share'])}")
     if "at-risk" in m["lifecycle"]:
-        parts.append(f"{format_count(m['lifecycle']['at-risk'])} customers are at risk of lapsing")
+        parts.append(f"{format_count(m['lifecycle']['at-risk'])} customers are overdue for their next purchase")
     return "; ".join(parts) + "."
 
 
@@ -65,4 +76,8 @@ PAGE = Page(
     reads=("01_data_cleaning",),
     metrics=SegmentationMetrics,
     finding=finding,
+    parameters={"n_clusters": Parameter(low=2, kind="a whole number"), "k_min": Parameter(low=2),
+                "k_max": Parameter(low=2), "seed": Parameter(low=0),
+                "active_days": Parameter(low=1, kind="a whole number"),
+                "lapsed_days": Parameter(low=1, kind="a whole number")},
 )

@@ -399,6 +399,7 @@ class Segmentation:
                 for name, row in seg_rows.iterrows()
             },
             "top20_revenue_share": round(self.top20_share, 4),
+            "history_start": str(pd.Timestamp(self.customers["first_purchase"].min()).date()),
             "clusters_k": int(self.clusters.k_),
             "silhouette": round(self.clusters.silhouette_, 4),
             "clusters": {int(c): str(d) for c, d in self.clusters.profiles_["description"].items()},

@@ -68,7 +68,7 @@ def plot_cluster_profiles(model: BehaviourClusters):
                 center=0, vmin=-2, vmax=2, ax=ax,
                 cbar_kws={"label": "worse  <-  average  ->  better\n(standard deviations, log scale)"})
     ax.set_xticklabels([names.get(f, f) for f in model.features], rotation=0)
-    plots.label(ax, "Cluster profiles (numbers = cluster medians)", "feature", "cluster: description (customers)")
+    plots.label(ax, "Customer groups (numbers = the group's typical customer)", "", "group: description (customers)")
     return ax
 
 
@@ -78,13 +78,16 @@ def plot_lifecycle(customers: pd.DataFrame, currency: str = "GBP"):
 
     from crmlib.core import plots
 
+    from crmlib.pages.segmentation.text import LIFECYCLE_LABELS
+
     grouped = customers.groupby("lifecycle_stage", observed=False)
     counts, revenue = grouped.size(), grouped["monetary"].sum()
+    labels = [LIFECYCLE_LABELS.get(str(k), str(k)) for k in counts.index]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.bar(counts.index.astype(str), counts.to_numpy(), color=plots.PALETTE[0])
+    left.bar(labels, counts.to_numpy(), color=plots.PALETTE[0])
     plots.count_axis(left)
     plots.label(left, "Customers by life-cycle stage", "stage", "customers")
-    right.bar(revenue.index.astype(str), revenue.to_numpy(), color=plots.PALETTE[1])
+    right.bar(labels, revenue.to_numpy(), color=plots.PALETTE[1])
     plots.money_axis(right, currency)
     plots.label(right, "Their revenue to date", "stage", f"revenue ({currency})")
     fig.tight_layout()
@@ -132,7 +135,7 @@ def plot_pareto(values: pd.Series, currency: str = "GBP"):
                 arrowprops={"arrowstyle": "->"})
     plots.percent_axis(ax, "x")
     plots.percent_axis(ax, "y")
-    plots.label(ax, "Revenue concentration (Pareto curve)", "share of customers, best first (%)",
+    plots.label(ax, "Revenue concentration, all purchases to date", "share of customers, best first (%)",
                 "cumulative share of revenue (%)")
     ax.legend(loc="lower right")
     return ax

@@ -1,50 +1,84 @@
-"""The summary page's trend charts (house style of :mod:`crmlib.core.plots`)."""
+"""The summary page's trend charts (house style of :mod:`crmlib.core.plots`).
+
+One figure per chart, so each stays readable on a phone (one per row at 390 px) and in
+print. Periods too early to measure retention (see
+:func:`crmlib.pages.summary.comparisons.early_periods`) are shaded and labelled
+"data start" on every chart; their retention values are blank in ``kpis`` already.
+"""
 from __future__ import annotations
 
 import pandas as pd
 
 from crmlib.core.formatting import format_period
 
-def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq: str = "M"):
-    """Four titled trend charts over the last ``last`` periods: revenue, customers, retention, AOV.
+PERIOD_WORD = {"M": "Month", "Q": "Quarter", "W": "Week"}
+FIGSIZE = (7.5, 3.6)
 
-    Returns the matplotlib Figure.
+
+def _frame(ax, x: list[str], early: list[str], word: str) -> None:
+    shaded = [i for i, label in enumerate(x) if label in early]
+    if shaded:
+        ax.axvspan(min(shaded) - 0.5, max(shaded) + 0.5, color="#e8ecf0", zorder=0, lw=0)
+        ax.text((min(shaded) + max(shaded)) / 2, 0.98, "data start", transform=ax.get_xaxis_transform(),
+                ha="center", va="top", fontsize=8, color="#5b6b7b")
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(word)
+    ax.tick_params(axis="x", labelrotation=45)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+
+
+def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq: str = "M",
+                early: list[str] | None = None) -> list:
+    """Four titled trend charts over the last ``last`` periods, one figure each.
+
+    Revenue; active customers (new and returning); retention and repeat purchase; order
+    value and revenue per customer. ``early`` periods (labels like ``"2011-01"``) are
+    shaded as "data start". Returns the list of matplotlib Figures.
     """
     import matplotlib.pyplot as plt
 
     from crmlib.core import plots
 
     data = kpis.dropna(how="all").tail(last)
-    word = {"M": "Month", "Q": "Quarter", "W": "Week"}[freq]
+    word = PERIOD_WORD[freq]
     x = [format_period(p) for p in data.index]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.8), constrained_layout=True)
-    ax = axes[0, 0]
+    early_x = [format_period(p) for p in (early or []) if p in data.index]
+    figures = []
+
+    fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
     ax.bar(x, data["revenue"], color=plots.PALETTE[0])
     plots.money_axis(ax, currency)
     plots.label(ax, f"Revenue per {word.lower()}", word, f"Revenue ({currency})")
-    ax = axes[0, 1]
+    _frame(ax, x, early_x, word)
+    figures.append(fig)
+
+    fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
     ax.bar(x, data["returning_customers"], color=plots.PALETTE[0], label="Returning")
     ax.bar(x, data["new_customers"], bottom=data["returning_customers"], color=plots.PALETTE[1], label="New")
     plots.count_axis(ax)
-    ax.legend(frameon=False, loc="upper left")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, "Active customers: new and returning", word, "Customers")
-    ax = axes[1, 0]
+    _frame(ax, x, early_x, word)
+    figures.append(fig)
+
+    fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
     ax.plot(x, data["retention_rate"], marker="o", color=plots.PALETTE[2], label="Retention rate")
     ax.plot(x, data["repeat_purchase_rate"], marker="s", color=plots.PALETTE[3], label="Repeat-purchase rate")
     plots.percent_axis(ax)
     ax.set_ylim(0, 1.05)
-    ax.legend(frameon=False, loc="center left")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, "Retention and repeat purchase", word, "Share of customers (%)")
-    ax = axes[1, 1]
+    _frame(ax, x, early_x, word)
+    figures.append(fig)
+
+    fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
     ax.plot(x, data["aov"], marker="o", color=plots.PALETTE[5], label="Average order value")
     ax.plot(x, data["revenue_per_customer"], marker="s", color=plots.PALETTE[6], label="Revenue per active customer")
     plots.money_axis(ax, currency)
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="lower left")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, "Order value and customer value", word, f"Amount ({currency})")
-    for ax in axes.flat:
-        ax.grid(axis="x", visible=False)
-        ax.tick_params(axis="x", labelrotation=45)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
-    return fig
+    _frame(ax, x, early_x, word)
+    figures.append(fig)
+    return figures

@@ -22,7 +22,8 @@ Definitions (the numbered assumptions every KPI below relies on)
    is the first in the data: in the first months of the data, customers who bought
    before the data starts count as new (see :func:`history_warnings`).
 6. A customer is *live* on day t when they bought within the churn window, i.e. on one
-   of the ``churn_window_days`` days ending with t (the same window as 04_churn).
+   of the ``churn_window_days`` days ending with t (``windows: churn_days`` of
+   ``workbook.yml``, the same window as the churn page; :mod:`crmlib.core.vocabulary`).
    ``customers_at_start`` are live on the day before P starts; ``live_customers`` are
    live on P's last day.
 7. *Lost* customers were live on the day before P and are not live on its last day (their
@@ -55,6 +56,7 @@ import pandas as pd
 from crmlib.core.formatting import as_number, format_date, format_period
 from crmlib.core.kpis import KPI_KINDS
 from crmlib.core.validation import require_columns
+from crmlib.pages.summary.comparisons import early_periods
 from crmlib.errors import ConfigError
 
 YEAR_LAG = {"M": 12, "Q": 4, "W": 52}   # periods in a year, per supported frequency
@@ -200,8 +202,8 @@ def period_kpis(
     # Periods wholly before the data begin have no numbers, not zeros.
     if len(tx):
         out.loc[ends < tx["day"].min()] = np.nan
-    else:
-        out.loc[:] = np.nan
+    else:  # no transactions (a customer table alone): every number missing
+        out = pd.DataFrame(np.nan, index=out.index, columns=out.columns)
     return out
 
 
@@ -248,18 +250,22 @@ def set_customer_equity(kpis: pd.DataFrame, clv_metrics: Mapping[str, Any] | Non
     return out
 
 
-def compare_periods(kpis: pd.DataFrame, period: str | None = None, *, freq: str = "M") -> pd.DataFrame:
+def compare_periods(kpis: pd.DataFrame, period: str | None = None, *, freq: str = "M",
+                    year_ago: bool = True) -> pd.DataFrame:
     """The current period against the previous one and the same period a year earlier.
 
     Returns one row per KPI with ``current``, ``previous``, ``year_ago``,
     ``change_vs_previous`` and ``change_vs_year``. Changes are relative (0.05 = +5 %)
     for amounts and counts, and absolute differences (percentage points) for rates.
-    Missing comparison periods give NaN.
+    Missing comparison periods give NaN; so does the year-ago comparison with
+    ``year_ago=False`` (too little history: :func:`~.comparisons.year_ago_available`).
     """
     period = pd.Period(period or kpis.index[-1], freq=freq)
     lag = YEAR_LAG[freq]
     pick = lambda p: kpis.reindex([str(p)]).iloc[0]  # noqa: E731
     table = pd.DataFrame({"current": pick(period), "previous": pick(period - 1), "year_ago": pick(period - lag)})
+    if not year_ago:
+        table["year_ago"] = np.nan
     is_rate = pd.Series([KPI_KINDS.get(k) == "rate" for k in table.index], index=table.index)
     for col, ref in (("change_vs_previous", "previous"), ("change_vs_year", "year_ago")):
         diff = table["current"] - table[ref]
@@ -276,9 +282,7 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
     if transactions.empty:
         return ["There are no transactions, so every KPI is empty."]
     data_start = pd.to_datetime(transactions["invoice_date"]).min().normalize()
-    periods = pd.PeriodIndex(kpis.index, freq=freq)
-    short = [str(p) for p in periods if p.start_time - pd.Timedelta(days=int(churn_window_days)) < data_start
-             and p.end_time >= data_start]
+    short = early_periods(kpis.index, data_start, churn_window_days, freq=freq)
     warnings = []
     if as_of is not None:
         current = pd.Period(pd.Timestamp(as_of), freq=freq)
@@ -291,12 +295,14 @@ def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: st
         when = ", ".join(map(format_period, short)) if len(short) <= 3 else \
             f"the periods from {format_period(short[0])} to {format_period(short[-1])}"
         warnings.append(
-            f"The data begin on {format_date(data_start)}: in {when} customers who had bought "
-            f"before that date count as new, and lost, reactivated and retention figures rest on less "
-            f"than the {churn_window_days}-day churn window of history."
+            f"The data begin on {format_date(data_start)}: in {when} customers who had bought before that date "
+            f"count as new, and retention, lost and reactivated customers are left blank, because nobody could "
+            f"yet have gone {churn_window_days} days without a purchase."
         )
-    if kpis.isna().all(axis=1).any():
-        empty = [str(p) for p in kpis.index[kpis.isna().all(axis=1)]]
+    periods = pd.PeriodIndex(kpis.index, freq=freq)
+    gaps = kpis.isna().all(axis=1).to_numpy() & (periods.end_time >= data_start)  # before the data: said elsewhere
+    if gaps.any():
+        empty = [str(p) for p in kpis.index[gaps]]
         warnings.append(f"No data for {', '.join(map(format_period, empty))}, so comparisons with "
                         f"{'that period' if len(empty) == 1 else 'those periods'} are left blank.")
     return warnings

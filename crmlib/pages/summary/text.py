@@ -1,47 +1,54 @@
-"""The summary page's words: overview, headline table, findings, caveats and definitions."""
+"""The summary page's words: overview, headline table, findings, caveats and the glossary.
+
+Data values in sentences go through :func:`crmlib.core.text.md`; tables through
+:func:`crmlib.core.tables.manager_table`. The words follow :mod:`crmlib.core.vocabulary`.
+"""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from crmlib.core.formatting import as_number, format_count, format_date, format_money, format_percent, format_period
-from crmlib.core.kpis import DEFAULT_CHURN_WINDOW_DAYS, HEADLINE_KPIS, KPI_LABELS, format_kpi, format_kpi_change
+from crmlib.core.kpis import HEADLINE_KPIS, KPI_LABELS, format_kpi, format_kpi_change, format_kpi_delta
 from crmlib.core.pages import Page
+from crmlib.core.tables import ManagerTable, manager_table
+from crmlib.core.text import md_link
+from crmlib.core.vocabulary import glossary_frame
 
-def definitions_markdown(churn_window_days: int, currency: str = "GBP") -> str:
-    """How to read the KPIs, in plain words (the module docstring, for managers)."""
-    return "\n".join([
-        f"- **Revenue** is every sale in the period in {currency}, including lines without a customer id; "
-        "**average order value** = revenue / orders (an order is one invoice).",
-        "- **Active** customers bought in the period; **new** ones bought for the first time, the rest are "
-        "**returning** (new + returning = active).",
-        f"- A customer is **live** while their last purchase is less than {churn_window_days} days old (the churn "
-        f"window, as on the churn page). **Lost** customers were live when the period began and their "
-        f"{churn_window_days} days ran out during it; **retention rate** = 1 − lost / live at the start.",
-        "- **Reactivated** customers are returning customers who had already lapsed (more than "
-        f"{churn_window_days} days without a purchase) before coming back.",
-        "- **Repeat-purchase rate** is the share of active customers with two or more orders in the period; "
-        "**top 20 % share** is the part of known customers' revenue spent by the fifth who spent most.",
-        "- Every period is recomputed from the clean data up to its own last day, so a month looks the same "
-        "whether it was reported at the time or back-filled later.",
-    ])
+def glossary_table(config: Mapping[str, Any] | None = None) -> ManagerTable:
+    """The glossary: every term of the report in one sentence, with its window (the run's ``windows:``)."""
+    return manager_table(glossary_frame(config), {"term": "Term", "definition": "What it means", "window": "Window"})
 
 
-def headline_markdown(comparison: pd.DataFrame, currency: str = "GBP", kpis: list[str] | None = None) -> str:
-    """The headline table: each KPI now, and its change vs last period and last year."""
-    rows = [k for k in (kpis or HEADLINE_KPIS) if k in comparison.index]
-    lines = ["| KPI | This period | vs previous period | vs same period last year |", "|---|---:|---:|---:|"]
-    for k in rows:
-        r = comparison.loc[k]
-        if as_number(r["current"]) is None and k == "customer_equity":
-            continue
-        lines.append(
-            f"| {KPI_LABELS.get(k, k)} | {format_kpi(k, r['current'], currency)} | "
-            f"{format_kpi_change(k, r['change_vs_previous'])} | {format_kpi_change(k, r['change_vs_year'])} |"
-        )
-    return "\n".join(lines)
+def headline_table(comparison: pd.DataFrame, currency: str = "GBP", *, year_ago: bool = True,
+                   kpis: list[str] | None = None) -> ManagerTable:
+    """The headline table: each KPI now, and its change on the previous period (and last year).
+
+    Changes carry an arrow and the classes ``delta good`` / ``delta bad`` / ``delta flat``
+    (:func:`crmlib.core.kpis.format_kpi_delta`). ``year_ago=False`` leaves the "same period
+    last year" column out (too little history; the page says so once). A KPI without a value
+    this period (e.g. customer equity when the value page did not run) is left out.
+    """
+    rows = [k for k in (kpis or HEADLINE_KPIS) if k in comparison.index
+            and as_number(comparison.loc[k, "current"]) is not None]
+    frame = pd.DataFrame({
+        "kpi": [KPI_LABELS.get(k, k) for k in rows],
+        "now": [format_kpi(k, comparison.loc[k, "current"], currency) for k in rows],
+    })
+    columns: dict[str, Any] = {"kpi": "KPI", "now": ("This period", "figure")}
+    classes: dict[str, list[str]] = {}
+    changes = [("previous", "change_vs_previous", "vs previous period")]
+    if year_ago:
+        changes.append(("year", "change_vs_year", "vs same period last year"))
+    for name, column, header in changes:
+        deltas = [format_kpi_delta(k, comparison.loc[k, column]) for k in rows]
+        frame[name] = [text for text, _ in deltas]
+        classes[name] = [css for _, css in deltas]
+        columns[name] = (header, "figure")
+    return manager_table(frame, columns, currency=currency, cell_classes=classes)
 
 
 def kpi_overview_markdown(comparison: pd.DataFrame, period: str, as_of: Any, currency: str = "GBP") -> str:
@@ -58,9 +65,11 @@ def kpi_overview_markdown(comparison: pd.DataFrame, period: str, as_of: Any, cur
     text += f", revenue {format_kpi_change('revenue', change)} on the previous period)." if change is not None else ")."
     text += (
         f" {format_count(c['active_customers'])} known customers bought: "
-        f"{format_count(c['new_customers'])} new and {format_count(c['returning_customers'])} returning "
-        f"(of whom {format_count(c['reactivated_customers'])} came back after a lapse)."
+        f"{format_count(c['new_customers'])} new and {format_count(c['returning_customers'])} returning"
     )
+    if as_number(c.get("reactivated_customers")) is not None:
+        text += f" (of whom {format_count(c['reactivated_customers'])} came back after a lapse)"
+    text += "."
     if as_number(c.get("retention_rate")) is not None:
         text += (
             f" Of the {format_count(c['customers_at_start'])} customers live at the start, "
@@ -88,16 +97,6 @@ def analysis_metrics(read_metrics: Any, as_of: Any, pages: Mapping[str, Page]) -
     return out
 
 
-def churn_window(metrics: Mapping[str, Mapping[str, Any] | None], churn_window_days: int | None = None) -> int:
-    """The churn window: the given value, else the ``churn_window_days`` a page's metrics
-    report (the churn page's), else :data:`~crmlib.core.kpis.DEFAULT_CHURN_WINDOW_DAYS`,
-    so that the summary and the churn page agree."""
-    if churn_window_days not in (None, ""):
-        return int(churn_window_days)
-    reported = [m["churn_window_days"] for m in metrics.values() if m and m.get("churn_window_days")]
-    return int(reported[0]) if reported else DEFAULT_CHURN_WINDOW_DAYS
-
-
 def findings(metrics: Mapping[str, Mapping[str, Any] | None], pages: Mapping[str, Page],
              currency: str = "GBP") -> list[str]:
     """Plain-language findings, one per analysis page, each linking to its page.
@@ -113,7 +112,7 @@ def findings(metrics: Mapping[str, Mapping[str, Any] | None], pages: Mapping[str
         if page.reads_all or name not in metrics:
             continue
         m = metrics[name]
-        link = f"[{page.title}]({name}.html)"
+        link = md_link(page.title, f"{name}.html")
         if not m:
             out.append(f"**{page.title}**: not run for this period.")
             continue
@@ -131,24 +130,43 @@ def findings_markdown(metrics: Mapping[str, Mapping[str, Any] | None], pages: Ma
     return "\n".join(f"- {f}" for f in findings(metrics, pages, currency))
 
 
+#: Words that mark a caveat about fitting a model (for analysts, not managers).
+ANALYST_WORDS = re.compile(
+    r"BG/NBD|Pareto/NBD|Gamma-Gamma|\bmodels?\b|parameters?\b|penali[sz]er|converge|at (?:their|its) bounds|"
+    r"\brungs?\b|ladder|ROC|AUC|silhouette|FP-growth|holdout|calibrat|log-likelihood", re.IGNORECASE)
+
+
+def is_analyst_note(text: str) -> bool:
+    """Whether a caveat is about model fitting (shown in the analysts' section)."""
+    return bool(ANALYST_WORDS.search(text))
+
+
 def caveats(metrics: Mapping[str, Mapping[str, Any] | None], pages: Mapping[str, Page],
-            extra: list[str] | None = None) -> list[str]:
-    """Warnings carried up from every page's metrics, in page order, then ``extra``; deduplicated."""
-    seen: list[str] = []
+            extra: list[str] | None = None) -> dict[str, list[str]]:
+    """Caveats for managers and notes for analysts, in page order, then ``extra``; deduplicated.
+
+    Returns ``{"managers": [...], "analysts": [...]}``. A page's ``warnings`` go to
+    managers unless they are about model fitting (:func:`is_analyst_note`); its
+    ``analyst_notes`` (optional) go to analysts. Each item links to its page.
+    """
+    out: dict[str, list[str]] = {"managers": [], "analysts": []}
+
+    def add(who: str, text: str) -> None:
+        if text not in out[who]:
+            out[who].append(text)
+
     for name, m in metrics.items():
         title = pages[name].title if name in pages else name
+        where = f" (see {md_link(title, f'{name}.html')})"
         for w in (m or {}).get("warnings") or []:
-            text = f"{w} (see [{title}]({name}.html))"
-            if text not in seen:
-                seen.append(text)
+            add("analysts" if is_analyst_note(w) else "managers", w + where)
+        for w in (m or {}).get("analyst_notes") or []:
+            add("analysts", w + where)
     for w in extra or []:
-        if w not in seen:
-            seen.append(w)
-    return seen
+        add("analysts" if is_analyst_note(w) else "managers", w)
+    return out
 
 
-def caveats_markdown(metrics: Mapping[str, Mapping[str, Any] | None], pages: Mapping[str, Page],
-                     extra: list[str] | None = None) -> str:
-    """:func:`caveats` as a markdown list, or a sentence saying there are none."""
-    items = caveats(metrics, pages, extra)
-    return "\n".join(f"- {w}" for w in items) if items else "No data-quality warnings were raised in this run."
+def caveats_markdown(items: list[str], empty: str = "No data-quality warnings were raised in this run.") -> str:
+    """Caveats as a markdown list, or ``empty`` when there are none."""
+    return "\n".join(f"- {w}" for w in items) if items else empty
