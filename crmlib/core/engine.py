@@ -326,8 +326,7 @@ def customer_day_facts(source: pd.DataFrame | str | Path, as_of: Any, engine: En
     if engine.name == "pandas":
         frame = source if isinstance(source, pd.DataFrame) else read_transactions(
             source, ["customer_id", "invoice_id", "invoice_date", "amount"])
-        days, _ = summaries._day_summary(frame, _as_of_day(as_of), invoice_col="invoice_id")
-        return days
+        return summaries.day_facts(frame, _as_of_day(as_of))
     from crmlib.core import engine_exprs
 
     result = engine.connection.to_pyarrow(engine_exprs.customer_day_facts(engine.table(source), _as_of_day(as_of)))
@@ -398,8 +397,8 @@ def _period_aggregates_pandas(frame: pd.DataFrame, day: pd.Timestamp) -> pd.Data
     month = month - m0
     n_months = int(month.max()) + 1
     amount = frame["amount"].to_numpy(dtype="float64")[keep]
-    customer, _ = summaries._factorize_labels(frame["customer_id"][keep])
-    invoice, _ = summaries._factorize_labels(frame["invoice_id"][keep])
+    customer, _ = summaries.factorize_ids(frame["customer_id"][keep])
+    invoice, _ = summaries.factorize_ids(frame["invoice_id"][keep])
     known = customer >= 0
 
     def distinct_per_month(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:

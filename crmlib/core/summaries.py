@@ -134,7 +134,7 @@ def _occasions(
             invoices = invoices.iloc[starts] if invoices is not None else None
 
     # customer codes ordered like the sorted ids (hash factorize, then sort only the ids)
-    codes, uniques = _factorize_labels(customers)
+    codes, uniques = factorize_ids(customers)
     if len(codes) == 0:
         empty = np.array([], dtype="int64")
         return _Occasions(empty, empty, np.array([], dtype="float64"), np.asarray(uniques), as_of_ts,
@@ -158,7 +158,7 @@ def _occasions(
                       as_of_ts, orders)
 
 
-def _factorize_labels(values: pd.Series) -> tuple[np.ndarray, Any]:
+def factorize_ids(values: pd.Series) -> tuple[np.ndarray, Any]:
     """``pd.factorize(values)`` (codes, -1 for missing; uniques), faster for digit ids.
 
     Customer and invoice ids are often digit strings ("17850", "536365"). When every
@@ -198,7 +198,7 @@ def _argsort_labels(labels: pd.Index) -> np.ndarray:
 
 def _distinct_per_customer(customer_rank: np.ndarray, values: pd.Series, n_customers: int) -> np.ndarray:
     """Number of distinct non-missing ``values`` per customer rank (0..n_customers-1)."""
-    value_code, value_uniques = _factorize_labels(values)  # -1 = missing
+    value_code, value_uniques = factorize_ids(values)  # -1 = missing
     known = value_code >= 0
     pair = customer_rank[known] * np.int64(max(len(value_uniques), 1)) + value_code[known]
     pair = np.sort(pair)
@@ -256,6 +256,16 @@ def _day_summary(
     if occ.orders is not None:
         frame["orders"] = occ.orders
     return frame, as_of_ts
+
+
+def day_facts(transactions: pd.DataFrame, as_of: Any, *, invoice_col: str | None = "invoice_id") -> pd.DataFrame:
+    """Per-customer day facts at ``as_of`` (:data:`DAY_FACT_DTYPES`), indexed by sorted customer id.
+
+    The pandas form of :func:`crmlib.core.engine.customer_day_facts`; ``orders`` is left
+    out when ``invoice_col`` is ``None`` or not a column.
+    """
+    invoice_col = invoice_col if invoice_col in transactions.columns else None
+    return _day_summary(transactions, as_of, invoice_col=invoice_col)[0]
 
 
 #: Columns and dtypes of the day facts (:func:`_day_summary`, the engines' customer facts).
