@@ -84,6 +84,8 @@ DEFAULTS: dict[str, Any] = {
     "campaigns": [],       # campaign files measured by 06_campaigns (CAMPAIGN_DEFAULTS)
     "identity": [],        # member lists matched on phone/e-mail (crmlib.core.member_lists)
     "ids_are_personal": "auto",  # auto: ids that look like phone numbers or e-mails are pseudonymised; true: all; false: none
+    "engine": "auto",      # row-level engine: auto | pandas | duckdb | spark (checked by crmlib.core.engine)
+    "spark": {},           # engine: spark only: {master, conf} (crmlib.core.engine.engine_settings)
 }
 
 
@@ -177,6 +179,13 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
         notebooks[name] = dict(params or {})
 
     config["windows"] = _windows(raw.get("windows"), notebooks, where)
+    from crmlib.core.engine import engine_settings  # the engine: and spark: settings, checked where they are used
+
+    try:
+        engine_settings(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
     config["_path"] = str(Path(path).resolve()) if path else None
     config["_root"] = str(root)
     return config
