@@ -57,6 +57,7 @@ import pandas as pd
 from crmlib import io as crm_io
 from crmlib import schema
 from crmlib.core import privacy
+from crmlib.core.i18n import N_
 from crmlib.core.identity import apply_identities, customer_view, read_member_lists, resolve_identities
 from crmlib.core.periods import month_end_as_of
 from crmlib.errors import ConfigError, DataError
@@ -88,17 +89,17 @@ _CODE = {r: i + 1 for i, r in enumerate(REASONS)}
 
 #: Plain-language description of each reason, for the notebook and the report.
 REASON_TEXT = {
-    "invalid_value": "date, number or id could not be read",
-    "implausible_date": "dated before the plausible window (cleaning.date_window) or after the day of the run",
-    "after_as_of": "dated after the analysis date",
-    "duplicate": "exact repeat of another line",
-    "non_product": "postage, fees or manual adjustments (not a product)",
-    "non_positive_price": "zero or negative price",
-    "return": "return or cancellation line",
-    "fully_returned": "purchase returned in full later",
-    "non_positive_quantity": "zero or negative quantity",
-    "missing_customer": "no customer id",
-    "outlier": "extreme quantity or price",
+    "invalid_value": N_("date, number or id could not be read"),
+    "implausible_date": N_("dated before the plausible window (cleaning.date_window) or after the day of the run"),
+    "after_as_of": N_("dated after the analysis date"),
+    "duplicate": N_("exact repeat of another line"),
+    "non_product": N_("postage, fees or manual adjustments (not a product)"),
+    "non_positive_price": N_("zero or negative price"),
+    "return": N_("return or cancellation line"),
+    "fully_returned": N_("purchase returned in full later"),
+    "non_positive_quantity": N_("zero or negative quantity"),
+    "missing_customer": N_("no customer id"),
+    "outlier": N_("extreme quantity or price"),
 }
 
 _DEDUP_COLUMNS = [schema.CUSTOMER_ID, schema.INVOICE_ID, schema.INVOICE_DATE, schema.PRODUCT_ID,

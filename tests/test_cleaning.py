@@ -308,3 +308,13 @@ def test_cleaning_page_words_escape_data_values():
     for name, text in outputs.items():
         assert live_markup(text) == [], (name, text)
     assert "(cleaning." not in page.reason_text("implausible_date")
+
+
+def test_cleaning_reasons_are_shown_in_the_reports_language():
+    from crmlib.core import i18n
+
+    assert cleaning.REASON_TEXT["missing_customer"] == "no customer id"       # the audit's words stay English
+    with i18n.using_language("ko"):
+        assert data_cleaning.reason_text("missing_customer") == "고객번호 없음"
+        assert data_cleaning.reason_text("implausible_date") == "타당한 기간 이전이거나 실행일 이후 날짜"
+        assert data_cleaning.reason_text("some_new_rule") == "some new rule"

@@ -321,3 +321,31 @@ def test_segment_page_words_tables_and_downloads():
     words = " ".join([page.lifecycle_text(result), page.concentration_text(result), outputs["finding"]])
     assert "at-risk" not in words and "active" not in words   # those words mean other things in the report
     assert "since" in outputs["finding"] and "all purchases" in page.concentration_text(result)
+
+
+def test_segment_page_in_korean_translates_default_names_and_keeps_configured_ones():
+    """Default segment names and actions are shown in the report's language; stored values stay
+    English; a name or action a team configures (here in Korean) is data, shown as it is."""
+    import re
+
+    from crmlib.core import i18n
+    from crmlib.datasets import make_synthetic
+    from crmlib.pages import segmentation as page
+
+    tx = make_synthetic(n_customers=300, groups=3, seed=4).transactions
+    config = {"map": {"우수 고객": {"r": "4-5", "action": "감사 쿠폰 발송"}, "Champions": {"r": "1-3"}}}
+    with i18n.using_language("ko"):
+        default = seg.segment_customers(tx, "2011-12-31", random_state=1)
+        table = page.segment_summary(default, "KRW").to_frame()
+        text = page.segments_text(default, "KRW") + page.clusters_text(default) + page.lifecycle_text(default)
+        finding = page.PAGE.finding(default.metrics(), "KRW")
+        custom = seg.segment_customers(tx, "2011-12-31", segments_config=config, random_state=1)
+        custom_table = page.segment_summary(custom, "KRW").to_frame()
+    assert "Champions" in default.metrics()["segments"] and "Champions" in set(default.artifact()["segment"])
+    assert list(table.columns) == ["RFM 세그먼트", "고객", "매출 비중", "권장 조치"]
+    assert "최우수 고객" in set(table.iloc[:, 0]) and "Champions" not in set(table.iloc[:, 0])
+    assert "보상하고" in " ".join(table.iloc[:, 3])
+    assert not re.search(r"[A-Za-z]{3,}", text.replace("RFM", "").replace("win-back", "")), text
+    assert finding.startswith("고객 300명")
+    assert set(custom_table.iloc[:, 0]) == {"우수 고객", "최우수 고객"}      # configured name as it is
+    assert "감사 쿠폰 발송" in set(custom_table.iloc[:, 3])

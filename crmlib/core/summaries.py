@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crmlib.core.i18n import N_
 from crmlib.core.validation import require_columns
 from crmlib.errors import ConfigError, DataError
 
@@ -489,17 +490,17 @@ def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", freq
 #:         Rest: {r: "1-5", f: "1-3"}
 #:         ...        # must again cover the 125 scores exactly once
 DEFAULT_SEGMENT_MAP: dict[str, dict[str, Any]] = {
-    "Champions": {"r": "5", "f": "4-5", "action": "Reward; early access to new products; ask for reviews."},
-    "Loyal": {"r": "3-4", "f": "4-5", "action": "Upsell higher-value products; loyalty programme."},
-    "Potential Loyalist": {"r": "4-5", "f": "2-3", "action": "Membership or loyalty offer; recommend products."},
-    "New": {"r": "5", "f": "1", "action": "Onboarding; make the second purchase easy."},
-    "Promising": {"r": "4", "f": "1", "action": "Build the relationship; free shipping on the next order."},
-    "Need Attention": {"r": "3", "f": "3", "action": "Limited-time offers based on past purchases."},
-    "About to Sleep": {"r": "3", "f": "1-2", "action": "Share popular products; reconnect before they lapse."},
-    "At Risk": {"r": "1-2", "f": "3-4", "action": "Personal e-mails; renewal offers; win them back."},
-    "Cannot Lose Them": {"r": "1-2", "f": "5", "action": "Win back with top offers; talk to them; do not lose to competitors."},
-    "Hibernating": {"r": "2", "f": "1-2", "action": "Low-cost reactivation; relevant products only."},
-    "Lost": {"r": "1", "f": "1-2", "action": "Cheap win-back attempt or stop spending on them."},
+    "Champions": {"r": "5", "f": "4-5", "action": N_("Reward; early access to new products; ask for reviews.")},
+    "Loyal": {"r": "3-4", "f": "4-5", "action": N_("Upsell higher-value products; loyalty programme.")},
+    "Potential Loyalist": {"r": "4-5", "f": "2-3", "action": N_("Membership or loyalty offer; recommend products.")},
+    "New": {"r": "5", "f": "1", "action": N_("Onboarding; make the second purchase easy.")},
+    "Promising": {"r": "4", "f": "1", "action": N_("Build the relationship; free shipping on the next order.")},
+    "Need Attention": {"r": "3", "f": "3", "action": N_("Limited-time offers based on past purchases.")},
+    "About to Sleep": {"r": "3", "f": "1-2", "action": N_("Share popular products; reconnect before they lapse.")},
+    "At Risk": {"r": "1-2", "f": "3-4", "action": N_("Personal e-mails; renewal offers; win them back.")},
+    "Cannot Lose Them": {"r": "1-2", "f": "5", "action": N_("Win back with top offers; talk to them; do not lose to competitors.")},
+    "Hibernating": {"r": "2", "f": "1-2", "action": N_("Low-cost reactivation; relevant products only.")},
+    "Lost": {"r": "1", "f": "1-2", "action": N_("Cheap win-back attempt or stop spending on them.")},
 }
 
 

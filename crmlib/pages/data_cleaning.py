@@ -19,8 +19,8 @@ import pandas as pd
 
 from crmlib import schema
 from crmlib.cleaning import REASON_TEXT, REASONS, CleaningResult, clean_sources, resolve_rules
-from crmlib.core.formatting import format_count, format_money, format_percent
-from crmlib.core.i18n import N_
+from crmlib.core.formatting import format_count, format_date, format_money, format_percent, format_period
+from crmlib.core.i18n import N_, _, get_language
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.tables import ManagerTable, manager_table
@@ -28,11 +28,28 @@ from crmlib.core.text import md
 
 
 def reason_text(reason: str) -> str:
-    """A cleaning reason in plain words, without the setting that controls it (that belongs
-    to the analysts' section): "dated before the plausible window (cleaning.date_window) …"
-    -> "dated before the plausible window …"."""
-    text = REASON_TEXT.get(reason, reason.replace("_", " "))
+    """A cleaning reason in plain words in the report's language, without the setting that
+    controls it (that belongs to the analysts' section): "dated before the plausible window
+    (cleaning.date_window) …" -> "dated before the plausible window …"."""
+    text = _(REASON_TEXT[reason]) if reason in REASON_TEXT else reason.replace("_", " ")
     return re.sub(r"\s*\([a-z_]+\.[a-z_.]+\)", "", text)
+
+
+#: The bands of :func:`customer_overlap` (values of its ``found_in`` column; shown through ``_()``).
+SOURCE_BANDS = (N_("1 source"), N_("2 sources"), N_("3+ sources"))
+#: Canonical columns as a reader sees them in the intake's column mappings (shown through ``_()``).
+COLUMN_WORDS: dict[str, str] = {
+    schema.CUSTOMER_ID: N_("customer id"), schema.INVOICE_ID: N_("invoice id"),
+    schema.INVOICE_DATE: N_("invoice date"), schema.PRODUCT_ID: N_("product id"),
+    schema.PRODUCT_NAME: N_("product name"), schema.QUANTITY: N_("quantity"),
+    schema.UNIT_PRICE: N_("unit price"), schema.AMOUNT: N_("amount"), schema.COUNTRY: N_("country"),
+    "category": N_("category"), "channel": N_("channel"), "store": N_("store"),
+}
+
+
+def _day(iso: str) -> str:
+    """A date of the audit (``2011-11-30``): as it is in English, the Korean way in Korean."""
+    return iso if get_language() == "en" else format_date(iso)
 
 @dataclass
 class CustomerOverlap:
@@ -63,10 +80,10 @@ def customer_overlap(transactions: pd.DataFrame, top: int = 10) -> CustomerOverl
     n_sources = cs.groupby(schema.CUSTOMER_ID, sort=False)[schema.SOURCE].transform("size")
     per_customer = cs.assign(n_sources=n_sources).groupby(schema.CUSTOMER_ID, sort=False).agg(
         n_sources=("n_sources", "first"), revenue=("revenue", "sum"))
-    band = np.where(per_customer["n_sources"] >= 3, "3+ sources",
-                    np.where(per_customer["n_sources"] == 2, "2 sources", "1 source"))
+    one, two, more = SOURCE_BANDS
+    band = np.where(per_customer["n_sources"] >= 3, more, np.where(per_customer["n_sources"] == 2, two, one))
     by_count = (per_customer.groupby(band).agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
-                .reindex(["1 source", "2 sources", "3+ sources"], fill_value=0))
+                .reindex(list(SOURCE_BANDS), fill_value=0))
     by_count["customer_share"] = by_count["customers"] / max(int(by_count["customers"].sum()), 1)
     by_count["revenue_share"] = by_count["revenue"] / (by_count["revenue"].sum() or 1.0)
     by_count.index.name = "found_in"
@@ -125,9 +142,9 @@ def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
 
 def rule_summary(table: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
     """:func:`rule_table` for a manager."""
-    return manager_table(table, {"meaning": ("Reason", "text"), "rows": ("Rows", "count"),
-                                 "share_of_rows": ("Share of rows read", "percent"),
-                                 "revenue": ("Their value", "money")}, currency=currency)
+    return manager_table(table, {"meaning": (_("Reason"), "text"), "rows": (_("Rows"), "count"),
+                                 "share_of_rows": (_("Share of rows read"), "percent"),
+                                 "revenue": (_("Their value"), "money")}, currency=currency)
 
 
 def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
@@ -141,11 +158,12 @@ def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
     labels = [m if len(m) <= 40 else m[:39] + "…" for m in table["meaning"]]
     left.barh(labels, table["rows"], color=plots.PALETTE[0])
     plots.count_axis(left, axis="x")
-    plots.label(left, "Rows set aside, by reason", "rows", "")
+    plots.label(left, _("Rows set aside, by reason"), _("rows"), "")
     right.barh(labels, table["revenue"], color=np.where(table["revenue"] < 0, plots.PALETTE[1], plots.PALETTE[0]))
     plots.money_axis(right, currency, axis="x")
     right.xaxis.set_major_locator(MaxNLocator(5))
-    plots.label(right, "Their value (quantity x price as read)", f"revenue ({currency})", "")
+    plots.label(right, _("Their value (quantity x price as read)"), _("revenue ({currency})").format(currency=currency),
+                "")
     left.invert_yaxis()
     fig.tight_layout()
     return fig
@@ -191,10 +209,11 @@ def plot_revenue_by_month(monthly: pd.DataFrame, currency: str = "GBP"):
     from crmlib.core import plots
 
     fig, ax = plt.subplots()
-    ax.bar(monthly.index.strftime("%b %Y"), monthly["revenue"], color=plots.PALETTE[0])
+    ax.bar([format_period(month) for month in monthly.index], monthly["revenue"], color=plots.PALETTE[0])
     plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
     plots.money_axis(ax, currency)
-    plots.label(ax, "Revenue per month (clean purchase lines)", "month", f"revenue ({currency})")
+    plots.label(ax, _("Revenue per month (clean purchase lines)"), _("month"),
+                _("revenue ({currency})").format(currency=currency))
     fig.tight_layout()
     return fig
 
@@ -213,32 +232,35 @@ def top_countries(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 def intake_table(audit: dict[str, Any]) -> ManagerTable:
     """What came in: one row per source file."""
     frame = pd.DataFrame([{"name": s["name"], "file": Path(s["path"]).name,
-                           "layout": s["layout"].replace("_", " "), "encoding": s["encoding"],
+                           "layout": _("custom") if s["layout"] == "custom" else s["layout"].replace("_", " "),
+                           "encoding": s["encoding"],
                            "rows": s["rows_in"]} for s in audit["sources"]],
                          columns=["name", "file", "layout", "encoding", "rows"])
-    return manager_table(frame, {"name": ("Source", "text"), "file": ("File", "text"),
-                                 "layout": ("Layout recognised", "text"), "encoding": ("Text encoding", "text"),
-                                 "rows": ("Rows read", "count")})
+    return manager_table(frame, {"name": (_("Source"), "text"), "file": (_("File"), "text"),
+                                 "layout": (_("Layout recognised"), "text"), "encoding": (_("Text encoding"), "text"),
+                                 "rows": (_("Rows read"), "count")})
 
 
 def countries_table(countries: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
     """:func:`top_countries` for a manager."""
-    return manager_table(countries, {"country": ("Country", "text"), "revenue": ("Revenue", "money"),
-                                     "revenue_share": ("Share of revenue", "percent"),
-                                     "customers": ("Known customers", "count")}, currency=currency)
+    return manager_table(countries, {"country": (_("Country"), "text"), "revenue": (_("Revenue"), "money"),
+                                     "revenue_share": (_("Share of revenue"), "percent"),
+                                     "customers": (_("Known customers"), "count")}, currency=currency)
 
 
 def intake_markdown(audit: dict[str, Any]) -> str:
     """What came in, in words: rows read, files, the analysis date, and custom column mappings."""
     n_files = len(audit["sources"])
-    lines = [f"**{format_count(audit['rows_in'])} row{'s' if audit['rows_in'] != 1 else ''}** read from {n_files} "
-             f"file{'s' if n_files != 1 else ''}; the analysis date is **{md(audit['as_of'])}**: later rows "
-             f"belong to a later report."]
+    rows = (_("1 row") if audit["rows_in"] == 1 else _("{count} rows")).format(count=format_count(audit["rows_in"]))
+    files = (_("1 file") if n_files == 1 else _("{count} files")).format(count=n_files)
+    lines = [_("**{rows}** read from {files}; the analysis date is **{date}**: later rows belong to a later "
+               "report.").format(rows=rows, files=files, date=md(_day(audit["as_of"])))]
     for s in audit["sources"]:
         if s["layout"] == "custom":
-            pairs = ", ".join(f"{md(canonical.replace('_', ' '))} = {md(repr(str(column)))}"
-                              for canonical, column in s["columns"].items())
-            lines.append(f"\nColumns of **{md(s['name'])}** (set in the settings or recognised by name): {pairs}.")
+            pairs = ", ".join(f"{md(_(COLUMN_WORDS[canonical]) if canonical in COLUMN_WORDS else canonical.replace('_', ' '))}"
+                              f" = {md(repr(str(column)))}" for canonical, column in s["columns"].items())
+            lines.append("\n" + _("Columns of **{source}** (set in the settings or recognised by name): {pairs}.")
+                         .format(source=md(s["name"]), pairs=pairs))
     return "\n".join(lines)
 
 
@@ -247,46 +269,51 @@ def outcome_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
     share = audit["rows_quarantined"] / max(audit["rows_in"], 1)
     top = sorted(audit["by_rule"].items(), key=lambda kv: -kv[1])[:3]
     main = ", ".join(f"{reason_text(r)} ({format_count(c)})" for r, c in top)
-    return (f"**{format_count(audit['rows_kept'])} rows kept** and **{format_count(audit['rows_quarantined'])} "
-            f"set aside** ({format_percent(share)}), each kept with its reason for the analysts; nothing is "
-            f"dropped silently ({format_count(audit['rows_in'])} = {format_count(audit['rows_kept'])} + "
-            f"{format_count(audit['rows_quarantined'])}). The main reasons: {main}. "
-            f"Clean revenue: **{format_money(audit['revenue_kept'], currency, compact=True)}**.")
+    return _("**{kept} rows kept** and **{set_aside} set aside** ({share}), each kept with its reason for the "
+             "analysts; nothing is dropped silently ({read} = {kept} + {set_aside}). The main reasons: {reasons}. "
+             "Clean revenue: **{revenue}**.").format(
+        kept=format_count(audit["rows_kept"]), set_aside=format_count(audit["rows_quarantined"]),
+        share=format_percent(share), read=format_count(audit["rows_in"]), reasons=main,
+        revenue=format_money(audit["revenue_kept"], currency, compact=True))
 
 
 def returns_markdown(audit: dict[str, Any], currency: str = "GBP") -> str:
     """How returns and cancellations were treated, with the numbers."""
     r = audit["returns"]
     if r["mode"] == "off":
-        return "Return handling is switched off: negative quantities are set aside as *zero or negative quantity*."
+        return _("Return handling is switched off: negative quantities are set aside as *zero or negative "
+                 "quantity*.")
     if r["mode"] == "quarantine":
-        return (f"{format_count(r.get('return_lines', 0))} return and cancellation lines were set aside; the purchases "
-                f"they refer to are kept whole, so revenue includes goods that came back.")
-    return (
-        f"{format_count(r.get('return_lines', 0))} return and cancellation lines "
-        f"({format_count(r.get('quantity_returned', 0))} units) were **netted** against the same customer's "
-        f"earlier purchases of the same product, latest purchase first: "
-        f"{format_count(r.get('purchase_lines_fully_returned', 0))} purchase lines were returned in full and set "
-        f"aside, {format_count(r.get('purchase_lines_reduced', 0))} were reduced (by "
-        f"{format_money(r.get('revenue_netted_from_kept_lines', 0), currency, compact=True)}). "
-        f"{format_count(r.get('quantity_unmatched', 0))} returned units had no matching purchase in the data "
-        f"(bought before the data starts, or returned without a customer id): only their return line was set "
-        f"aside."
-    )
+        return _("{lines} return and cancellation lines were set aside; the purchases they refer to are kept whole, "
+                 "so revenue includes goods that came back.").format(lines=format_count(r.get("return_lines", 0)))
+    return _(
+        "{lines} return and cancellation lines ({units} units) were **netted** against the same customer's earlier "
+        "purchases of the same product, latest purchase first: {returned} purchase lines were returned in full and "
+        "set aside, {reduced} were reduced (by {value}). {unmatched} returned units had no matching purchase in the "
+        "data (bought before the data starts, or returned without a customer id): only their return line was set "
+        "aside."
+    ).format(lines=format_count(r.get("return_lines", 0)), units=format_count(r.get("quantity_returned", 0)),
+             returned=format_count(r.get("purchase_lines_fully_returned", 0)),
+             reduced=format_count(r.get("purchase_lines_reduced", 0)),
+             value=format_money(r.get("revenue_netted_from_kept_lines", 0), currency, compact=True),
+             unmatched=format_count(r.get("quantity_unmatched", 0)))
 
 
 def profile_markdown(facts: dict[str, Any], currency: str = "GBP") -> str:
     """The clean data in one paragraph."""
-    return (
-        f"From **{facts['first_date']}** to **{facts['last_date']}**: "
-        f"**{format_money(facts['revenue'], currency, compact=True)}** of sales in "
-        f"{format_count(facts['invoices'])} invoices, {format_count(facts['customers'])} known customers, "
-        f"{format_count(facts['products'])} products, {format_count(facts['countries'])} countries. "
-        f"{format_count(facts['anonymous_rows'])} lines ({format_percent(facts['anonymous_share'])}, "
-        f"{format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id: they count toward "
-        f"sales but not toward customer analyses (segments, lifetime value, churn, recommendations). "
-        f"{format_count(facts['outlier_lines'])} lines with an unusual quantity or price are flagged and kept."
-    )
+    return _(
+        "From **{first}** to **{last}**: **{revenue}** of sales in {invoices} invoices, {customers} known customers, "
+        "{products} products, {countries} countries. {anonymous} lines ({anonymous_share}, {anonymous_revenue_share} "
+        "of sales) have no customer id: they count toward sales but not toward customer analyses (segments, "
+        "lifetime value, churn, recommendations). {outliers} lines with an unusual quantity or price are flagged "
+        "and kept."
+    ).format(first=_day(facts["first_date"]), last=_day(facts["last_date"]),
+             revenue=format_money(facts["revenue"], currency, compact=True), invoices=format_count(facts["invoices"]),
+             customers=format_count(facts["customers"]), products=format_count(facts["products"]),
+             countries=format_count(facts["countries"]), anonymous=format_count(facts["anonymous_rows"]),
+             anonymous_share=format_percent(facts["anonymous_share"]),
+             anonymous_revenue_share=format_percent(facts["anonymous_revenue_share"]),
+             outliers=format_count(facts["outlier_lines"]))
 
 
 def quality_warnings(audit: dict[str, Any], facts: dict[str, Any], monthly: pd.DataFrame | None = None,
@@ -296,29 +323,33 @@ def quality_warnings(audit: dict[str, Any], facts: dict[str, Any], monthly: pd.D
     later = audit["by_rule"].get("after_as_of", 0)  # not dirt: those rows belong to later reports
     share = (audit["rows_quarantined"] - later) / max(audit["rows_in"] - later, 1)
     if share > 0.10:
-        out.append(f"{format_percent(share)} of the rows up to the analysis date were set aside by cleaning; see "
-                   f"the cleaning page for the reasons.")
+        out.append(_("{share} of the rows up to the analysis date were set aside by cleaning; see the cleaning page "
+                     "for the reasons.").format(share=format_percent(share)))
     if audit["by_rule"].get("invalid_value"):
-        out.append(f"{format_count(audit['by_rule']['invalid_value'])} rows had a date, number or id that could not "
-                   f"be read and were left out.")
+        out.append(_("{rows} rows had a date, number or id that could not be read and were left out.")
+                   .format(rows=format_count(audit["by_rule"]["invalid_value"])))
     if facts["anonymous_share"] > 0.05:
-        out.append(f"{format_percent(facts['anonymous_share'])} of the clean lines "
-                   f"({format_percent(facts['anonymous_revenue_share'])} of sales) have no customer id; customer "
-                   f"analyses leave them out.")
+        out.append(_("{share} of the clean lines ({revenue_share} of sales) have no customer id; customer analyses "
+                     "leave them out.").format(share=format_percent(facts["anonymous_share"]),
+                                               revenue_share=format_percent(facts["anonymous_revenue_share"])))
     anonymous_returns = audit["returns"].get("anonymous_return_value", 0)
     if anonymous_returns:
-        out.append(f"Returns worth {format_money(anonymous_returns, currency, compact=True)} came back without a "
-                   f"customer id, so they could not be taken off the purchase they undo: sales are overstated by "
-                   f"at most that much.")
+        out.append(_("Returns worth {value} came back without a customer id, so they could not be taken off the "
+                     "purchase they undo: sales are overstated by at most that much.")
+                   .format(value=format_money(anonymous_returns, currency, compact=True)))
     if facts["outlier_lines"]:
-        out.append(f"{format_count(facts['outlier_lines'])} lines have an unusual quantity or price; they are kept "
-                   f"and flagged, check them before quoting single large orders.")
+        out.append(_("{lines} lines have an unusual quantity or price; they are kept and flagged, check them before "
+                     "quoting single large orders.").format(lines=format_count(facts["outlier_lines"])))
     if monthly is not None and len(monthly):
         if len(monthly) < 13:
-            out.append(f"Only {len(monthly)} months of clean data: year-on-year comparisons are not possible yet.")
+            out.append((_("Only 1 month of clean data: year-on-year comparisons are not possible yet.")
+                        if len(monthly) == 1 else
+                        _("Only {count} months of clean data: year-on-year comparisons are not possible yet."))
+                       .format(count=len(monthly)))
         empty = monthly.index[monthly["revenue"] <= 0]
         if len(empty):
-            out.append(f"No sales at all in {', '.join(m.strftime('%b %Y') for m in empty[:5])}: the data may have a gap.")
+            out.append(_("No sales at all in {months}: the data may have a gap.")
+                       .format(months=", ".join(format_period(m) for m in empty[:5])))
     return out
 
 
@@ -338,18 +369,21 @@ def headline_metrics(result: CleaningResult, facts: dict[str, Any]) -> dict[str,
 def overlap_markdown(view: CustomerOverlap, currency: str = "GBP") -> str:
     """The one customer view in words."""
     counts = view.by_source_count.set_index("found_in")
-    multi = counts.loc[["2 sources", "3+ sources"]]
-    text = (f"{format_count(multi['customers'].sum())} customers "
-            f"({format_percent(multi['customer_share'].sum())}) buy in more than one source and bring "
-            f"{format_percent(multi['revenue_share'].sum())} of the revenue of known customers.")
+    multi = counts.loc[list(SOURCE_BANDS[1:])]
+    text = _("{customers} customers ({customer_share}) buy in more than one source and bring {revenue_share} of "
+             "the revenue of known customers.").format(customers=format_count(multi["customers"].sum()),
+                                                       customer_share=format_percent(multi["customer_share"].sum()),
+                                                       revenue_share=format_percent(multi["revenue_share"].sum()))
     if not len(view.pairs):
-        text += (" No customer id appears in two sources: if the same people do buy in several of them, the "
-                 "sources do not share one customer numbering and cannot be integrated on ids alone.")
+        text += " " + _("No customer id appears in two sources: if the same people do buy in several of them, the "
+                        "sources do not share one customer numbering and cannot be integrated on ids alone.")
     else:
         top = view.pairs.iloc[0]
-        text += (f" The largest overlap is {md(top['source_a'])} and {md(top['source_b'])}: "
-                 f"{format_count(top['shared_customers'])} shared customers spending "
-                 f"{format_money(top['shared_customers_revenue'], currency, compact=True)} in total.")
+        text += " " + _("The largest overlap is {source} and {other}: {customers} shared customers spending {revenue} "
+                        "in total.").format(source=md(top["source_a"]), other=md(top["source_b"]),
+                                            customers=format_count(top["shared_customers"]),
+                                            revenue=format_money(top["shared_customers_revenue"], currency,
+                                                                 compact=True))
     return text
 
 
@@ -363,38 +397,38 @@ def flagged_lines(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 def overlap_tables(view: CustomerOverlap, currency: str = "GBP") -> tuple[ManagerTable, ManagerTable]:
     """The one customer view's two tables for a manager: by number of sources, largest overlaps."""
-    counts = manager_table(view.by_source_count, {
-        "found_in": ("Customers found in", "text"), "customers": ("Customers", "count"),
-        "customer_share": ("Share of customers", "percent"), "revenue": ("Revenue", "money"),
-        "revenue_share": ("Share of revenue", "percent")}, currency=currency)
+    counts = manager_table(view.by_source_count.assign(found_in=view.by_source_count["found_in"].map(_)), {
+        "found_in": (_("Customers found in"), "text"), "customers": (_("Customers"), "count"),
+        "customer_share": (_("Share of customers"), "percent"), "revenue": (_("Revenue"), "money"),
+        "revenue_share": (_("Share of revenue"), "percent")}, currency=currency)
     pairs = manager_table(view.pairs, {
-        "source_a": ("Source", "text"), "source_b": ("And source", "text"),
-        "shared_customers": ("Shared customers", "count"),
-        "shared_customers_revenue": ("Their revenue", "money")}, currency=currency)
+        "source_a": (_("Source"), "text"), "source_b": (_("And source"), "text"),
+        "shared_customers": (_("Shared customers"), "count"),
+        "shared_customers_revenue": (_("Their revenue"), "money")}, currency=currency)
     return counts, pairs
 
 
 def flagged_table(flagged: pd.DataFrame, currency: str = "GBP") -> ManagerTable:
     """:func:`flagged_lines` for a manager."""
-    labels = {schema.INVOICE_DATE: ("Date", "date"), schema.CUSTOMER_ID: ("Customer id", "id"),
-              schema.PRODUCT_ID: ("Product code", "id"), schema.PRODUCT_NAME: ("Product", "text"),
-              schema.QUANTITY: ("Quantity", "count"), schema.UNIT_PRICE: ("Unit price", "money"),
-              schema.AMOUNT: ("Amount", "money")}
+    labels = {schema.INVOICE_DATE: (_("Date"), "date"), schema.CUSTOMER_ID: (_("Customer id"), "id"),
+              schema.PRODUCT_ID: (_("Product code"), "id"), schema.PRODUCT_NAME: (_("Product"), "text"),
+              schema.QUANTITY: (_("Quantity"), "count"), schema.UNIT_PRICE: (_("Unit price"), "money"),
+              schema.AMOUNT: (_("Amount"), "money")}
     return manager_table(flagged, {c: labels[c] for c in flagged.columns if c in labels}, currency=currency)
 
 
 def analyst_notes(audit: dict[str, Any]) -> str:
     """Markdown for the page's "For analysts" section: settings and files."""
     return "\n".join([
-        f"- Returns are handled in mode **{md(audit['returns']['mode'])}** and unusual lines with action "
-        f"**{md(audit['outliers']['action'])}**; change them in the settings file under `cleaning:` "
-        "(`returns: mode: net | quarantine | off`, `outliers: action: flag | cap | quarantine`) or with the "
-        "page's parameters `returns_mode`, `outlier_action`.",
-        "- Rules run in a fixed order and a row is set aside by the first rule it fails: "
-        + "; ".join(f"{md(r)} = {md(REASON_TEXT.get(r, r))}" for r in REASONS) + ".",
-        "- Kept with the run's analyst files: the clean lines (`transactions`), every row set aside with its "
-        "file, row number and reason (`quarantine`), and the counts above (`cleaning_audit`). Unusual lines "
-        "carry the flag `is_outlier`.",
+        "- " + _("Returns are handled in mode **{returns}** and unusual lines with action **{outliers}**; change them "
+                 "in the settings file under `cleaning:` (`returns: mode: net | quarantine | off`, `outliers: action: "
+                 "flag | cap | quarantine`) or with the page's parameters `returns_mode`, `outlier_action`.")
+        .format(returns=md(audit["returns"]["mode"]), outliers=md(audit["outliers"]["action"])),
+        "- " + _("Rules run in a fixed order and a row is set aside by the first rule it fails: {rules}.").format(
+            rules="; ".join(f"{md(r)} = {md(_(REASON_TEXT[r]) if r in REASON_TEXT else r)}" for r in REASONS)),
+        "- " + _("Kept with the run's analyst files: the clean lines (`transactions`), every row set aside with its "
+                 "file, row number and reason (`quarantine`), and the counts above (`cleaning_audit`). Unusual lines "
+                 "carry the flag `is_outlier`."),
     ])
 
 
@@ -436,16 +470,16 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
         return None
     counts = {rule: int(rows) for rule, rows in m["by_rule"].items()}
     later = counts.pop("after_as_of", 0)  # not dirt: those rows belong to later reports
-    text = f"{format_count(m['rows_kept'])} of {format_count(m['rows_in'])} rows kept"
+    text = _("{kept} of {read} rows kept").format(kept=format_count(m["rows_kept"]), read=format_count(m["rows_in"]))
     if later:
-        text += f" ({format_count(later)} dated after the analysis date, left for later reports)"
+        text += _(" ({later} dated after the analysis date, left for later reports)").format(later=format_count(later))
     if counts and max(counts.values()) > 0:
         rule = max(counts, key=counts.get)
-        text += (f"; {format_count(sum(counts.values()))} set aside, each with its reason, most often "
-                 f"{reason_text(rule)} ({format_count(counts[rule])} rows)")
+        text += _("; {set_aside} set aside, each with its reason, most often {reason} ({rows} rows)").format(
+            set_aside=format_count(sum(counts.values())), reason=reason_text(rule), rows=format_count(counts[rule]))
     if m["anonymous_revenue_share"] > 0:
-        text += (f"; {format_percent(m['anonymous_revenue_share'])} of revenue comes from lines without a customer "
-                 "id, counted in sales but not in customer analyses")
+        text += _("; {share} of revenue comes from lines without a customer id, counted in sales but not in customer "
+                  "analyses").format(share=format_percent(m["anonymous_revenue_share"]))
     return text + "."
 
 

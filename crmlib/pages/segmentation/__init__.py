@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_date, format_percent
-from crmlib.core.i18n import N_
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.text import md
@@ -20,9 +20,9 @@ from crmlib.pages.segmentation.analysis import (  # noqa: F401  (the page's API,
     lifecycle_thresholds, pareto_curve, segment_customers, segment_table, Segmentation, top_share,
 )
 from crmlib.pages.segmentation.text import (  # noqa: F401  (the page's API, for its notebook)
-    LIFECYCLE_LABELS, WIN_BACK_SEGMENTS, analyst_notes, clusters_text, cohorts_text, concentration_text,
-    history_window, lifecycle_text, rfm_text, segment_details, segment_list, segment_summary, segments_text,
-    summary_text,
+    LIFECYCLE_LABELS, WIN_BACK_SEGMENTS, analyst_notes, attribute_tables, cluster_description, clusters_text,
+    cohorts_text, concentration_text, history_window, lifecycle_text, rfm_text, segment_action, segment_details,
+    segment_list, segment_name, segment_summary, segments_text, stage_label, summary_text,
 )
 from crmlib.pages.segmentation.charts import (  # noqa: F401  (the page's API, for its notebook)
     plot_cluster_profiles, plot_cohorts, plot_lifecycle, plot_pareto, plot_rf_heatmap, plot_segments,
@@ -57,16 +57,19 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """
     sizes = m["segments"]
     since = format_date(m["history_start"])
-    parts = [f"{format_count(m['customers'])} customers (all who bought since {since}) in {len(sizes)} RFM segments"]
+    parts = [_("{customers} customers (all who bought since {since}) in {segments} RFM segments").format(
+        customers=format_count(m["customers"]), since=since, segments=len(sizes))]
     if sizes:
         name = max(sizes, key=lambda k: sizes[k]["revenue_share"])
-        parts.append(f"{md(name)} ({format_count(sizes[name]['customers'])} customers) bring "
-                     f"{format_percent(sizes[name]['revenue_share'])} of their revenue")
+        parts.append(_("{segment} ({customers} customers) bring {share} of their revenue").format(
+            segment=md(segment_name(name)), customers=format_count(sizes[name]["customers"]),
+            share=format_percent(sizes[name]["revenue_share"])))
     if m["top20_revenue_share"] is not None:
-        parts.append(f"over all purchases since {since} the top 20 % of customers bring "
-                     f"{format_percent(m['top20_revenue_share'])}")
+        parts.append(_("over all purchases since {since} the top 20 % of customers bring {share}").format(
+            since=since, share=format_percent(m["top20_revenue_share"])))
     if "at-risk" in m["lifecycle"]:
-        parts.append(f"{format_count(m['lifecycle']['at-risk'])} customers are overdue for their next purchase")
+        parts.append(_("{customers} customers are overdue for their next purchase").format(
+            customers=format_count(m["lifecycle"]["at-risk"])))
     return "; ".join(parts) + "."
 
 

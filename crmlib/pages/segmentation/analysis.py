@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlib.core.i18n import N_, _
 from crmlib.core.summaries import (
     _as_timestamp,
     assign_segments,
@@ -181,12 +182,13 @@ class BehaviourClusters:
 
 
 #: plain words for a standardised feature mean below -0.5, in between, above +0.5
+#: (msgids: the stored description stays English, the page shows it through ``_()`` word by word)
 CLUSTER_WORDS: dict[str, tuple[str, str, str]] = {
-    "frequency": ("rare", "occasional", "frequent"),
-    "monetary": ("low spend", "mid spend", "high spend"),
-    "recency_days": ("recent", "cooling", "long gone"),
-    "avg_order_value": ("small baskets", "mid baskets", "big baskets"),
-    "tenure_days": ("new", "established", "long-standing"),
+    "frequency": (N_("rare"), N_("occasional"), N_("frequent")),
+    "monetary": (N_("low spend"), N_("mid spend"), N_("high spend")),
+    "recency_days": (N_("recent"), N_("cooling"), N_("long gone")),
+    "avg_order_value": (N_("small baskets"), N_("mid baskets"), N_("big baskets")),
+    "tenure_days": (N_("new"), N_("established"), N_("long-standing")),
 }
 
 
@@ -233,13 +235,14 @@ def lifecycle_thresholds(gaps: np.ndarray, *, active_quantile: float = 0.75, lap
     gaps = np.asarray(gaps, dtype="float64")
     if len(gaps) < min_gaps:
         active, lapsed = fallback
-        source = f"fallback: only {len(gaps)} repeat purchases to learn from"
+        source = _("fallback: only {count} repeat purchases to learn from").format(count=len(gaps))
     else:
         active = int(np.ceil(np.quantile(gaps, active_quantile)))
         lapsed = int(np.ceil(np.quantile(gaps, lapsed_quantile)))
         lapsed = max(lapsed, active + 1)
-        source = (f"inter-purchase times: {active_quantile:.0%} of repeat purchases come within {active} days, "
-                  f"{lapsed_quantile:.0%} within {lapsed} days")
+        source = _("inter-purchase times: {active_share} of repeat purchases come within {active} days, "
+                   "{lapsed_share} within {lapsed} days").format(active_share=f"{active_quantile:.0%}", active=active,
+                                                                 lapsed_share=f"{lapsed_quantile:.0%}", lapsed=lapsed)
     return {"active_days": active, "lapsed_days": lapsed, "new_days": active, "n_gaps": int(len(gaps)),
             "median_gap_days": float(np.median(gaps)) if len(gaps) else None, "source": source}
 
@@ -442,7 +445,7 @@ def segment_customers(
         thresholds["active_days"] = int(active_days or thresholds["active_days"])
         thresholds["lapsed_days"] = int(lapsed_days or thresholds["lapsed_days"])
         thresholds["new_days"] = thresholds["active_days"]
-        thresholds["source"] = "set by parameter"
+        thresholds["source"] = _("set by parameter")
     customers["lifecycle_stage"] = lifecycle_stage(customers, active_days=thresholds["active_days"],
                                                    lapsed_days=thresholds["lapsed_days"],
                                                    new_days=thresholds["new_days"])

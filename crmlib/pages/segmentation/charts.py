@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmlib.core.i18n import _
 from crmlib.pages.segmentation.analysis import BehaviourClusters, pareto_curve, top_share
+from crmlib.pages.segmentation.text import cluster_description, segment_name, stage_label
 
 def plot_segments(table: pd.DataFrame, currency: str = "GBP"):
     """Customers per segment and each segment's share of customers vs of revenue."""
@@ -15,14 +17,14 @@ def plot_segments(table: pd.DataFrame, currency: str = "GBP"):
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     y = np.arange(len(table))
     left.barh(y, table["customers"], color=plots.PALETTE[0])
-    left.set_yticks(y, table.index)
+    left.set_yticks(y, [segment_name(n) for n in table.index])
     left.invert_yaxis()
     plots.count_axis(left, axis="x")
-    plots.label(left, "Customers per segment", "customers", "segment")
-    right.barh(y - 0.2, table["customer_share"], height=0.4, label="share of customers", color=plots.PALETTE[4])
-    right.barh(y + 0.2, table["revenue_share"], height=0.4, label="share of revenue", color=plots.PALETTE[1])
+    plots.label(left, _("Customers per segment"), _("customers"), _("segment"))
+    right.barh(y - 0.2, table["customer_share"], height=0.4, label=_("share of customers"), color=plots.PALETTE[4])
+    right.barh(y + 0.2, table["revenue_share"], height=0.4, label=_("share of revenue"), color=plots.PALETTE[1])
     plots.percent_axis(right, axis="x")
-    plots.label(right, "Share of customers and of revenue", "share (%)", "")
+    plots.label(right, _("Share of customers and of revenue"), _("share (%)"), "")
     right.legend(loc="lower right")
     fig.tight_layout()
     return left, right
@@ -41,10 +43,11 @@ def plot_rf_heatmap(customers: pd.DataFrame, currency: str = "GBP"):
     fig, ax = plt.subplots(figsize=(7.5, 5))
     sns.heatmap(spend, annot=counts.map(lambda v: "" if pd.isna(v) else f"{int(v):,}"), fmt="", cmap="Blues",
                 linewidths=0.5, ax=ax,
-                cbar_kws={"label": f"average spend per customer ({plots.currency_symbol(currency).strip()})"})
+                cbar_kws={"label": _("average spend per customer ({currency})").format(
+                    currency=plots.currency_symbol(currency).strip())})
     ax.grid(False)
-    plots.label(ax, "Recency x Frequency (number = customers, colour = average spend)",
-                "frequency score (5 = most purchase days)", "recency score (5 = most recent)")
+    plots.label(ax, _("Recency x Frequency (number = customers, colour = average spend)"),
+                _("frequency score (5 = most purchase days)"), _("recency score (5 = most recent)"))
     return ax
 
 
@@ -61,14 +64,16 @@ def plot_cluster_profiles(model: BehaviourClusters):
     better = model.centers_.copy()
     if "recency_days" in better:
         better["recency_days"] = -better["recency_days"]
-    names = {"recency_days": "days since last purchase", "frequency": "purchase days", "monetary": "total spend"}
-    rows = [f"{c}: {d} ({n:,})" for c, d, n in zip(p.index, p["description"], p["customers"])]
+    names = {"recency_days": _("days since last purchase"), "frequency": _("purchase days"),
+             "monetary": _("total spend")}
+    rows = [f"{c}: {cluster_description(d)} ({n:,})" for c, d, n in zip(p.index, p["description"], p["customers"])]
     fig, ax = plt.subplots(figsize=(9, 0.7 * len(p) + 1.8))
     sns.heatmap(better.set_axis(rows), annot=medians.map(lambda v: f"{v:,.0f}"), fmt="", cmap="RdYlGn",
                 center=0, vmin=-2, vmax=2, ax=ax,
-                cbar_kws={"label": "worse  <-  average  ->  better\n(standard deviations, log scale)"})
+                cbar_kws={"label": _("worse  <-  average  ->  better\n(standard deviations, log scale)")})
     ax.set_xticklabels([names.get(f, f) for f in model.features], rotation=0)
-    plots.label(ax, "Customer groups (numbers = the group's typical customer)", "", "group: description (customers)")
+    plots.label(ax, _("Customer groups (numbers = the group's typical customer)"), "",
+                _("group: description (customers)"))
     return ax
 
 
@@ -78,18 +83,16 @@ def plot_lifecycle(customers: pd.DataFrame, currency: str = "GBP"):
 
     from crmlib.core import plots
 
-    from crmlib.pages.segmentation.text import LIFECYCLE_LABELS
-
     grouped = customers.groupby("lifecycle_stage", observed=False)
     counts, revenue = grouped.size(), grouped["monetary"].sum()
-    labels = [LIFECYCLE_LABELS.get(str(k), str(k)) for k in counts.index]
+    labels = [stage_label(k) for k in counts.index]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.bar(labels, counts.to_numpy(), color=plots.PALETTE[0])
     plots.count_axis(left)
-    plots.label(left, "Customers by life-cycle stage", "stage", "customers")
+    plots.label(left, _("Customers by life-cycle stage"), _("stage"), _("customers"))
     right.bar(labels, revenue.to_numpy(), color=plots.PALETTE[1])
     plots.money_axis(right, currency)
-    plots.label(right, "Their revenue to date", "stage", f"revenue ({currency})")
+    plots.label(right, _("Their revenue to date"), _("stage"), _("revenue ({currency})").format(currency=currency))
     fig.tight_layout()
     return left, right
 
@@ -107,15 +110,16 @@ def plot_cohorts(cohorts: dict[str, pd.DataFrame], kind: str = "retention", curr
     ax.grid(False)
     if kind == "retention":
         sns.heatmap(table, annot=True, fmt=".0%", cmap="Greens", vmin=0, vmax=max(0.01, table.iloc[:, 1:].max().max()),
-                    ax=ax, annot_kws={"size": 8}, cbar_kws={"label": "share of cohort buying (%)"})
+                    ax=ax, annot_kws={"size": 8}, cbar_kws={"label": _("share of cohort buying (%)")})
         plots.percent_axis(ax.collections[0].colorbar.ax)
-        plots.label(ax, "Retention by monthly cohort", "months since first purchase", "cohort (first purchase month)")
+        plots.label(ax, _("Retention by monthly cohort"), _("months since first purchase"),
+                    _("cohort (first purchase month)"))
     else:
         sym = plots.currency_symbol(currency).strip()
         sns.heatmap(table, annot=True, fmt=",.0f", cmap="Oranges", ax=ax, annot_kws={"size": 8},
-                    cbar_kws={"label": f"revenue per cohort customer ({sym})"})
-        plots.label(ax, f"Revenue per cohort customer ({sym})", "months since first purchase",
-                    "cohort (first purchase month)")
+                    cbar_kws={"label": _("revenue per cohort customer ({currency})").format(currency=sym)})
+        plots.label(ax, _("Revenue per cohort customer ({currency})").format(currency=sym),
+                    _("months since first purchase"), _("cohort (first purchase month)"))
     return ax
 
 
@@ -128,14 +132,14 @@ def plot_pareto(values: pd.Series, currency: str = "GBP"):
     curve = pareto_curve(values)
     share = top_share(values, 0.2)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.plot(curve["customer_share"], curve["revenue_share"], color=plots.PALETTE[0], label="our customers")
-    ax.plot([0, 1], [0, 1], color=plots.PALETTE[4], linestyle="--", label="everyone spends the same")
+    ax.plot(curve["customer_share"], curve["revenue_share"], color=plots.PALETTE[0], label=_("our customers"))
+    ax.plot([0, 1], [0, 1], color=plots.PALETTE[4], linestyle="--", label=_("everyone spends the same"))
     ax.axvline(0.2, color=plots.PALETTE[1], linewidth=1)
-    ax.annotate(f"top 20 %: {share:.0%} of revenue", (0.2, share), xytext=(0.3, share - 0.15),
+    ax.annotate(_("top 20 %: {share} of revenue").format(share=f"{share:.0%}"), (0.2, share), xytext=(0.3, share - 0.15),
                 arrowprops={"arrowstyle": "->"})
     plots.percent_axis(ax, "x")
     plots.percent_axis(ax, "y")
-    plots.label(ax, "Revenue concentration, all purchases to date", "share of customers, best first (%)",
-                "cumulative share of revenue (%)")
+    plots.label(ax, _("Revenue concentration, all purchases to date"), _("share of customers, best first (%)"),
+                _("cumulative share of revenue (%)"))
     ax.legend(loc="lower right")
     return ax
