@@ -97,3 +97,12 @@ def test_the_toy_page_runs_is_listed_and_gets_its_line_in_the_summary(toy_projec
     assert 'href="99_toy.html"' in summary_page
     summary = json.loads(layout.metrics_path(period_dir, "00_summary").read_text())
     assert summary["analyses_run"] == ["01_data_cleaning", "99_toy"]
+
+
+def test_every_declared_parameter_range_names_a_parameter_of_its_notebook() -> None:
+    from crmlib.core.parameters import parameter_defaults
+
+    for name, declared in load_pages().items():
+        in_notebook = set(parameter_defaults(ROOT / "notebooks" / f"{name}.ipynb"))
+        stale = set(declared.parameters or {}) - in_notebook
+        assert not stale, f"{name} declares ranges for parameters its notebook does not have: {sorted(stale)}"

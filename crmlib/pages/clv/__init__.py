@@ -58,6 +58,5 @@ PAGE = Page(
     reads=("01_data_cleaning", "02_segmentation"),
     metrics=ClvMetrics,
     finding=finding,
-    parameters={"clv_horizon_months": Parameter(low=1), "discount_rate": Parameter(low=0, high=1),
-                "holdout_months": Parameter(low=0), "time_unit": Parameter(choices=("W", "D"))},
+    parameters={"clv_horizon_months": Parameter(low=1), "discount_rate": Parameter(low=0, high=1)},
 )

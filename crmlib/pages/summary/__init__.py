@@ -65,6 +65,5 @@ PAGE = Page(
     reads=(ALL_PAGES,),
     metrics=SummaryMetrics,
     finding=None,
-    parameters={"freq": Parameter(choices=("M", "Q", "W")), "trend_periods": Parameter(low=1),
-                "churn_window_days": Parameter(low=1, kind="a whole number")},
+    parameters={"freq": Parameter(choices=("M", "Q", "W")), "trend_periods": Parameter(low=1)},
 )
