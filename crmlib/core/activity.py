@@ -244,7 +244,7 @@ class ActivityModel:
         if self.source_ == "bgnbd":
             outcome = Message(N_("Here BG/NBD's P(alive) is used: {reason}."), reason=self.btyd_["reason"])
         else:
-            facts = dict(classifier=self.estimator_name_.replace("_", " "), auc=auc,
+            facts = dict(classifier=Message(self.estimator_name_.replace("_", " ")), auc=auc,
                          start=str(self.train_cutoff_.date()), end=str(self.as_of_.date()))
             outcome = (Message(N_("Here the classifier ({classifier}, out-of-fold ROC-AUC {auc:.3f} on "
                                   "{start}..{end}) is used: {reason}."), reason=self.btyd_["reason"], **facts)

@@ -249,11 +249,12 @@ def low_history_guard(values: pd.DataFrame, history_spend: pd.Series, *, min_spe
     out = pd.DataFrame({"customer_id": flagged["customer_id"].to_numpy(),
                         "history_spend": spent[flagged.index].to_numpy(),
                         "clv": flagged["clv"].to_numpy(), "clv_tier": flagged["clv_tier"].astype(str).to_numpy()})
-    out["value_note"] = [Message(N_("in tier '{tier}' with a whole-history spend of {spend:.2f}: the value is the "
+    out["value_note"] = pd.Series([Message(N_("in tier '{tier}' with a whole-history spend of {spend:.2f}: the value is the "
                                     "model's forecast (value model {model}), not earned history - check before "
                                     "acting"), tier=Message(str(t)), spend=s, model=m)
                          for t, s, m in zip(out["clv_tier"], out["history_spend"],
-                                            flagged.get("value_model", pd.Series("?", index=flagged.index)))]
+                                            flagged.get("value_model", pd.Series("?", index=flagged.index)))],
+                                  index=out.index, dtype=object)   # object, not str: Messages, shown translated
     return out
 
 

@@ -7,6 +7,7 @@ from crmlib.core.features import feature_label
 from crmlib.core.formatting import format_period
 from crmlib.core.i18n import _, shown
 from crmlib.pages.churn.analysis import BASELINE_WORDS, ChurnResult
+from crmlib.pages.churn.evaluation import bin_label
 
 
 def _feature(feature: str) -> str:
@@ -87,7 +88,7 @@ def plot_driver_bins(result: ChurnResult, feature: str):
 
     bins = result.driver_bins[feature]
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.bar([shown(b) for b in bins["bin"]], bins["churn_rate"])
+    ax.bar([shown(bin_label(b)) for b in bins["bin"]], bins["churn_rate"])
     ax.axhline(result.churn_rate, linestyle="--", color="grey", label=_("average"))
     ax.tick_params(axis="x", labelrotation=20)
     plots.percent_axis(ax)

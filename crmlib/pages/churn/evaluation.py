@@ -1,6 +1,7 @@
 """How well the churn page's scores separate churners: ROC/PR, lift, calibration, confusion, drivers."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -96,8 +97,21 @@ def _range_label(low: float, high: float) -> str:
     for digits in (3, 5, 8):
         a, b = _number(low, digits), _number(high, digits)
         if a != b or low == high:
-            return a if low == high else Message(N_("{low} to {high}"), low=a, high=b)
-    return Message(N_("{low} to {high}"), low=f"{low:,.8g}", high=f"{high:,.8g}")
+            return a if low == high else f"{a} to {b}"
+    return f"{low:,.8g} to {high:,.8g}"
+
+
+_RANGE = re.compile(r"^(-?[\d,.]+(?:e[+-]?\d+)?) to (-?[\d,.]+(?:e[+-]?\d+)?)$")
+
+
+def bin_label(label: object) -> Message:
+    """A bin of :func:`binned_churn_rates` as a :class:`~crmlib.core.i18n.Message` (English as a string):
+    a range of numbers and the missing bin are shown translated, a category through ``_()``."""
+    text = str(label)
+    match = _RANGE.match(text)
+    if match:
+        return Message(N_("{low} to {high}"), low=match[1], high=match[2])
+    return Message(text)
 
 
 #: the bin of customers without a value (a message id, shown through ``_()``)
@@ -151,8 +165,8 @@ def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, 
         bins = bins[bins["bin"] != MISSING_BIN] if (bins["bin"] != MISSING_BIN).sum() >= 2 else bins
         numeric = pd.api.types.is_numeric_dtype(X[feature])
         low, high = bins.iloc[0], bins.iloc[-1]
-        facts = dict(name=Capitalised(feature_label(feature)), high=high["bin"], high_rate=high["churn_rate"],
-                     low=low["bin"], low_rate=low["churn_rate"])
+        facts = dict(name=Capitalised(feature_label(feature)), high=bin_label(high["bin"]), high_rate=high["churn_rate"],
+                     low=bin_label(low["bin"]), low_rate=low["churn_rate"])
         if numeric:
             direction = "higher value, more churn" if high["churn_rate"] > low["churn_rate"] else "higher value, less churn"
             if X[feature].nunique() <= 2:
@@ -167,5 +181,7 @@ def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, 
                                **facts)
         rows.append({"feature": feature, "direction": direction, "low_rate": float(low["churn_rate"]),
                      "high_rate": float(high["churn_rate"]), "sentence": sentence})
-    return table.merge(pd.DataFrame(rows, columns=["feature", "direction", "low_rate", "high_rate", "sentence"]),
-                       on="feature", how="left").reset_index(drop=True)
+    facts = pd.DataFrame(rows, columns=["feature", "direction", "low_rate", "high_rate", "sentence"])
+    # object, not str: the sentences stay Messages, shown in the report's language
+    facts["sentence"] = pd.Series([row["sentence"] for row in rows], index=facts.index, dtype=object)
+    return table.merge(facts, on="feature", how="left").reset_index(drop=True)

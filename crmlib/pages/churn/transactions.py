@@ -172,7 +172,7 @@ def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv
                             "customers active on {cutoff}; the threshold is the one with the largest Youden's J on "
                             "that check."),
                          as_of=fitted_as_of, start=str(model.train_cutoff_.date()),
-                         classifier=model.estimator_name_.replace("_", " "),
+                         classifier=Message(model.estimator_name_.replace("_", " ")),
                          scores=", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in model.cv_roc_auc_.items()
                                           if v is not None),
                          customers=f"{ev['customers']:,}", cutoff=str(ev["cutoff"].date())))

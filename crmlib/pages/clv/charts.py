@@ -5,7 +5,6 @@ import pandas as pd
 
 from crmlib.core.formatting import format_date
 from crmlib.core.i18n import _
-from crmlib.pages.clv.analysis import NOT_SEGMENTED
 from crmlib.pages.clv.values import ValuePage
 
 
@@ -61,7 +60,7 @@ def plot_equity_by_segment(table: pd.DataFrame, currency: str = "GBP"):
 
     fig, ax = plt.subplots(figsize=(8, max(3, 0.4 * len(table) + 1)))
     t = table.iloc[::-1]
-    ax.barh([_(NOT_SEGMENTED) if s == NOT_SEGMENTED else str(s) for s in t.index], t["equity"])
+    ax.barh([_(str(s)) for s in t.index], t["equity"])      # default segment names are message ids
     for y, (eq, share) in enumerate(zip(t["equity"], t["share_of_equity"])):
         ax.text(eq, y, f" {share:.0%}", va="center", fontsize=9)
     plots.money_axis(ax, currency, axis="x")

@@ -13,7 +13,6 @@ from crmlib.core.i18n import N_, _, shown
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
 from crmlib.core.value import CANDIDATE_LABELS, LOW_HISTORY_SPEND, SELECTION_RULE
-from crmlib.pages.clv.analysis import NOT_SEGMENTED
 from crmlib.pages.clv.values import ValuePage
 
 #: what each value method is, in a manager's words (message ids; model names are for the analysts' section)
@@ -75,8 +74,9 @@ def tier_label(tier: object) -> str:
 
 
 def group_label(group: object) -> str:
-    """A segment name as it is (a data value), or "not segmented" in the report's language."""
-    return _(NOT_SEGMENTED) if group == NOT_SEGMENTED else str(group)
+    """A segment's name in the report's language: the default segment names and "not segmented" are
+    message ids (as on the segmentation page); names configured in ``segments:`` come back unchanged."""
+    return _(str(group))
 
 
 def method_name(name: str) -> str:
