@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 from crmlib.core.btyd import fit_with_fallback
 from crmlib.core.classifiers import make_models
 from crmlib.core.features import churn_labels, purchase_features
+from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.errors import DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
@@ -50,7 +51,7 @@ DROPPED_FEATURES = ("p_alive",)
 BTYD_MIN_SPREAD = 0.10
 #: a training window needs at least this many days of history before its cutoff
 MIN_HISTORY_DAYS = 60
-SOURCE_RULE = (
+SOURCE_RULE = N_(
     "p_alive is the calibrated probability that the customer buys within the next {window} days, "
     "from a classifier trained on who bought in the last {window} days before the analysis date. "
     "A BG/NBD model's P(alive) replaces it only when the model measures drop-out on this data: its fit "
@@ -203,46 +204,54 @@ class ActivityModel:
         """Apply :data:`SOURCE_RULE`'s BTYD conditions; returns what was found."""
         out: dict[str, Any] = {"used": False, "clean": None, "spread": None, "roc_auc": None, "reason": ""}
         if self.use_btyd == "never":
-            out["reason"] = "BTYD not considered (use_btyd='never')"
+            out["reason"] = Message(N_("BTYD not considered (use_btyd='never')"))
             return out
         final = fit_with_fallback(tx, self.as_of_, "bgnbd")
         out["clean"] = bool(final.clean)
         if not final.clean:
-            out["reason"] = ("BG/NBD does not measure drop-out here (parameters at their bounds: "
-                             f"{', '.join(final.at_bounds) or 'fit not usable'})")
+            out["reason"] = Message(N_("BG/NBD does not measure drop-out here (parameters at their bounds: "
+                                       "{parameters})"),
+                                    parameters=", ".join(final.at_bounds) or Message(N_("fit not usable")))
             return out
         p_now = final.p_alive()
         p_now.index = p_now.index.astype(str)
         out["spread"] = float(p_now.quantile(0.9) - p_now.quantile(0.1))
         if out["spread"] < BTYD_MIN_SPREAD:
-            out["reason"] = f"BG/NBD P(alive) barely varies (10th-90th percentile spread {out['spread']:.3f})"
+            out["reason"] = Message(N_("BG/NBD P(alive) barely varies (10th-90th percentile spread {spread:.3f})"),
+                                    spread=out["spread"])
             return out
         last_train_day = self.train_cutoff_ - pd.Timedelta(days=1)
         train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd")
         if not train_fit.usable:
-            out["reason"] = "BG/NBD could not be fitted at the training cutoff"
+            out["reason"] = Message(N_("BG/NBD could not be fitted at the training cutoff"))
             return out
         p_train = train_fit.p_alive()
         p_train.index = p_train.index.astype(str)
         out["roc_auc"] = _auc(y, p_train.reindex(train_ids).fillna(0.0).to_numpy())
         if classifier_auc is not None and (out["roc_auc"] is None or out["roc_auc"] < classifier_auc):
-            out["reason"] = (f"BG/NBD P(alive) ranks the training window's buyers less well than the classifier "
-                             f"(ROC-AUC {out['roc_auc'] or float('nan'):.3f} vs {classifier_auc:.3f})")
+            out["reason"] = Message(N_("BG/NBD P(alive) ranks the training window's buyers less well than the "
+                                       "classifier (ROC-AUC {btyd_auc:.3f} vs {classifier_auc:.3f})"),
+                                    btyd_auc=out["roc_auc"] or float("nan"), classifier_auc=classifier_auc)
             return out
-        out.update(used=True, reason="BG/NBD measures drop-out and ranks at least as well as the classifier",
+        out.update(used=True, reason=Message(N_("BG/NBD measures drop-out and ranks at least as well as the classifier")),
                    p_alive=p_now)
         return out
 
     def _note(self) -> str:
-        rule = SOURCE_RULE.format(window=self.window_days, spread=BTYD_MIN_SPREAD)
+        """The rule and its outcome (a :class:`~crmlib.core.i18n.Sentences`: English as a string, shown translated)."""
+        rule = Message(SOURCE_RULE, window=self.window_days, spread=BTYD_MIN_SPREAD)
         auc = self.cv_roc_auc_[self.estimator_name_]
         if self.source_ == "bgnbd":
-            outcome = f"Here BG/NBD's P(alive) is used: {self.btyd_['reason']}."
+            outcome = Message(N_("Here BG/NBD's P(alive) is used: {reason}."), reason=self.btyd_["reason"])
         else:
-            outcome = (f"Here the classifier ({self.estimator_name_.replace('_', ' ')}, out-of-fold ROC-AUC "
-                       f"{auc:.3f} on {self.train_cutoff_.date()}..{self.as_of_.date()}) is used"
-                       + (f": {self.btyd_['reason']}." if self.btyd_.get("reason") else "."))
-        return f"{rule} {outcome}"
+            facts = dict(classifier=Message(self.estimator_name_.replace("_", " ")), auc=auc,
+                         start=str(self.train_cutoff_.date()), end=str(self.as_of_.date()))
+            outcome = (Message(N_("Here the classifier ({classifier}, out-of-fold ROC-AUC {auc:.3f} on "
+                                  "{start}..{end}) is used: {reason}."), reason=self.btyd_["reason"], **facts)
+                       if self.btyd_.get("reason") else
+                       Message(N_("Here the classifier ({classifier}, out-of-fold ROC-AUC {auc:.3f} on "
+                                  "{start}..{end}) is used."), **facts))
+        return Sentences(rule, outcome)
 
     # ------------------------------------------------------------------ use
     def predict(self, transactions: pd.DataFrame, cutoff: Any, *, customers: pd.DataFrame | None = None,

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from crmlib.core.btyd import p_alive
+from crmlib.core.i18n import N_
 from crmlib.core.summaries import assign_segments, customer_summary, rfm_scores
 from crmlib.core.validation import require_columns
 from crmlib.errors import DataError
@@ -21,29 +22,29 @@ from crmlib.errors import DataError
 LABEL = "churned"
 
 
-#: Plain-words names of the purchase-log features (used in driver sentences).
+#: Plain-words names of the purchase-log features (used in driver sentences; message ids, shown through ``_()``).
 FEATURE_LABELS: dict[str, str] = {
-    "recency_days": "days since the last purchase",
-    "frequency": "number of purchase days",
-    "monetary": "total spend",
-    "avg_order_value": "average order value",
-    "tenure_days": "days since the first purchase",
-    "orders": "number of orders",
-    "spend_last_90d": "spend in the last 90 days",
-    "spend_prev_90d": "spend in the 90 days before that",
-    "spend_trend": "spend trend (last 90 days vs the 90 before)",
-    "orders_last_90d": "orders in the last 90 days",
-    "orders_prev_90d": "orders in the 90 days before that",
-    "orders_trend": "order trend (last 90 days vs the 90 before)",
-    "gap_mean_days": "average days between purchases",
-    "gap_std_days": "variability of days between purchases",
-    "overdue_ratio": "days since last purchase relative to the usual gap",
-    "distinct_products": "number of different products bought",
-    "products_per_order": "different products per order",
-    "items_per_order": "items per order",
-    "p_alive": "probability the customer is still active (BTYD model)",
-    "country": "country",
-    "segment": "RFM segment",
+    "recency_days": N_("days since the last purchase"),
+    "frequency": N_("number of purchase days"),
+    "monetary": N_("total spend"),
+    "avg_order_value": N_("average order value"),
+    "tenure_days": N_("days since the first purchase"),
+    "orders": N_("number of orders"),
+    "spend_last_90d": N_("spend in the last 90 days"),
+    "spend_prev_90d": N_("spend in the 90 days before that"),
+    "spend_trend": N_("spend trend (last 90 days vs the 90 before)"),
+    "orders_last_90d": N_("orders in the last 90 days"),
+    "orders_prev_90d": N_("orders in the 90 days before that"),
+    "orders_trend": N_("order trend (last 90 days vs the 90 before)"),
+    "gap_mean_days": N_("average days between purchases"),
+    "gap_std_days": N_("variability of days between purchases"),
+    "overdue_ratio": N_("days since last purchase relative to the usual gap"),
+    "distinct_products": N_("number of different products bought"),
+    "products_per_order": N_("different products per order"),
+    "items_per_order": N_("items per order"),
+    "p_alive": N_("probability the customer is still active (BTYD model)"),
+    "country": N_("country"),
+    "segment": N_("RFM segment"),
 }
 
 

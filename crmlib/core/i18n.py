@@ -224,9 +224,83 @@ def _(msgid: str) -> str:
     """``msgid`` translated into the current language (:func:`get_language`).
 
     The message id is the English text; use named placeholders and format after
-    translating: ``_("Revenue in {month}").format(month=...)``.
+    translating: ``_("Revenue in {month}").format(month=...)``. A :class:`Message` (text built
+    and stored earlier, e.g. a model's warning) comes back translated with its placeholders.
     """
+    if isinstance(msgid, Message):
+        return msgid.translated()
     return translator(_current_language)(msgid)
+
+
+class Message(str):
+    """An English sentence that remembers its message id and placeholders, to be shown translated later.
+
+    For text built where it is stored (a model's note, a list of warnings kept in metrics)
+    and shown elsewhere: the string itself is the English text (what metrics and artifacts
+    keep); :func:`shown` gives it in the current language. Placeholder values that are
+    themselves messages are translated too::
+
+        note = Message(N_("Checked at {count} dates."), count=3)    # str(note) == "Checked at 3 dates."
+        shown(note)                                                 # "3개 날짜에 확인했습니다." in Korean
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, /, **params: Any) -> "Message":
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def translated(self) -> str:
+        """The sentence in the current language."""
+        if not self.params:
+            return _(self.msgid)
+        return _(self.msgid).format(**{k: shown(v) if isinstance(v, Message) else v for k, v in self.params.items()})
+
+    def __reduce__(self):      # copies and pickles keep the message id
+        return (_rebuild_message, (type(self), self.msgid, self.params))
+
+
+class Capitalised(Message):
+    """A :class:`Message` shown with its first letter upper-case (a label that starts a sentence)."""
+
+    def __new__(cls, msgid: str, /, **params: Any) -> "Capitalised":
+        text = msgid.format(**params) if params else msgid
+        self = str.__new__(cls, text[:1].upper() + text[1:])
+        self.msgid, self.params = msgid, params
+        return self
+
+    def translated(self) -> str:
+        text = super().translated()
+        return text[:1].upper() + text[1:]
+
+
+class Sentences(Message):
+    """Several sentences (messages or plain strings) kept apart, joined by a space when shown."""
+
+    def __new__(cls, *parts: str) -> "Sentences":
+        self = str.__new__(cls, " ".join(parts))
+        self.msgid, self.params, self.parts = "", {}, parts
+        return self
+
+    def translated(self) -> str:
+        return " ".join(shown(p) for p in self.parts)
+
+    def __reduce__(self):
+        return (Sentences, tuple(self.parts))
+
+
+def _rebuild_message(cls: type, msgid: str, params: dict[str, Any]) -> Message:
+    return cls(msgid, **params)
+
+
+def shown(text: Any) -> str:
+    """``text`` in the current language: a :class:`Message` translated, any other string through :func:`_`
+    (unknown strings, such as data values, come back unchanged)."""
+    if isinstance(text, Message):
+        return text.translated()
+    return _(text) if isinstance(text, str) else str(text)
 
 
 def untranslated(msgids: Iterable[str], language: str) -> list[str]:

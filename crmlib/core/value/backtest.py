@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from crmlib.core.btyd import DAYS_PER_MONTH
+from crmlib.core.i18n import N_, Message
 from crmlib.core.value.candidates import (
     CANDIDATES, NAIVE_CANDIDATES, _customer_rows, _day, forecast_candidates, spend_between,
 )
@@ -17,7 +18,8 @@ from crmlib.errors import DataError, ModelError
 
 #: two candidates whose mean top-decile capture differs by less than this are tied
 CAPTURE_TIE = 0.01
-SELECTION_RULE = (
+#: the rule in words (a :class:`~crmlib.core.i18n.Message`: English as a string, shown translated)
+SELECTION_RULE = Message(N_(
     "Rank by top-decile capture (the share of the actual spend in the held-back months made by the 10% of "
     "customers a candidate ranked highest), averaged over the backtest cutoffs; candidates within {tie} of the "
     "best (about the sampling noise of that share at a few thousand customers: one large buyer moves it by "
@@ -27,7 +29,7 @@ SELECTION_RULE = (
     "baselines are the bar: one is used instead only when it beats the chosen model by more than {tie} on "
     "capture and also on Spearman. Total bias and MAE are reported, not used to choose: the pages rank "
     "customers, and one seasonal quarter moves every candidate's total."
-).format(tie=CAPTURE_TIE)
+), tie=CAPTURE_TIE)
 #: a holdout whose monthly revenue exceeds the yearly average by this factor is a seasonal peak
 PEAK_RATIO = 1.2
 
@@ -170,8 +172,8 @@ def backtest(
         if fc.p_alive is not None:
             bought = (actual > 0).astype(int)
             if bought.nunique() == 2:
-                notes.append(f"Activity model at {c.date()}: ROC-AUC {roc_auc_score(bought, fc.p_alive):.3f} "
-                             f"for buying in the next {h} days.")
+                notes.append(Message(N_("Activity model at {date}: ROC-AUC {auc:.3f} for buying in the next {days} days."),
+                                     date=str(c.date()), auc=roc_auc_score(bought, fc.p_alive), days=h))
         seasons.append(seasonality_check(transactions, c, c + pd.Timedelta(days=h)))
     table = pd.DataFrame(rows)
     return Backtest(h, cutoffs, table, deciles, pd.DataFrame(seasons), choose_candidate(table), notes)

@@ -15,14 +15,16 @@ from threadpoolctl import threadpool_limits
 
 from crmlib.core.activity import ActivityModel, _features
 from crmlib.core.btyd import UNIT_DAYS, ModelFit, fit_spend, fit_with_fallback
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import DataError, ModelError
 
 CANDIDATES: tuple[str, ...] = ("bgnbd_gg", "pareto_nbd_gg", "spend_gbm", "hurdle", "last_period",
                                "average_per_period")
+#: each candidate's model name (message ids: shown through ``_()``, stored in English)
 CANDIDATE_LABELS = {
-    "bgnbd_gg": "BG/NBD + Gamma-Gamma", "pareto_nbd_gg": "Pareto/NBD + Gamma-Gamma",
-    "spend_gbm": "gradient boosting (Poisson) on spend", "hurdle": "p_alive x spend of a buyer",
-    "last_period": "naive: last period's spend", "average_per_period": "naive: average spend per period",
+    "bgnbd_gg": N_("BG/NBD + Gamma-Gamma"), "pareto_nbd_gg": N_("Pareto/NBD + Gamma-Gamma"),
+    "spend_gbm": N_("gradient boosting (Poisson) on spend"), "hurdle": N_("p_alive x spend of a buyer"),
+    "last_period": N_("naive: last period's spend"), "average_per_period": N_("naive: average spend per period"),
 }
 #: candidates whose forecast is at the level of the one training horizon (see HORIZON_RULE)
 HORIZON_LEVEL_CANDIDATES = frozenset({"spend_gbm", "hurdle", "last_period"})
@@ -166,7 +168,8 @@ def forecast_candidates(
         model = name.removesuffix("_gg")
         fit = fit_with_fallback(tx, cutoff, model)
         if not fit.usable:
-            notes.append(f"{CANDIDATE_LABELS[name]}: not usable at {cutoff.date()} ({fit.message or 'no fit'}).")
+            notes.append(Message(N_("{model}: not usable at {date} ({reason})."), model=Message(CANDIDATE_LABELS[name]),
+                                 date=str(cutoff.date()), reason=fit.message or Message(N_("no fit"))))
             out[name] = np.nan
             continue
         result.btyd_fits[name] = fit
@@ -179,15 +182,16 @@ def forecast_candidates(
         result.expected_avg_spend[name] = avg.reindex(ids)
         out[name] = (purchases * avg).reindex(ids)
         if fit.at_bounds:
-            notes.append(f"{CANDIDATE_LABELS[name]} at {cutoff.date()}: parameters at their bounds "
-                         f"({', '.join(fit.at_bounds)}), rung '{fit.fallback or 'plain'}'.")
+            notes.append(Message(N_("{model} at {date}: parameters at their bounds ({parameters}), rung '{rung}'."),
+                                 model=Message(CANDIDATE_LABELS[name]), date=str(cutoff.date()),
+                                 parameters=", ".join(fit.at_bounds), rung=fit.fallback or "plain"))
 
     needs_training = {"spend_gbm", "hurdle"} & set(candidates)
     if needs_training:
         X_train, target = _training_set(tx, cutoff, h, training_windows)
         if X_train is None:
-            notes.append(f"Too little history before {(cutoff - pd.Timedelta(days=h)).date()} to train the "
-                         "supervised spend models.")
+            notes.append(Message(N_("Too little history before {date} to train the supervised spend models."),
+                                 date=str((cutoff - pd.Timedelta(days=h)).date())))
             for name in needs_training:
                 out[name] = np.nan
         else:
@@ -199,7 +203,7 @@ def forecast_candidates(
                 if "hurdle" in candidates:
                     buyers = (target > 0).to_numpy()
                     if buyers.sum() < 50:
-                        notes.append("Too few buyers in the training horizon for the spend-of-a-buyer model.")
+                        notes.append(Message(N_("Too few buyers in the training horizon for the spend-of-a-buyer model.")))
                         out["hurdle"] = np.nan
                     else:
                         spend_if_active = _make_regressor(X_train, "gamma", seed).fit(X_train[buyers],

@@ -10,6 +10,7 @@ import pandas as pd
 
 from crmlib.core.activity import ActivityModel
 from crmlib.core.btyd import DAYS_PER_MONTH, UNIT_DAYS, fit_spend
+from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.core.summaries import btyd_summary
 from crmlib.core.value.backtest import SELECTION_RULE, Backtest, backtest
 from crmlib.core.value.candidates import (
@@ -17,9 +18,10 @@ from crmlib.core.value.candidates import (
 )
 from crmlib.errors import ModelError
 
-#: CLV tiers: (label, cumulative share of customers ranked by CLV)
-DEFAULT_TIERS: tuple[tuple[str, float], ...] = (("top 1%", 0.01), ("next 4%", 0.05), ("next 15%", 0.20))
-REST_TIER = "rest"
+#: CLV tiers: (label, cumulative share of customers ranked by CLV); the labels are stored in
+#: English and shown through ``_()``
+DEFAULT_TIERS: tuple[tuple[str, float], ...] = ((N_("top 1%"), 0.01), (N_("next 4%"), 0.05), (N_("next 15%"), 0.20))
+REST_TIER = N_("rest")
 
 
 def assign_tiers(clv: pd.Series, tiers: Sequence[tuple[str, float]] = DEFAULT_TIERS, rest: str = REST_TIER) -> pd.Series:
@@ -38,7 +40,7 @@ def assign_tiers(clv: pd.Series, tiers: Sequence[tuple[str, float]] = DEFAULT_TI
                      index=clv.index, name="clv_tier")
 
 
-HORIZON_RULE = (
+HORIZON_RULE = N_(
     "Only the {h}-day forecast is validated. The {months}-month value spreads it evenly over {months} months "
     "(x {per_year:.2f}) and discounts each month at {rate:.1%}. For candidates trained on one horizon's spend "
     "(gradient boosting, p_alive x spend, last period) the level of that horizon is replaced by the average "
@@ -69,31 +71,37 @@ def level_factor(transactions: pd.DataFrame, as_of: Any, horizon_days: int) -> t
     day = tx["invoice_date"].dt.normalize()
     tx, day = tx[day <= as_of], day[day <= as_of]
     if (as_of - day.min()).days + 1 < 365:
-        return 1.0, (f"Less than 12 months of history before {as_of.date()}: the level of the last {horizon_days} "
-                     "days is carried over unchanged (no seasonal adjustment).")
+        return 1.0, Message(N_("Less than 12 months of history before {date}: the level of the last {days} days is "
+                               "carried over unchanged (no seasonal adjustment)."), date=str(as_of.date()),
+                            days=horizon_days)
     year = float(tx.loc[day > as_of - pd.Timedelta(days=365), "amount"].sum()) * horizon_days / 365.0
     last = float(tx.loc[day > as_of - pd.Timedelta(days=horizon_days), "amount"].sum())
     factor = year / last if last > 0 else 1.0
-    return factor, (f"The last {horizon_days} days' revenue was {1 / factor:.2f}x the average {horizon_days}-day "
-                    f"revenue of the last 12 months; models trained on it are scaled by {factor:.2f} for the "
-                    "12-month value.")
+    return factor, Message(N_("The last {days} days' revenue was {ratio:.2f}x the average {days}-day revenue of the "
+                              "last 12 months; models trained on it are scaled by {factor:.2f} for the 12-month "
+                              "value."), days=horizon_days, ratio=1 / factor, factor=factor)
 
 
 def horizon_text(bt: Backtest, discount_rate: float, level_note: str | None, chosen: str, months: int = 12) -> str:
-    """What was validated, how it is extended, and any seasonal peak in the holdouts (Markdown)."""
+    """What was validated, how it is extended, and any seasonal peak in the holdouts (Markdown).
+
+    A :class:`~crmlib.core.i18n.Sentences`: English as a string, shown translated."""
     h = bt.horizon_days
     dates = ", ".join(str(c.date()) for c in bt.cutoffs)
-    text = (f"Validated: {h}-day spend forecasts, checked at {len(bt.cutoffs)} cutoff"
-            f"{'s' if len(bt.cutoffs) > 1 else ''} ({dates}). "
-            + HORIZON_RULE.format(h=h, per_year=months * DAYS_PER_MONTH / h, rate=discount_rate, months=months))
+    validated = (N_("Validated: {days}-day spend forecasts, checked at 1 cutoff ({dates}).") if len(bt.cutoffs) <= 1
+                 else N_("Validated: {days}-day spend forecasts, checked at {count} cutoffs ({dates})."))
+    parts: list[str] = [Message(validated, days=h, count=len(bt.cutoffs), dates=dates),
+                        Message(HORIZON_RULE, h=h, per_year=months * DAYS_PER_MONTH / h, rate=discount_rate,
+                                months=months)]
     if chosen in HORIZON_LEVEL_CANDIDATES and level_note:
-        text += " " + level_note
+        parts.append(level_note)
     for row in bt.seasonality.itertuples():
         if row.peak:
-            text += (f" The holdout {row.start}..{row.end} is a strong seasonal peak: its monthly revenue was "
-                     f"{row.ratio:.2f}x the average month of the year before, so every candidate's total is too low "
-                     "there and its ranking is what the choice rests on.")
-    return text
+            parts.append(Message(N_("The holdout {start}..{end} is a strong seasonal peak: its monthly revenue was "
+                                    "{ratio:.2f}x the average month of the year before, so every candidate's total "
+                                    "is too low there and its ranking is what the choice rests on."),
+                                 start=str(row.start), end=str(row.end), ratio=row.ratio))
+    return Sentences(*parts)
 
 
 # =========================================================================== the table
@@ -213,10 +221,11 @@ def fit_customer_values(
     history = tx.groupby("customer_id")["amount"].sum()
     notes = low_history_guard(table, history, min_spend=low_history_spend)
     if len(notes):
-        warnings.append(f"{len(notes)} customers in a top tier have spent less than {low_history_spend:g} in "
-                        "their whole history; their value comes from the model, see value_notes.")
+        warnings.append(Message(N_("{count} customers in a top tier have spent less than {spend:g} in their whole "
+                                   "history; their value comes from the model, see value_notes."),
+                                count=len(notes), spend=low_history_spend))
     if (table["p_alive"].max() - table["p_alive"].min()) < 1e-9:
-        warnings.append("p_alive is the same for every customer: it cannot rank anybody.")
+        warnings.append(Message(N_("p_alive is the same for every customer: it cannot rank anybody.")))
     warnings += [n for n in bt.notes if "not usable" in n or "Too little" in n]
     text = horizon_text(bt, discount_rate, level_note, chosen, months)
     return CustomerValues(as_of, table[VALUE_COLUMNS], activity, bt, chosen, int(horizon_days), discount_rate,
@@ -240,10 +249,12 @@ def low_history_guard(values: pd.DataFrame, history_spend: pd.Series, *, min_spe
     out = pd.DataFrame({"customer_id": flagged["customer_id"].to_numpy(),
                         "history_spend": spent[flagged.index].to_numpy(),
                         "clv": flagged["clv"].to_numpy(), "clv_tier": flagged["clv_tier"].astype(str).to_numpy()})
-    out["value_note"] = [f"in tier '{t}' with a whole-history spend of {s:.2f}: the value is the model's forecast "
-                         f"(value model {m}), not earned history - check before acting"
+    out["value_note"] = pd.Series([Message(N_("in tier '{tier}' with a whole-history spend of {spend:.2f}: the value is the "
+                                    "model's forecast (value model {model}), not earned history - check before "
+                                    "acting"), tier=Message(str(t)), spend=s, model=m)
                          for t, s, m in zip(out["clv_tier"], out["history_spend"],
-                                            flagged.get("value_model", pd.Series("?", index=flagged.index)))]
+                                            flagged.get("value_model", pd.Series("?", index=flagged.index)))],
+                                  index=out.index, dtype=object)   # object, not str: Messages, shown translated
     return out
 
 
@@ -264,7 +275,7 @@ def forecast_to_past_ratio(values: pd.DataFrame, segment: str | pd.Series, past:
     """
     ids = values["customer_id"].astype(str)
     seg = values[segment] if isinstance(segment, str) else ids.map(segment)
-    frame = pd.DataFrame({"segment": seg.astype("object").fillna("not segmented").to_numpy(),
+    frame = pd.DataFrame({"segment": seg.astype("object").fillna(N_("not segmented")).to_numpy(),
                           "past": ids.map(past).fillna(0.0).to_numpy(dtype="float64"),
                           "forecast": values["clv"].to_numpy(dtype="float64")})
     frame["above"] = frame["forecast"] > frame["past"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from crmlib.core.features import FEATURE_LABELS, feature_label  # noqa: F401  (the page's vocabulary)
 from crmlib.core.formatting import format_count, format_money, format_percent
-from crmlib.core.i18n import N_
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.churn.table import (  # noqa: F401  (the page's API, for its notebook)
@@ -29,7 +29,7 @@ from crmlib.pages.churn.models import (  # noqa: F401  (the page's API, for its 
     RISK_BANDS, make_models, PriorCorrectedClassifier, retention_targets, risk_tier,
 )
 from crmlib.pages.churn.analysis import (  # noqa: F401  (the page's API, for its notebook)
-    BASELINE_WORDS, BASELINES, MODEL_NAMES, MODES, choose_mode, churn_rate_trend, ChurnResult, leavers_found,
+    BASELINE_WORDS, BASELINES, MODEL_NAMES, MODES, ONE_CUSTOMER, choose_mode, churn_rate_trend, ChurnResult, leavers_found,
     run_churn,
 )
 from crmlib.pages.churn.transactions import (  # noqa: F401  (the page's API, for its notebook)
@@ -77,18 +77,23 @@ class ChurnMetrics(PageMetrics):
 
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """The summary's line: customers at high churn risk and their value at risk, churn rate, top driver, quality."""
-    text = f"{format_count(m['high_risk_customers'])} customers at high churn risk"
-    if m["value_basis"] != "one customer":
-        text += (f", with {format_money(m['high_risk_value_at_risk'], currency, compact=True)} of value at risk"
-                 f" (churn probability × {m['value_basis']})")
-    parts = [text, f"churn rate {format_percent(m['churn_rate'])}"]
+    count = format_count(m["high_risk_customers"])
+    if m["value_basis"] != ONE_CUSTOMER:
+        text = _("{count} customers at high churn risk, with {value} of value at risk (churn probability × "
+                 "{basis})").format(count=count, value=format_money(m["high_risk_value_at_risk"], currency, compact=True),
+                                    basis=_(m["value_basis"]))
+    else:
+        text = _("{count} customers at high churn risk").format(count=count)
+    # the summary's line lists facts, one clause each, separated by semicolons
+    parts = [text, _("churn rate {rate}").format(rate=format_percent(m["churn_rate"]))]
     if m["top_drivers"]:
-        parts.append(f"top driver: {feature_label(m['top_drivers'][0])}")
+        parts.append(_("top driver: {driver}").format(driver=_(feature_label(m["top_drivers"][0]))))
     found = m.get("leavers_found_top20")
     if found is not None:
-        parts.append(f"the 20 % of customers the model ranks riskiest include {format_percent(found, 0)} of leavers")
+        parts.append(_("the 20 % of customers the model ranks riskiest include {share} of leavers").format(
+            share=format_percent(found, 0)))
     elif m["roc_auc"] is not None:  # metrics written before the plain-words measure existed
-        parts.append(f"model ROC-AUC {m['roc_auc']:.2f}")
+        parts.append(_("model ROC-AUC {auc:.2f}").format(auc=m["roc_auc"]))
     return "; ".join(parts) + "."
 
 PAGE = Page(

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from crmlib.core.features import LABEL, _customer_rows
+from crmlib.core.i18n import N_, Message, shown
 from crmlib.errors import ConfigError, DataError
 from crmlib.pages.churn.evaluation import binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality
 from crmlib.pages.churn.models import _select_and_fit, make_models, retention_targets, risk_tier
@@ -17,6 +18,8 @@ from crmlib.pages.churn.table import clean_customer_table
 from crmlib.pages.churn.transactions import ACTIVITY, CLV_BASIS, run_transactions
 
 MODES = ("auto", "transactions", "customer_table")
+#: the value basis when there is no value at all: value at risk counts expected lost customers
+ONE_CUSTOMER = N_("one customer")
 #: the naive rules every model is compared with
 BASELINES = ("recency", "p_alive", "tenure")
 
@@ -107,7 +110,7 @@ class ChurnResult:
             "high_risk_customers": int(high.sum()),
             "high_risk_value_at_risk": float(self.scores.loc[high, "value_at_risk"].sum()),
             "churn_window_days": self.window_days,
-            "warnings": list(self.warnings),
+            "warnings": [shown(w) for w in self.warnings],      # what the page shows, in its language
         }
 
     def leavers_found(self, share: float = 0.2) -> float | None:
@@ -218,15 +221,17 @@ def _value(ids: pd.Index, clv: pd.DataFrame | None, fallback: pd.Series | None, 
         if values.notna().mean() >= 0.5:
             missing = int(values.isna().sum())
             if missing:
-                warnings.append(f"{missing} scored customers have no customer value; their value at risk uses "
-                                f"{fallback_basis} instead.")
+                warnings.append(Message(N_("{count} scored customers have no customer value; their value at risk "
+                                           "uses {basis} instead."), count=missing, basis=Message(fallback_basis)))
                 if fallback is not None:
                     values = values.fillna(fallback.reindex(ids))
             return values.fillna(0.0), CLV_BASIS
     if fallback is None:
-        warnings.append("No CLV and no spend figure: value at risk is the churn probability itself (expected lost customers).")
-        return pd.Series(1.0, index=ids), "one customer"
-    warnings.append(f"Customer values are not available, so value at risk = churn probability × {fallback_basis}.")
+        warnings.append(Message(N_("No CLV and no spend figure: value at risk is the churn probability itself "
+                                   "(expected lost customers).")))
+        return pd.Series(1.0, index=ids), ONE_CUSTOMER
+    warnings.append(Message(N_("Customer values are not available, so value at risk = churn probability × {basis}."),
+                            basis=Message(fallback_basis)))
     return fallback.reindex(ids).fillna(0.0), fallback_basis
 
 
@@ -249,8 +254,8 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
     if y.nunique() < 2 or y.value_counts().min() < 20:
         raise DataError("the churn flag needs at least 20 churned and 20 retained customers", column=LABEL)
     X_train, X_eval, y_train, y_eval = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
-    notes.append("Subscription data has no time axis here, so the evaluation set is a random, stratified 25 % "
-                 "of customers held out from training.")
+    notes.append(Message(N_("Subscription data has no time axis here, so the evaluation set is a random, stratified "
+                            "25 % of customers held out from training.")))
     chosen, fitted, threshold, _ = _select_and_fit(X_train, y_train, seed, notes)
     tenure = next((c for c in X.columns if "tenure" in c and pd.api.types.is_numeric_dtype(X[c])), None)
     baselines, flags = {}, {}
@@ -258,11 +263,12 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
         baselines["tenure"] = -X_eval[tenure]
         flags["tenure"] = X_eval[tenure] < X_train[tenure].median()
     if transactions is not None and len(transactions):
-        warnings.append("Subscription data: the simple rules built on purchase dates need them per subscriber and "
-                        "are not computed; the model is compared with the rule \"shortest tenure\".")
+        warnings.append(Message(N_("Subscription data: the simple rules built on purchase dates need them per "
+                                   "subscriber and are not computed; the model is compared with the rule \"shortest "
+                                   "tenure\".")))
     else:
-        warnings.append("Subscription data without purchase history: the model is compared with the rule "
-                        "\"shortest tenure\" only.")
+        warnings.append(Message(N_("Subscription data without purchase history: the model is compared with the rule "
+                                   "\"shortest tenure\" only.")))
     ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed)
     # score current subscribers out of fold: nobody is scored by a model that saw them
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
@@ -289,19 +295,22 @@ def _quality_warnings(ev: dict[str, Any], chosen: str, warnings: list[str]) -> N
     for name in BASELINES:
         other = ev["evaluation"].get(name, {}).get("roc_auc")
         if mine is not None and other is not None and mine <= other:
-            warnings.append(f"The churn model ranks leavers no better than the simple rule \"{BASELINE_WORDS[name]}\" "
-                            f"({mine:.0%} vs {other:.0%} of leaver-stayer pairs in the right order); prefer the rule.")
+            warnings.append(Message(N_("The churn model ranks leavers no better than the simple rule \"{rule}\" "
+                                       "({model_auc:.0%} vs {rule_auc:.0%} of leaver-stayer pairs in the right order); "
+                                       "prefer the rule."), rule=Message(BASELINE_WORDS[name]), model_auc=mine,
+                                    rule_auc=other))
     n_eval = int(ev["lift"]["customers"].sum())
     if n_eval < 200:
-        warnings.append(f"The churn model was checked on only {n_eval} customers, so its quality figures are rough.")
+        warnings.append(Message(N_("The churn model was checked on only {count} customers, so its quality figures "
+                                   "are rough."), count=n_eval))
     if mine is not None and mine < 0.6:
-        warnings.append(f"The churn model tells leavers from stayers only weakly (a random leaver is ranked above a "
-                        f"random stayer {mine:.0%} of the time; a coin toss gets 50 %).")
+        warnings.append(Message(N_("The churn model tells leavers from stayers only weakly (a random leaver is ranked "
+                                   "above a random stayer {auc:.0%} of the time; a coin toss gets 50 %)."), auc=mine))
 
 
-MODEL_NAMES = {ACTIVITY: "activity model", "logistic_regression": "logistic regression",
-               "gradient_boosting": "gradient boosting", "recency": "recency rule", "p_alive": "1 - P(alive) rule",
-               "tenure": "short-tenure rule"}
-#: the naive rules in a manager's words
-BASELINE_WORDS = {"recency": "longest since the last purchase", "p_alive": "least likely still active",
-                  "tenure": "shortest tenure"}
+MODEL_NAMES = {ACTIVITY: N_("activity model"), "logistic_regression": N_("logistic regression"),
+               "gradient_boosting": N_("gradient boosting"), "recency": N_("recency rule"),
+               "p_alive": N_("1 - P(alive) rule"), "tenure": N_("short-tenure rule")}
+#: the naive rules in a manager's words (message ids: shown through ``_()``)
+BASELINE_WORDS = {"recency": N_("longest since the last purchase"), "p_alive": N_("least likely still active"),
+                  "tenure": N_("shortest tenure")}

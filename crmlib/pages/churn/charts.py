@@ -4,7 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from crmlib.core.features import feature_label
+from crmlib.core.formatting import format_period
+from crmlib.core.i18n import _, shown
 from crmlib.pages.churn.analysis import BASELINE_WORDS, ChurnResult
+from crmlib.pages.churn.evaluation import bin_label
+
+
+def _feature(feature: str) -> str:
+    return _(feature_label(feature))
+
 
 def plot_trend(result: ChurnResult):
     """Churn rate at each month start (transactions mode)."""
@@ -18,10 +26,10 @@ def plot_trend(result: ChurnResult):
     ax.plot(trend["cutoff"], trend["churn_rate"], marker="o")
     ax.set_ylim(0, max(1.0, float(trend["churn_rate"].max()) * 1.1) if len(trend) else 1)
     plots.percent_axis(ax)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: format_period(mdates.num2date(x).strftime("%Y-%m"))))
     fig.autofmt_xdate()
-    return plots.label(ax, f"Churn rate: no purchase in the next {result.window_days} days",
-                       "Month start (customers active at that date)", "Share who did not buy again")
+    return plots.label(ax, _("Churn rate: no purchase in the next {days} days").format(days=result.window_days),
+                       _("Month start (customers active at that date)"), _("Share who did not buy again"))
 
 
 def plot_gains(result: ChurnResult):
@@ -31,16 +39,16 @@ def plot_gains(result: ChurnResult):
     from crmlib.core import plots
 
     fig, ax = plt.subplots()
-    curves = {"the model": result.lift,
-              **{f"rule: {BASELINE_WORDS.get(k, k)}": v for k, v in result.baseline_lift.items()}}
+    curves = {_("the model"): result.lift,
+              **{_("rule: {rule}").format(rule=_(BASELINE_WORDS.get(k, k))): v for k, v in result.baseline_lift.items()}}
     for name, table in curves.items():
         ax.plot(np.r_[0, table["cum_customers_share"]], np.r_[0, table["cum_gain"]], marker="o", label=name)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random contact")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label=_("random contact"))
     plots.percent_axis(ax)
     plots.percent_axis(ax, axis="x")
     ax.legend()
-    return plots.label(ax, "Leavers reached when contacting the riskiest first (the check)",
-                       "Customers contacted (riskiest first)", "Share of all leavers reached")
+    return plots.label(ax, _("Leavers reached when contacting the riskiest first (the check)"),
+                       _("Customers contacted (riskiest first)"), _("Share of all leavers reached"))
 
 
 def plot_calibration(result: ChurnResult):
@@ -51,13 +59,13 @@ def plot_calibration(result: ChurnResult):
 
     fig, ax = plt.subplots(figsize=(5, 4.2))
     cal = result.calibration
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
-    ax.plot(cal["predicted"], cal["observed"], marker="o", label="the model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label=_("perfect calibration"))
+    ax.plot(cal["predicted"], cal["observed"], marker="o", label=_("the model"))
     plots.percent_axis(ax)
     plots.percent_axis(ax, axis="x")
     ax.legend()
-    return plots.label(ax, "Are the churn probabilities right?", "Predicted churn probability (tenths of customers)",
-                       "Observed churn rate")
+    return plots.label(ax, _("Are the churn probabilities right?"),
+                       _("Predicted churn probability (tenths of customers)"), _("Observed churn rate"))
 
 
 def plot_drivers(result: ChurnResult, top: int = 8):
@@ -68,8 +76,8 @@ def plot_drivers(result: ChurnResult, top: int = 8):
 
     d = result.drivers.head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.2))
-    ax.barh([feature_label(f) for f in d["feature"]], d["importance"], xerr=d["importance_std"])
-    return plots.label(ax, "What drives churn predictions", "How much worse the ranking gets without this fact", "")
+    ax.barh([_feature(f) for f in d["feature"]], d["importance"], xerr=d["importance_std"])
+    return plots.label(ax, _("What drives churn predictions"), _("How much worse the ranking gets without this fact"), "")
 
 
 def plot_driver_bins(result: ChurnResult, feature: str):
@@ -80,13 +88,13 @@ def plot_driver_bins(result: ChurnResult, feature: str):
 
     bins = result.driver_bins[feature]
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.bar(bins["bin"].astype(str), bins["churn_rate"])
-    ax.axhline(result.churn_rate, linestyle="--", color="grey", label="average")
+    ax.bar([shown(bin_label(b)) for b in bins["bin"]], bins["churn_rate"])
+    ax.axhline(result.churn_rate, linestyle="--", color="grey", label=_("average"))
     ax.tick_params(axis="x", labelrotation=20)
     plots.percent_axis(ax)
     ax.legend()
-    return plots.label(ax, f"Churn rate by {feature_label(feature)}", feature_label(feature).capitalize(),
-                       "Churn rate")
+    name = _feature(feature)
+    return plots.label(ax, _("Churn rate by {feature}").format(feature=name), name.capitalize(), _("Churn rate"))
 
 
 def plot_value_at_risk(result: ChurnResult, currency: str = "GBP"):
@@ -98,10 +106,10 @@ def plot_value_at_risk(result: ChurnResult, currency: str = "GBP"):
     by = (result.scores.groupby("risk_tier")["value_at_risk"].agg(["sum", "size"])
           .reindex(["high", "medium", "low"]).fillna(0))
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    bars = ax.bar(by.index, by["sum"])
+    bars = ax.bar([_(tier) for tier in by.index], by["sum"])
     for bar, n in zip(bars, by["size"]):
-        ax.annotate(f"{int(n):,} customers", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+        ax.annotate(_("{count} customers").format(count=f"{int(n):,}"), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=9)
     plots.money_axis(ax, currency)
-    return plots.label(ax, f"Value at risk by churn risk ({result.value_basis})", "Churn risk",
-                       f"Value at risk ({currency})")
+    return plots.label(ax, _("Value at risk by churn risk ({basis})").format(basis=_(result.value_basis)),
+                       _("Churn risk"), _("Value at risk ({currency})").format(currency=currency))

@@ -1,6 +1,7 @@
 """How well the churn page's scores separate churners: ROC/PR, lift, calibration, confusion, drivers."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_score, roc_curve
 
 from crmlib.core.features import feature_label
+from crmlib.core.i18n import N_, Capitalised, Message
 from crmlib.errors import DataError
 
 def score_quality(y_true: Any, score: Any) -> dict[str, float | None]:
@@ -99,6 +101,23 @@ def _range_label(low: float, high: float) -> str:
     return f"{low:,.8g} to {high:,.8g}"
 
 
+_RANGE = re.compile(r"^(-?[\d,.]+(?:e[+-]?\d+)?) to (-?[\d,.]+(?:e[+-]?\d+)?)$")
+
+
+def bin_label(label: object) -> Message:
+    """A bin of :func:`binned_churn_rates` as a :class:`~crmlib.core.i18n.Message` (English as a string):
+    a range of numbers and the missing bin are shown translated, a category through ``_()``."""
+    text = str(label)
+    match = _RANGE.match(text)
+    if match:
+        return Message(N_("{low} to {high}"), low=match[1], high=match[2])
+    return Message(text)
+
+
+#: the bin of customers without a value (a message id, shown through ``_()``)
+MISSING_BIN = N_("missing")
+
+
 def binned_churn_rates(X: pd.DataFrame, y: pd.Series, feature: str, n_bins: int = 5) -> pd.DataFrame:
     """Churn rate by bin of one feature: quantile bins for numbers (missing kept as its
     own bin), one bin per level for categories. Columns: bin, customers, churn_rate."""
@@ -109,13 +128,13 @@ def binned_churn_rates(X: pd.DataFrame, y: pd.Series, feature: str, n_bins: int 
         if bins.cat.categories.size >= 2:
             edges = values.groupby(bins, observed=True).agg(["min", "max"])
             names = {b: _range_label(r["min"], r["max"]) for b, r in edges.iterrows()}
-            key = bins.map(names).astype(object).where(values.notna(), "missing")
-            order = list(names.values()) + ["missing"]
+            key = bins.map(names).astype(object).where(values.notna(), MISSING_BIN)
+            order = list(names.values()) + [MISSING_BIN]
     if order is None:
-        key = values.astype(object).where(values.notna(), "missing")
+        key = values.astype(object).where(values.notna(), MISSING_BIN)
         key = key.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
         if pd.api.types.is_numeric_dtype(values):
-            order = [f"{v:g}" for v in sorted(values.dropna().unique())] + ["missing"]
+            order = [f"{v:g}" for v in sorted(values.dropna().unique())] + [MISSING_BIN]
     table = (pd.DataFrame({"bin": key.to_numpy(), "churned": np.asarray(y)})
              .groupby("bin", sort=False)["churned"].agg(customers="size", churn_rate="mean"))
     if order is not None:
@@ -143,23 +162,26 @@ def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, 
     rows = []
     for feature in table["feature"].head(top):
         bins = binned_churn_rates(X, y, feature)
-        bins = bins[bins["bin"] != "missing"] if (bins["bin"] != "missing").sum() >= 2 else bins
+        bins = bins[bins["bin"] != MISSING_BIN] if (bins["bin"] != MISSING_BIN).sum() >= 2 else bins
         numeric = pd.api.types.is_numeric_dtype(X[feature])
         low, high = bins.iloc[0], bins.iloc[-1]
-        name = feature_label(feature)
+        facts = dict(name=Capitalised(feature_label(feature)), high=bin_label(high["bin"]), high_rate=high["churn_rate"],
+                     low=bin_label(low["bin"]), low_rate=low["churn_rate"])
         if numeric:
             direction = "higher value, more churn" if high["churn_rate"] > low["churn_rate"] else "higher value, less churn"
             if X[feature].nunique() <= 2:
-                sentence = (f"{name[0].upper() + name[1:]}: customers at {high['bin']} churn at {high['churn_rate']:.0%}, "
-                            f"at {low['bin']} at {low['churn_rate']:.0%}.")
+                sentence = Message(N_("{name}: customers at {high} churn at {high_rate:.0%}, at {low} at "
+                                      "{low_rate:.0%}."), **facts)
             else:
-                sentence = (f"{name[0].upper() + name[1:]}: customers in the highest group ({high['bin']}) churn at "
-                            f"{high['churn_rate']:.0%}, in the lowest group ({low['bin']}) at {low['churn_rate']:.0%}.")
+                sentence = Message(N_("{name}: customers in the highest group ({high}) churn at {high_rate:.0%}, in "
+                                      "the lowest group ({low}) at {low_rate:.0%}."), **facts)
         else:
             direction = f"riskiest: {high['bin']}"
-            sentence = (f"{name[0].upper() + name[1:]}: '{high['bin']}' churns most ({high['churn_rate']:.0%}), "
-                        f"'{low['bin']}' least ({low['churn_rate']:.0%}).")
+            sentence = Message(N_("{name}: '{high}' churns most ({high_rate:.0%}), '{low}' least ({low_rate:.0%})."),
+                               **facts)
         rows.append({"feature": feature, "direction": direction, "low_rate": float(low["churn_rate"]),
                      "high_rate": float(high["churn_rate"]), "sentence": sentence})
-    return table.merge(pd.DataFrame(rows, columns=["feature", "direction", "low_rate", "high_rate", "sentence"]),
-                       on="feature", how="left").reset_index(drop=True)
+    facts = pd.DataFrame(rows, columns=["feature", "direction", "low_rate", "high_rate", "sentence"])
+    # object, not str: the sentences stay Messages, shown in the report's language
+    facts["sentence"] = pd.Series([row["sentence"] for row in rows], index=facts.index, dtype=object)
+    return table.merge(facts, on="feature", how="left").reset_index(drop=True)

@@ -8,10 +8,14 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from crmlib.core.classifiers import PriorCorrectedClassifier, make_models  # noqa: F401  (re-exported for the page)
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import ConfigError
 from crmlib.pages.churn.evaluation import best_threshold, score_quality
 
 RISK_BANDS = (0.3, 0.6)  # low < 0.3 <= medium < 0.6 <= high
+#: the churn-risk tiers and retention-list groups as stored (message ids: shown through ``_()``)
+RISK_TIERS = (N_("low"), N_("medium"), N_("high"))
+GROUPS = (N_("target"), N_("control"))
 
 
 def risk_tier(probability: Any) -> pd.Series:
@@ -57,8 +61,8 @@ def _select_and_fit(X: pd.DataFrame, y: pd.Series, seed: int, notes: list[str]) 
         cv[name] = score_quality(y, oof[name])["roc_auc"]
     chosen = max(cv, key=lambda k: (cv[k], k == "logistic_regression"))
     threshold = best_threshold(y, oof[chosen])
-    notes.append("Cross-validated ROC-AUC on the training data: "
-                 + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in cv.items())
-                 + f"; chosen: {chosen.replace('_', ' ')}.")
+    notes.append(Message(N_("Cross-validated ROC-AUC on the training data: {scores}; chosen: {chosen}."),
+                         scores=", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in cv.items()),
+                         chosen=chosen.replace("_", " ")))
     fitted = {name: model.fit(X, y) for name, model in models.items()}
     return chosen, fitted, threshold, oof

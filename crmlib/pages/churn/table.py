@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.features import LABEL
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import DataError
 
 #: Customer-table columns never used as features or shown (personal data, identifiers).
@@ -91,20 +92,20 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL, file: s
     pii = [c for c in frame.columns if c != "customer_id" and PII_PATTERN.fullmatch(c)]
     if pii:
         frame = frame.drop(columns=pii)
-        notes.append(f"Dropped personal-data columns: {', '.join(pii)}.")
+        notes.append(Message(N_("Dropped personal-data columns: {columns}."), columns=", ".join(pii)))
     if label in frame.columns:
         frame[label] = parse_flag(frame[label], str(original.get(label, label)), file=file)
         blank = int(frame[label].isna().sum())
         if blank:
             frame = frame[frame[label].notna()]
-            notes.append(f"Dropped {blank} customers with a blank '{label}' value.")
+            notes.append(Message(N_("Dropped {count} customers with a blank '{column}' value."), count=blank, column=label))
     for col in [c for c in frame.columns if c not in ("customer_id", label)]:
         s = frame[col]
         if pd.api.types.is_bool_dtype(s):
             frame[col] = s.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(s):
             frame[col] = (s.max() - s).dt.days.astype("float64")
-            notes.append(f"'{col}': dates turned into days before the latest date.")
+            notes.append(Message(N_("'{column}': dates turned into days before the latest date."), column=col))
         elif pd.api.types.is_numeric_dtype(s):
             frame[col] = s.astype("float64")
         else:
@@ -119,12 +120,14 @@ def clean_customer_table(customers: pd.DataFrame, *, label: str = LABEL, file: s
                 bad = int((text.notna() & number.isna()).sum())
                 frame[col] = number.astype("float64")
                 if n_blank or bad:
-                    notes.append(f"'{col}': {n_blank} blank and {bad} unreadable values treated as missing.")
+                    notes.append(Message(N_("'{column}': {blank} blank and {unreadable} unreadable values treated as "
+                                                "missing."), column=col, blank=n_blank, unreadable=bad))
                 continue
             n_values = text.nunique()
             if n_values > 50 or (len(frame) >= 20 and n_values > 0.5 * len(frame)):
                 frame = frame.drop(columns=col)
-                notes.append(f"'{col}': {n_values} distinct text values, treated as an identifier and dropped.")
+                notes.append(Message(N_("'{column}': {count} distinct text values, treated as an identifier and dropped."),
+                                     column=col, count=n_values))
             else:
                 frame[col] = text.fillna("missing").astype(str)
     return frame.reset_index(drop=True), notes

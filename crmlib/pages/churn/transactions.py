@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from crmlib.core.activity import ActivityModel
 from crmlib.core.features import _customer_rows, churn_labels
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import DataError, NotApplicableError
 from crmlib.pages.churn.evaluation import (
     best_threshold, binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality,
@@ -34,8 +35,8 @@ from crmlib.pages.churn.evaluation import (
 from crmlib.pages.churn.models import retention_targets, risk_tier
 
 #: the value basis when the value page's table is read
-CLV_BASIS = "12-month customer value"
-SPEND_BASIS = "spend in the last 12 months"
+CLV_BASIS = N_("12-month customer value")
+SPEND_BASIS = N_("spend in the last 12 months")
 #: the activity model's name in the evaluation tables
 ACTIVITY = "activity_model"
 
@@ -87,8 +88,8 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
     if state is None:
         fitted = ActivityModel(window, seed=seed).fit(tx, as_of, segment_map=segment_map)
         state = pd.DataFrame({"p_alive": fitted.p_alive_, "clv": np.nan})
-        notes.append("The value page's table was not available, so the activity model was fitted here "
-                     "(the same model and window the value page uses).")
+        notes.append(Message(N_("The value page's table was not available, so the activity model was fitted here "
+                                "(the same model and window the value page uses).")))
     p_alive = state["p_alive"].reindex(ids)
     if p_alive.isna().any():
         raise DataError(f"{int(p_alive.isna().sum())} active customers have no chance of buying in the value "
@@ -102,11 +103,11 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
     basis = CLV_BASIS
     if value.isna().all():
         value, basis = spend_year, SPEND_BASIS
-        warnings.append("Customer values from the value page are not available, so value at risk = churn "
-                        "probability × spend in the last 12 months.")
+        warnings.append(Message(N_("Customer values from the value page are not available, so value at risk = churn "
+                                   "probability × spend in the last 12 months.")))
     elif value.isna().any():
-        warnings.append(f"{int(value.isna().sum())} active customers have no customer value; their value at risk "
-                        "uses their spend in the last 12 months.")
+        warnings.append(Message(N_("{count} active customers have no customer value; their value at risk uses their "
+                                   "spend in the last 12 months."), count=int(value.isna().sum())))
         value = value.fillna(spend_year)
     scores = pd.DataFrame({"customer_id": ids.astype(str), "churn_probability": 1.0 - p_alive.to_numpy()})
     scores["risk_tier"] = risk_tier(scores["churn_probability"]).to_numpy()
@@ -165,12 +166,16 @@ def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv
     ev = evaluate_one_window_back(tx, as_of, window, active_days, seed, segment_map)
     scores, basis, _ = score_today(tx, as_of, window, active_days, clv, seed, segment_map, warnings, notes)
     model = ev.pop("model")
-    notes.append(f"Checked one window back: the activity model fitted as of {(ev['cutoff'] - pd.Timedelta(days=1)).date()}"
-                 f" (trained on {model.train_cutoff_.date()}..{(ev['cutoff'] - pd.Timedelta(days=1)).date()}, "
-                 f"{model.estimator_name_.replace('_', ' ')}, out-of-fold ROC-AUC "
-                 + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in model.cv_roc_auc_.items() if v is not None)
-                 + f") scored the {ev['customers']:,} customers active on {ev['cutoff'].date()}; the threshold is "
-                 "the one with the largest Youden's J on that check.")
+    fitted_as_of = str((ev["cutoff"] - pd.Timedelta(days=1)).date())
+    notes.append(Message(N_("Checked one window back: the activity model fitted as of {as_of} (trained on "
+                            "{start}..{as_of}, {classifier}, out-of-fold ROC-AUC {scores}) scored the {customers} "
+                            "customers active on {cutoff}; the threshold is the one with the largest Youden's J on "
+                            "that check."),
+                         as_of=fitted_as_of, start=str(model.train_cutoff_.date()),
+                         classifier=Message(model.estimator_name_.replace("_", " ")),
+                         scores=", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in model.cv_roc_auc_.items()
+                                          if v is not None),
+                         customers=f"{ev['customers']:,}", cutoff=str(ev["cutoff"].date())))
     targets = retention_targets(scores, threshold=ev["threshold"], control_share=control_share, seed=seed,
                                 max_targets=max_targets)
     return {

@@ -13,7 +13,7 @@ from typing import Any
 
 from crmlib.core.btyd import MODEL_LABELS
 from crmlib.core.formatting import format_money
-from crmlib.core.i18n import N_
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (BTYD diagnostics, for analysts and tests)
@@ -42,14 +42,22 @@ class ClvMetrics(PageMetrics):
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """The summary's line: customer equity over the horizon, and the method behind it in plain words."""
     horizon = m["parameters"].get("clv_horizon_months")
-    text = f"Customer equity {format_money(m['customer_equity'], currency, compact=True)}"
-    if horizon:
-        text += f" over the next {horizon} months"
+    equity = format_money(m["customer_equity"], currency, compact=True)
     name = m["chosen_model"]
     if name in PLAIN_METHODS:
-        method = PLAIN_METHODS[name]
-        return text + f" (method: {method[:1].lower() + method[1:]}, checked against past quarters)."
-    return text + f" (model: {MODEL_LABELS.get(name, name)})."
+        method = method_name(name)
+        method = method[:1].lower() + method[1:]
+        if horizon:
+            return _("Customer equity {equity} over the next {months} months (method: {method}, checked against "
+                     "past quarters).").format(equity=equity, months=horizon, method=method)
+        return _("Customer equity {equity} (method: {method}, checked against past quarters).").format(
+            equity=equity, method=method)
+    model = MODEL_LABELS.get(name, name)
+    if horizon:
+        return _("Customer equity {equity} over the next {months} months (model: {model}).").format(
+            equity=equity, months=horizon, model=model)
+    return _("Customer equity {equity} (model: {model}).").format(equity=equity, model=model)
+
 
 PAGE = Page(
     name="03_clv",

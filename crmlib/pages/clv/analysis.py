@@ -28,6 +28,7 @@ from crmlib.core.btyd import (
     fit_with_fallback,
     spend_independence,
 )
+from crmlib.core.i18n import N_
 from crmlib.core.summaries import btyd_summary
 from crmlib.errors import DataError, ModelError
 
@@ -38,6 +39,8 @@ from crmlib.core.value import DEFAULT_TIERS, REST_TIER, assign_tiers  # noqa: F4
 NO_DROPOUT_P_ALIVE = 0.99
 
 
+#: the segment of customers the segmentation page did not segment (a message id, shown through ``_()``)
+NOT_SEGMENTED = N_("not segmented")
 FREQUENCY_BUCKETS = (0, 1, 2, 3, 4, 5, 6, 7)  # the last bucket is "7+"
 
 
@@ -258,7 +261,7 @@ def equity_by_segment(values: pd.DataFrame, segments: pd.DataFrame | None, colum
     if segments is None or column not in segments.columns:
         return None
     seg = segments.assign(customer_id=segments["customer_id"].astype(str)).set_index("customer_id")[column]
-    joined = values.assign(segment=values["customer_id"].map(seg).astype("object").fillna("not segmented"))
+    joined = values.assign(segment=values["customer_id"].map(seg).astype("object").fillna(NOT_SEGMENTED))
     out = joined.groupby("segment", observed=True).agg(customers=("clv", "size"), equity=("clv", "sum"),
                                                        mean_clv=("clv", "mean"))
     out["share_of_equity"] = out["equity"] / out["equity"].sum() if out["equity"].sum() else 0.0
