@@ -16,6 +16,8 @@ from crmlib.core.i18n import N_, _
 PERIOD_WORD = {"M": N_("Month"), "Q": N_("Quarter"), "W": N_("Week")}
 REVENUE_TITLE = {"M": N_("Revenue per month"), "Q": N_("Revenue per quarter"), "W": N_("Revenue per week")}
 FIGSIZE = (7.5, 3.6)
+#: Where a legend hangs below its chart, in axes fractions (under the period labels and the axis label).
+LEGEND_BELOW = -0.42
 
 
 def _frame(ax, x: list[str], early: list[str], word: str) -> None:
@@ -29,6 +31,18 @@ def _frame(ax, x: list[str], early: list[str], word: str) -> None:
     ax.tick_params(axis="x", labelrotation=45)
     for tick in ax.get_xticklabels():
         tick.set_horizontalalignment("right")
+
+
+def _legend_below(ax) -> None:
+    """The legend, centred under the x-axis label; moved lower when taller period labels (Korean
+    months, say) push the label onto it."""
+    legend = ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, LEGEND_BELOW), ncols=2)
+    ax.figure.canvas.draw()                      # lays out the rotated period labels
+    to_axes = ax.transAxes.inverted()
+    label_bottom = to_axes.transform(ax.xaxis.label.get_window_extent().p0)[1]
+    legend_top = to_axes.transform(legend.get_window_extent().p1)[1]
+    if legend_top > label_bottom:
+        legend.set_bbox_to_anchor((0.5, LEGEND_BELOW - (legend_top - label_bottom) - 0.02), transform=ax.transAxes)
 
 
 def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq: str = "M",
@@ -61,9 +75,9 @@ def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq:
     ax.bar(x, data["returning_customers"], color=plots.PALETTE[0], label=_("Returning"))
     ax.bar(x, data["new_customers"], bottom=data["returning_customers"], color=plots.PALETTE[1], label=_("New"))
     plots.count_axis(ax)
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, _("Active customers: new and returning"), word, _("Customers"))
     _frame(ax, x, early_x, word)
+    _legend_below(ax)
     figures.append(fig)
 
     fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
@@ -71,9 +85,9 @@ def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq:
     ax.plot(x, data["repeat_purchase_rate"], marker="s", color=plots.PALETTE[3], label=_("Repeat-purchase rate"))
     plots.percent_axis(ax)
     ax.set_ylim(0, 1.05)
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, _("Retention and repeat purchase"), word, _("Share of customers (%)"))
     _frame(ax, x, early_x, word)
+    _legend_below(ax)
     figures.append(fig)
 
     fig, ax = plt.subplots(figsize=FIGSIZE, constrained_layout=True)
@@ -81,8 +95,8 @@ def plot_trends(kpis: pd.DataFrame, currency: str = "GBP", last: int = 12, freq:
     ax.plot(x, data["revenue_per_customer"], marker="s", color=plots.PALETTE[6], label=_("Revenue per active customer"))
     plots.money_axis(ax, currency)
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=2)
     plots.label(ax, _("Order value and customer value"), word, _("Amount ({currency})").format(currency=currency))
     _frame(ax, x, early_x, word)
+    _legend_below(ax)
     figures.append(fig)
     return figures
