@@ -152,7 +152,7 @@ def findings_markdown(metrics: Mapping[str, Mapping[str, Any] | None], pages: Ma
 ANALYST_WORDS = re.compile(
     r"BG/NBD|Pareto/NBD|Gamma-Gamma|\bmodels?\b|parameters?\b|penali[sz]er|converge|at (?:their|its) bounds|"
     r"\brungs?\b|ladder|ROC|AUC|silhouette|FP-growth|holdout|calibrat|log-likelihood|"
-    r"모델|모형|매개변수|파라미터|벌점|수렴|실루엣|홀드아웃|보정|로그우도", re.IGNORECASE)
+    r"모델|모형|매개변수|파라미터|벌점|수렴|실루엣|홀드아웃|캘리브레이션|로그우도", re.IGNORECASE)
 
 
 def is_analyst_note(text: str) -> bool:
