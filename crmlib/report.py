@@ -48,7 +48,7 @@ import pandas as pd
 
 from crmlib import cleaning, io, run_folders, site
 from crmlib.cleaning import date_window
-from crmlib.core import layout
+from crmlib.core import i18n, layout
 from crmlib.core import pages as page_registry
 from crmlib.core.parameters import check_parameters, parameter_defaults
 from crmlib.core.periods import expand_periods
@@ -350,7 +350,8 @@ def _run_in(run_dir: Path, output: Path, run: Any, declared: dict[str, page_regi
         except PapermillExecutionError as exc:
             if exc.ename != "NotApplicableError":
                 raise
-            close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base)
+            close_not_applicable(executed / f"{name}.ipynb", artifacts, declared[name], str(exc.evalue), base,
+                                 language=run.language)
 
     _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
     pages = site.build_period(run_dir, names_in_order(names, executed), period=period, as_of=run.as_of, config=config)
@@ -378,15 +379,19 @@ def check_period_has_data(run: Any, requested: bool = True) -> None:
 
 
 def close_not_applicable(
-    executed_notebook: Path, artifacts: Path, page: page_registry.Page, reason: str, base: dict[str, Any]
+    executed_notebook: Path, artifacts: Path, page: page_registry.Page, reason: str, base: dict[str, Any],
+    language: str = "en",
 ) -> None:
     """End a notebook that raised NotApplicableError as a page that says why.
 
     The cells after the one that raised are dropped, its error output is replaced by the
     reason in plain words, and ``metrics/<name>.json`` records ``not_applicable`` so the
     summary can say the analysis was not possible for this period (rather than missing).
+    The words are in the report's ``language`` (the reason is already: the page wrote it).
     """
     import nbformat
+
+    _ = i18n.translator(language)   # not the process-wide language: pages may close in parallel
 
     nb = nbformat.read(executed_notebook, as_version=4)
     index = next(
@@ -394,7 +399,7 @@ def close_not_applicable(
         len(nb.cells) - 1,
     )
     nb.cells[index].outputs = [o for o in nb.cells[index].outputs if o.output_type != "error"]
-    message = f"> **Not available for this period.** {md(reason)}"  # the reason may quote the data
+    message = _("> **Not available for this period.** {reason}").format(reason=md(reason))  # it may quote the data
     nb.cells = nb.cells[: index + 1] + [nbformat.v4.new_markdown_cell(message)]
     nbformat.write(nb, executed_notebook)
     write_json(artifacts / "metrics" / f"{page.name}.json", {
@@ -402,7 +407,7 @@ def close_not_applicable(
         "as_of": base["as_of"],
         "period": base["period"],
         "not_applicable": reason,
-        "warnings": [f"{page.title}: not available for this period: {reason}"],
+        "warnings": [_("{page}: not available for this period: {reason}").format(page=_(page.title), reason=reason)],
     })
 
 

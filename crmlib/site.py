@@ -141,8 +141,10 @@ def render_pages(executed_dir: Path, out_dir: Path, names: list[str], *, period:
 
 def glossary_entries(config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """(term, one-sentence definition with its window) pairs for the glossary page, from
-    the one vocabulary (:func:`crmlib.core.vocabulary.glossary`) with the run's windows."""
-    return [(e.term, f"{e.definition} Window: {e.window[:1].lower()}{e.window[1:]}." if e.window else e.definition)
+    the one vocabulary (:func:`crmlib.core.vocabulary.glossary`) with the run's windows, in the
+    current language."""
+    return [(e.term, i18n._("{definition} Window: {window}.").format(
+                definition=e.definition, window=f"{e.window[:1].lower()}{e.window[1:]}") if e.window else e.definition)
             for e in vocabulary.glossary(config)]
 
 
@@ -158,7 +160,9 @@ def write_glossary(period_dir: Path, *, period: str, names: list[str], config: M
 
 
 def _size(nbytes: int) -> str:
-    return f"{nbytes / 1024:,.0f} KB" if nbytes >= 1024 else f"{nbytes} bytes"
+    if nbytes >= 1024:
+        return i18n._("{size} KB").format(size=f"{nbytes / 1024:,.0f}")
+    return i18n._("{count} bytes").format(count=nbytes)
 
 
 @i18n.in_config_language
@@ -171,7 +175,7 @@ def write_analyst_page(period_dir: Path, *, period: str, names: list[str], confi
     rows = [{"href": quote(p.relative_to(period_dir).as_posix()), "name": p.relative_to(folder).as_posix(),
              "size": _size(p.stat().st_size)} for p in files]
     html = _environment.get_template("analyst_files.html.j2").render(
-        title=f"Analyst files · {format_period(period)}", css=layout.STYLESHEET, rows=rows,
+        title=f"{i18n._('Analyst files')} · {format_period(period)}", css=layout.STYLESHEET, rows=rows,
         nav=_nav(period, names, None, load_pages(config), extra_links),
     )
     return writer.write_text(period_dir / layout.ANALYST_PAGE, html)

@@ -371,3 +371,35 @@ def test_actions_skip_pages_not_run_or_not_applicable_but_not_drifted_metrics():
     with pytest.raises(KeyError):
         kpi.actions({"04_churn": {"high_risk_customers": 3}}, titles)
     assert kpi.actions_markdown([], ran=0).startswith("No action can be derived")
+
+
+def test_summary_words_follow_the_report_language(hand_made):
+    """In a Korean report the summary's sentences, tables, actions and glossary are Korean;
+    the metrics keep English action headlines."""
+    import re
+
+    from crmlib.core import i18n, vocabulary
+
+    k = kpi.period_kpis(hand_made, "2011-04-30", n_periods=4, churn_window_days=40)
+    comparison = kpi.compare_periods(k, year_ago=False)
+    english = kpi.kpi_overview_markdown(comparison, "2011-04", "2011-04-30", "KRW")
+    with i18n.using_language("ko"):
+        overview = kpi.kpi_overview_markdown(comparison, "2011-04", "2011-04-30", "KRW")
+        headline = kpi.headline_table(comparison, "KRW", year_ago=False).to_frame()
+        glossary = kpi.glossary_table({"windows": {"churn_days": 45}}).to_frame()
+        todo = kpi.actions(_page_metrics(), {n: p.title for n, p in load_pages().items()}, "KRW")
+        first_action = todo[0].markdown()
+        warnings = kpi.history_warnings(hand_made, k, churn_window_days=40, as_of="2011-04-20")
+        caveats = kpi.caveats({"03_clv": {"warnings": ["BG/NBD 모델이 수렴하지 않았습니다."]}}, load_pages())
+    assert english.startswith("In **Apr 2011** (data up to 30 Apr 2011) the business sold **₩65.00** in 3 orders")
+    assert overview.startswith("**2011년 4월**(2011. 4. 30.까지의 데이터)에는 주문 ")
+    assert not re.search(r"[A-Za-z]{3,}", overview), overview
+    assert list(headline.columns) == ["지표", "이번 기간", "전기 대비"] and headline.iloc[0, 0] == "매출(전체 판매)"
+    assert list(glossary.columns) == ["용어", "뜻", "기간"]
+    assert "45일" in glossary.set_index("용어").loc["유지 고객", "뜻"]
+    assert todo[0].headline == "Keep customers who are about to leave."        # metrics stay English
+    assert first_action.startswith("**떠나려는 고객을 붙잡으세요.** 유지 관리 명단에 고객 10명이 있으며")
+    assert "[이탈 위험과 고객 유지](<04_churn.html>)" in todo[0].link
+    assert all(not re.search(r"[A-Za-z]{3,}", w) for w in warnings), warnings
+    assert caveats["analysts"] and not caveats["managers"]          # a Korean model-fitting note
+    assert vocabulary.glossary()[0].term == "Revenue"                 # back in English outside the block

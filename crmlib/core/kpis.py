@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmlib.core.formatting import MISSING, as_number, format_change, format_count, format_money, format_percent, format_points
+from crmlib.core.i18n import N_
 
 #: KPI names in the order reports show them, with their kind (how they are formatted).
 KPI_KINDS: dict[str, str] = {
@@ -32,24 +33,25 @@ KPI_KINDS: dict[str, str] = {
 }
 
 
+#: KPI name -> label a manager reads (a msgid: shown through ``_()``, e.g. ``_(KPI_LABELS["aov"])``).
 KPI_LABELS: dict[str, str] = {
-    "revenue": "Revenue (all sales)",
-    "orders": "Orders",
-    "aov": "Average order value",
-    "active_customers": "Active customers",
-    "new_customers": "New customers",
-    "returning_customers": "Returning customers",
-    "reactivated_customers": "Reactivated customers",
-    "lost_customers": "Lost customers",
-    "customers_at_start": "Live customers at start",
-    "live_customers": "Live customers at end",
-    "retention_rate": "Retention rate",
-    "identified_revenue": "Revenue from known customers",
-    "revenue_per_customer": "Revenue per active customer",
-    "purchase_frequency": "Orders per active customer",
-    "repeat_purchase_rate": "Repeat-purchase rate",
-    "top20_revenue_share": "Revenue share of top 20 % customers",
-    "customer_equity": "Customer equity (CLV total)",
+    "revenue": N_("Revenue (all sales)"),
+    "orders": N_("Orders"),
+    "aov": N_("Average order value"),
+    "active_customers": N_("Active customers"),
+    "new_customers": N_("New customers"),
+    "returning_customers": N_("Returning customers"),
+    "reactivated_customers": N_("Reactivated customers"),
+    "lost_customers": N_("Lost customers"),
+    "customers_at_start": N_("Live customers at start"),
+    "live_customers": N_("Live customers at end"),
+    "retention_rate": N_("Retention rate"),
+    "identified_revenue": N_("Revenue from known customers"),
+    "revenue_per_customer": N_("Revenue per active customer"),
+    "purchase_frequency": N_("Orders per active customer"),
+    "repeat_purchase_rate": N_("Repeat-purchase rate"),
+    "top20_revenue_share": N_("Revenue share of top 20 % customers"),
+    "customer_equity": N_("Customer equity (CLV total)"),
 }
 
 

@@ -10,7 +10,7 @@ Use::
 
     from crmlib.core.vocabulary import glossary, term
     glossary(ctx.config)          # [GlossaryEntry(term, definition, window), ...] for that run
-    term("value_at_risk").name    # "Value at risk"
+    term("value_at_risk").name    # "Value at risk" (the msgid; show it with ``_()``)
     GLOSSARY                      # the same entries with the default windows (for the site's glossary page)
 
 The churn-risk bands (:data:`CHURN_RISK_BANDS`) are part of the vocabulary because
@@ -32,6 +32,7 @@ import pandas as pd
 
 from crmlib.core.config import windows as configured_windows
 from crmlib.core.formatting import format_percent
+from crmlib.core.i18n import N_, _
 
 #: Churn probability bands: low < 30 % <= medium < 60 % <= high ("high churn risk").
 CHURN_RISK_BANDS = (0.3, 0.6)
@@ -51,8 +52,8 @@ class Term:
     """
 
     key: str
-    name: str
-    definition: str
+    name: str            # a msgid: shown through ``_()``
+    definition: str      # a msgid: shown through ``_()``, then the windows filled in
     window: str = ""
     kpi: str | None = None
 
@@ -68,63 +69,64 @@ class GlossaryEntry:
 
 #: Every term, in the order the glossary lists them.
 TERMS: tuple[Term, ...] = (
-    Term("revenue", "Revenue", "Every sale in the period, including sales without a known customer.", PERIOD, "revenue"),
-    Term("aov", "Average order value", "Revenue divided by the number of orders (one order is one invoice).",
+    Term("revenue", N_("Revenue"), N_("Every sale in the period, including sales without a known customer."),
+         PERIOD, "revenue"),
+    Term("aov", N_("Average order value"), N_("Revenue divided by the number of orders (one order is one invoice)."),
          PERIOD, "aov"),
-    Term("active", "Active customers", "Known customers who bought at least once in the period.",
+    Term("active", N_("Active customers"), N_("Known customers who bought at least once in the period."),
          PERIOD, "active_customers"),
-    Term("new", "New customers", "Active customers whose first purchase falls in the period.",
+    Term("new", N_("New customers"), N_("Active customers whose first purchase falls in the period."),
          PERIOD, "new_customers"),
-    Term("returning", "Returning customers",
-         "Active customers who had bought before the period (new + returning = active).",
+    Term("returning", N_("Returning customers"),
+         N_("Active customers who had bought before the period (new + returning = active)."),
          PERIOD, "returning_customers"),
-    Term("live", "Live customers",
-         "Customers whose last purchase is less than {churn_days} days old.", "churn_days", "live_customers"),
-    Term("lapsed", "Lapsed customers",
-         "Customers who have not bought for {churn_days} days or more, so are no longer live.", "churn_days"),
-    Term("churned", "Lost (churned) customers",
-         "Customers live when the period began whose {churn_days} days without a purchase ran out during it.",
+    Term("live", N_("Live customers"),
+         N_("Customers whose last purchase is less than {churn_days} days old."), "churn_days", "live_customers"),
+    Term("lapsed", N_("Lapsed customers"),
+         N_("Customers who have not bought for {churn_days} days or more, so are no longer live."), "churn_days"),
+    Term("churned", N_("Lost (churned) customers"),
+         N_("Customers live when the period began whose {churn_days} days without a purchase ran out during it."),
          "churn_days", "lost_customers"),
-    Term("retained", "Retention rate",
-         "The share of customers live at the start of the period who are still live at its end "
-         "(1 − lost ÷ live at the start).", "churn_days", "retention_rate"),
-    Term("reactivated", "Reactivated customers",
-         "Returning customers who had lapsed ({churn_days} days or more without a purchase) and bought again "
-         "in the period.", "churn_days", "reactivated_customers"),
-    Term("repeat", "Repeat-purchase rate", "The share of active customers with two or more orders in the period.",
-         PERIOD, "repeat_purchase_rate"),
-    Term("top20", "Top-20 % share",
-         "The share of known customers' revenue in the period spent by the fifth of active customers who "
-         "spent most.", PERIOD, "top20_revenue_share"),
-    Term("customer_base", "Customer base",
-         "Customers who bought at least once in the last {customer_base_days} days: the customers scored for "
-         "churn risk.", "customer_base_days"),
-    Term("churn_rate", "Churn rate",
-         "The share of the customer base who made no purchase in the {churn_days} days after a given date.",
+    Term("retained", N_("Retention rate"),
+         N_("The share of customers live at the start of the period who are still live at its end "
+            "(1 − lost ÷ live at the start)."), "churn_days", "retention_rate"),
+    Term("reactivated", N_("Reactivated customers"),
+         N_("Returning customers who had lapsed ({churn_days} days or more without a purchase) and bought again "
+            "in the period."), "churn_days", "reactivated_customers"),
+    Term("repeat", N_("Repeat-purchase rate"),
+         N_("The share of active customers with two or more orders in the period."), PERIOD, "repeat_purchase_rate"),
+    Term("top20", N_("Top-20 % share"),
+         N_("The share of known customers' revenue in the period spent by the fifth of active customers who "
+            "spent most."), PERIOD, "top20_revenue_share"),
+    Term("customer_base", N_("Customer base"),
+         N_("Customers who bought at least once in the last {customer_base_days} days: the customers scored for "
+            "churn risk."), "customer_base_days"),
+    Term("churn_rate", N_("Churn rate"),
+         N_("The share of the customer base who made no purchase in the {churn_days} days after a given date."),
          "churn_days"),
-    Term("high_churn_risk", "High churn risk",
-         "Customers in the customer base with a predicted chance of {high_risk} or more of making no purchase "
-         "in the next {churn_days} days.", "churn_days"),
-    Term("rfm_at_risk", "At Risk (RFM segment)",
-         "Customers who used to buy often and spend well but have not bought for a long time compared with "
-         "other customers: a group by past behaviour, not a prediction.", ""),
-    Term("customer_value", "Customer value (CLV)",
-         "What a customer is expected to spend over the next {value_horizon_months} months: their chance of "
-         "still being active times what they spend when active.", "value_horizon_months"),
-    Term("equity", "Customer equity",
-         "The sum of every customer's expected value over the next {value_horizon_months} months.",
+    Term("high_churn_risk", N_("High churn risk"),
+         N_("Customers in the customer base with a predicted chance of {high_risk} or more of making no purchase "
+            "in the next {churn_days} days."), "churn_days"),
+    Term("rfm_at_risk", N_("At Risk (RFM segment)"),
+         N_("Customers who used to buy often and spend well but have not bought for a long time compared with "
+            "other customers: a group by past behaviour, not a prediction."), ""),
+    Term("customer_value", N_("Customer value (CLV)"),
+         N_("What a customer is expected to spend over the next {value_horizon_months} months: their chance of "
+            "still being active times what they spend when active."), "value_horizon_months"),
+    Term("equity", N_("Customer equity"),
+         N_("The sum of every customer's expected value over the next {value_horizon_months} months."),
          "value_horizon_months", "customer_equity"),
-    Term("value_at_risk", "Value at risk",
-         "For customers at high churn risk, their chance of leaving times their expected value, added up: the "
-         "value we expect to lose if nothing is done.", "churn_days"),
-    Term("control_group", "Control group",
-         "Customers on a contact list who are deliberately not contacted, so that the effect of contacting the "
-         "others can be measured.", ""),
-    Term("uplift", "Uplift",
-         "How much better the contacted customers did than the control group (response rate or revenue per "
-         "customer).", ""),
-    Term("points", "Percentage points (pts)",
-         "The difference between two percentages: 12 % to 15 % is +3 pts.", ""),
+    Term("value_at_risk", N_("Value at risk"),
+         N_("For customers at high churn risk, their chance of leaving times their expected value, added up: the "
+            "value we expect to lose if nothing is done."), "churn_days"),
+    Term("control_group", N_("Control group"),
+         N_("Customers on a contact list who are deliberately not contacted, so that the effect of contacting the "
+            "others can be measured."), ""),
+    Term("uplift", N_("Uplift"),
+         N_("How much better the contacted customers did than the control group (response rate or revenue per "
+            "customer)."), ""),
+    Term("points", N_("Percentage points (pts)"),
+         N_("The difference between two percentages: 12 % to 15 % is +3 pts."), ""),
 )
 
 _BY_KEY = {t.key: t for t in TERMS}
@@ -143,31 +145,33 @@ def kpi_term(kpi: str) -> Term | None:
 
 
 def _window_words(window: str, days: Mapping[str, int]) -> str:
+    """A term's window in words, in the current language."""
     if window == PERIOD:
-        return "The report period"
+        return _("The report period")
     if window == "value_horizon_months":
-        return f"Next {days[window]} months"
+        return _("Next {months} months").format(months=days[window])
     if window == "churn_days":
-        return f"{days[window]} days"
+        return _("{days} days").format(days=days[window])
     if window == "customer_base_days":
-        return f"Last {days[window]} days"
+        return _("Last {days} days").format(days=days[window])
     return "–"
 
 
 def define(key: str, config: Mapping[str, Any] | None = None) -> str:
-    """The one-sentence definition of ``key`` with the run's windows filled in."""
+    """The one-sentence definition of ``key`` with the run's windows filled in, in the current language."""
     days = configured_windows(dict(config) if config is not None else None)
-    return term(key).definition.format(**days, high_risk=format_percent(CHURN_RISK_BANDS[1], 0))
+    return _(term(key).definition).format(**days, high_risk=format_percent(CHURN_RISK_BANDS[1], 0))
 
 
 def glossary(config: Mapping[str, Any] | None = None) -> list[GlossaryEntry]:
     """Every term with its definition and window, for the run configured by ``config``.
 
     ``config`` is the loaded ``workbook.yml`` (``ctx.config``); ``None`` gives the
-    default windows.
+    default windows. Names, definitions and windows are in the current language
+    (:func:`crmlib.core.i18n.set_language`).
     """
     days = configured_windows(dict(config) if config is not None else None)
-    return [GlossaryEntry(t.name, define(t.key, config), _window_words(t.window, days)) for t in TERMS]
+    return [GlossaryEntry(_(t.name), define(t.key, config), _window_words(t.window, days)) for t in TERMS]
 
 
 def glossary_frame(config: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -175,6 +179,6 @@ def glossary_frame(config: Mapping[str, Any] | None = None) -> pd.DataFrame:
     return pd.DataFrame([vars(e) for e in glossary(config)], columns=["term", "definition", "window"])
 
 
-#: The glossary with the default windows (the site's glossary page may render this or
-#: :func:`glossary` of the run's configuration).
+#: The glossary with the default windows, in English (the site's glossary page renders
+#: :func:`glossary` of the run's configuration, in the run's language).
 GLOSSARY: tuple[GlossaryEntry, ...] = tuple(glossary())

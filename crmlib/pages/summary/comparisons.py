@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.formatting import format_change, format_date, format_percent, format_period
+from crmlib.core.i18n import N_, _
 
 #: KPIs that need a whole churn window of history before the period (blank in early periods).
 WINDOW_KPIS = ("customers_at_start", "live_customers", "lost_customers", "retention_rate", "reactivated_customers")
@@ -28,7 +29,8 @@ WINDOW_KPIS = ("customers_at_start", "live_customers", "lost_customers", "retent
 SEASONAL_CHANGE = 0.25
 #: Periods in the trailing average the seasonality check compares with (at least 3 needed).
 TRAILING_PERIODS = 6
-PERIOD_WORDS = {"M": "months", "Q": "quarters", "W": "weeks"}
+#: A number of periods in words (msgids, shown through ``_()``; the count is always 3 or more).
+PERIOD_COUNT = {"M": N_("{count} months"), "Q": N_("{count} quarters"), "W": N_("{count} weeks")}
 
 
 def data_start(transactions: pd.DataFrame) -> pd.Timestamp | None:
@@ -47,11 +49,11 @@ def year_ago_available(first_day: Any, period: str, *, freq: str = "M", min_hist
 
 
 def year_ago_note(first_day: Any, period: str, *, freq: str = "M") -> str:
-    """One sentence saying why there is no comparison with the same period last year."""
+    """One sentence saying why there is no comparison with the same period last year (current language)."""
     if first_day is None:
-        return "There is no comparison with the same period last year: there are no data."
-    return (f"There is no comparison with the same period last year: the data begin on {format_date(first_day)}, "
-            f"less than a year before {format_period(period)} starts.")
+        return _("There is no comparison with the same period last year: there are no data.")
+    return _("There is no comparison with the same period last year: the data begin on {date}, less than a year "
+             "before {period} starts.").format(date=format_date(first_day), period=format_period(period))
 
 
 def early_periods(periods: Any, first_day: Any, churn_window_days: int, *, freq: str = "M") -> list[str]:
@@ -106,9 +108,10 @@ def seasonality_note(kpis: pd.DataFrame, period: str, *, freq: str = "M", year_a
         then = _relative(_value(kpis, p - lag, kpi), _value(kpis, p - lag - 1, kpi))
         if change is None or then is None or abs(change) < SEASONAL_CHANGE:
             return None
-        return (f"Revenue moved {format_change(change)} from {format_period(str(p - 1))} to {format_period(period)}; "
-                f"a year earlier the same step moved it {format_change(then)}. Part of the change is the season, so "
-                "the comparison with the same period last year is the fairer one.")
+        return _("Revenue moved {change} from {previous} to {period}; a year earlier the same step moved it "
+                 "{change_then}. Part of the change is the season, so the comparison with the same period last year "
+                 "is the fairer one.").format(change=format_change(change), previous=format_period(str(p - 1)),
+                                              period=format_period(period), change_then=format_change(then))
     earlier = [_value(kpis, p - k, kpi) for k in range(1, TRAILING_PERIODS + 1)]
     earlier = [v for v in earlier if v is not None]
     if now is None or len(earlier) < 3:
@@ -116,8 +119,12 @@ def seasonality_note(kpis: pd.DataFrame, period: str, *, freq: str = "M", year_a
     ratio = _relative(now, float(np.mean(earlier)))
     if ratio is None or abs(ratio) < SEASONAL_CHANGE:
         return None
-    side = "above" if ratio > 0 else "below"
-    return (f"Revenue in {format_period(period)} is {format_percent(abs(ratio), 0)} {side} the average of the "
-            f"previous {len(earlier)} {PERIOD_WORDS[freq]}. Sales are often seasonal (the weeks before Christmas, for example), "
-            "and with less than a year of data this cannot be checked against last year, so do not read the "
-            "change on last month as a trend.")
+    numbers = {"period": format_period(period), "share": format_percent(abs(ratio), 0),
+               "periods": _(PERIOD_COUNT[freq]).format(count=len(earlier))}
+    if ratio > 0:
+        return _("Revenue in {period} is {share} above the average of the previous {periods}. Sales are often "
+                 "seasonal (the weeks before Christmas, for example), and with less than a year of data this cannot "
+                 "be checked against last year, so do not read the change on last month as a trend.").format(**numbers)
+    return _("Revenue in {period} is {share} below the average of the previous {periods}. Sales are often "
+             "seasonal (the weeks before Christmas, for example), and with less than a year of data this cannot "
+             "be checked against last year, so do not read the change on last month as a trend.").format(**numbers)

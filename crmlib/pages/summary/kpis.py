@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.formatting import as_number, format_date, format_period
+from crmlib.core.i18n import _
 from crmlib.core.kpis import KPI_KINDS
 from crmlib.core.validation import require_columns
 from crmlib.pages.summary.comparisons import early_periods
@@ -278,33 +279,42 @@ def compare_periods(kpis: pd.DataFrame, period: str | None = None, *, freq: str 
 def history_warnings(transactions: pd.DataFrame, kpis: pd.DataFrame, *, freq: str = "M", churn_window_days: int = 90,
                      as_of: Any = None) -> list[str]:
     """Plain-language caveats: periods whose look-back is cut short by the data's start,
-    periods without data, and a current period that ends before its calendar end (``as_of``)."""
+    periods without data, and a current period that ends before its calendar end (``as_of``),
+    in the current language."""
     if transactions.empty:
-        return ["There are no transactions, so every KPI is empty."]
+        return [_("There are no transactions, so every KPI is empty.")]
     data_start = pd.to_datetime(transactions["invoice_date"]).min().normalize()
     short = early_periods(kpis.index, data_start, churn_window_days, freq=freq)
     warnings = []
     if as_of is not None:
         current = pd.Period(pd.Timestamp(as_of), freq=freq)
         if pd.Timestamp(as_of).normalize() < current.end_time.normalize():
-            warnings.append(
-                f"{format_period(str(current))} is counted only up to {format_date(as_of)}: its totals are for part of "
-                "the period, so compare them with complete periods with care."
-            )
+            warnings.append(_(
+                "{period} is counted only up to {date}: its totals are for part of the period, so compare them "
+                "with complete periods with care.").format(period=format_period(str(current)), date=format_date(as_of)))
     if short:
-        when = ", ".join(map(format_period, short)) if len(short) <= 3 else \
-            f"the periods from {format_period(short[0])} to {format_period(short[-1])}"
-        warnings.append(
-            f"The data begin on {format_date(data_start)}: in {when} customers who had bought before that date "
-            f"count as new, and retention, lost and reactivated customers are left blank, because nobody could "
-            f"yet have gone {churn_window_days} days without a purchase."
-        )
+        start = {"start": format_date(data_start), "days": churn_window_days}
+        if len(short) <= 3:
+            warnings.append(_(
+                "The data begin on {start}: in {periods} customers who had bought before that date count as new, and "
+                "retention, lost and reactivated customers are left blank, because nobody could yet have gone {days} "
+                "days without a purchase.").format(periods=", ".join(map(format_period, short)), **start))
+        else:
+            warnings.append(_(
+                "The data begin on {start}: in the periods from {first} to {last} customers who had bought before that "
+                "date count as new, and retention, lost and reactivated customers are left blank, because nobody "
+                "could yet have gone {days} days without a purchase.").format(
+                first=format_period(short[0]), last=format_period(short[-1]), **start))
     periods = pd.PeriodIndex(kpis.index, freq=freq)
     gaps = kpis.isna().all(axis=1).to_numpy() & (periods.end_time >= data_start)  # before the data: said elsewhere
     if gaps.any():
-        empty = [str(p) for p in kpis.index[gaps]]
-        warnings.append(f"No data for {', '.join(map(format_period, empty))}, so comparisons with "
-                        f"{'that period' if len(empty) == 1 else 'those periods'} are left blank.")
+        empty = ", ".join(format_period(str(p)) for p in kpis.index[gaps])
+        if gaps.sum() == 1:
+            warnings.append(_("No data for {period}, so comparisons with that period are left blank.").format(
+                period=empty))
+        else:
+            warnings.append(_("No data for {periods}, so comparisons with those periods are left blank.").format(
+                periods=empty))
     return warnings
 
 
