@@ -42,9 +42,10 @@ def describe_baskets(baskets: Baskets, min_support: float) -> str:
               "holds {median} items at the median ({mean} on average). {frequent} items are in at least {support} % "
               "of baskets and take part in the pairs and bundles below; rarer items are too rare to say anything "
               "reliable about."))
-    return text.format(baskets=format_count(baskets.n_baskets), customers=format_count(baskets.info["customer_id"].nunique()),
-                       items=format_count(baskets.n_items), median=f"{np.median(sizes):.0f}", mean=f"{sizes.mean():.1f}",
-                       frequent=format_count(frequent), support=f"{100 * min_support:g}")
+    return text.format(baskets=format_count(baskets.n_baskets),
+                       customers=format_count(baskets.info["customer_id"].nunique()),
+                       items=format_count(baskets.n_items), median=f"{np.median(sizes):.0f}",
+                       mean=f"{sizes.mean():.1f}", frequent=format_count(frequent), support=f"{100 * min_support:g}")
 
 
 def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: float) -> str:
@@ -116,7 +117,8 @@ def compare_segment(
         f"lift ({segment})": seg["lift"], "lift (everyone)": lift_all,
     }).reset_index(drop=True)
     text = _("{segment_baskets} of {baskets} baskets ({share}) come from {customers} customers in the RFM segment "
-             "**{segment}**. Their strongest pairs, with the same pair's strength among all customers beside it:").format(
+             "**{segment}**. Their strongest pairs, with the same pair's strength among all customers beside "
+             "it:").format(
         segment_baskets=format_count(int(rows.sum())), baskets=format_count(baskets.n_baskets),
         share=format_percent(rows.mean(), 0), customers=format_count(members.nunique()), segment=md(_(segment)))
     return table, text

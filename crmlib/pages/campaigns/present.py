@@ -59,13 +59,14 @@ def campaign_sentence(entry: dict[str, Any], currency: str = "GBP", observed_day
     if revenue and entry.get("incremental_revenue") is not None:
         n = target["customers"]
         parts.append(_("{amount} incremental, 95 % CI {low}–{high}").format(
-            amount=short_money(entry["incremental_revenue"], currency), low=short_money(revenue["ci_low"] * n, currency),
-            high=short_money(revenue["ci_high"] * n, currency)))
+            amount=short_money(entry["incremental_revenue"], currency),
+            low=short_money(revenue["ci_low"] * n, currency), high=short_money(revenue["ci_high"] * n, currency)))
     if entry.get("roi") is not None:
         parts.append(_("ROI {roi}").format(roi=f"{entry['roi']:+.0%}"))
     verdict = _(entry["verdict"])
     if entry["verdict"] == "no evidence" and entry.get("mde") is not None:
-        verdict = _("no evidence (it could only have detected {mde} pts or more)").format(mde=f"{entry['mde'] * 100:.1f}")
+        verdict = _("no evidence (it could only have detected {mde} pts or more)").format(
+            mde=f"{entry['mde'] * 100:.1f}")
     return _("{details}{window}; {verdict}").format(details=", ".join(parts), window=window, verdict=verdict)
 
 
@@ -89,7 +90,8 @@ def campaign_table(report: CampaignsReport, currency: str = "GBP") -> pd.DataFra
                 "{uplift} ({low} to {high}), p = {p}").format(
                 uplift=f"{v.value:+,.2f}", low=f"{v.ci_low:+,.2f}", high=f"{v.ci_high:+,.2f}",
                 p=f"{v.p_value:.2f}") if v else "–",
-            _("smallest detectable uplift"): _("{mde} pts").format(mde=f"{r.mde * 100:.1f}") if r.mde is not None else "–",
+            _("smallest detectable uplift"): (_("{mde} pts").format(mde=f"{r.mde * 100:.1f}")
+                                              if r.mde is not None else "–"),
             _("verdict"): _(r.verdict),
         })
     return pd.DataFrame(rows)
