@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from crmlib.core.formatting import format_count, format_percent
-from crmlib.core.i18n import N_
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.text import md
@@ -64,14 +64,14 @@ class BasketMetrics(PageMetrics):
 def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """The summary's line: the strongest bundle (by lift) and how many rules were found
     (product names escaped: the line is Markdown)."""
-    parts = []
     rule = m["top_rule"]
-    if rule is not None:
-        left, right = (" & ".join(md(name) for name in rule[k]) for k in ("antecedent_names", "consequent_names"))
-        parts.append(f"bundle to try: {left} + {right}, lift {rule['lift']:.1f} "
-                     f"({format_percent(rule['confidence'], 0)} of baskets with the first also hold the second)")
-    parts.append(f"{format_count(m['rules'])} rules found")
-    return "; ".join(parts) + "."
+    if rule is None:
+        return _("{rules} rules found.").format(rules=format_count(m["rules"]))
+    left, right = (" & ".join(md(name) for name in rule[k]) for k in ("antecedent_names", "consequent_names"))
+    return _("bundle to try: {first} + {second}, lift {lift} ({share} of baskets with the first also hold the "
+             "second); {rules} rules found.").format(
+        first=left, second=right, lift=f"{rule['lift']:.1f}", share=format_percent(rule["confidence"], 0),
+        rules=format_count(m["rules"]))
 
 
 PAGE = Page(

@@ -36,6 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import comb
 
+from crmlib.core.i18n import _
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.validation import require_columns
 from crmlib.errors import ConfigError
@@ -140,13 +141,13 @@ def item_problem(transactions: pd.DataFrame, item: str = "product_id") -> str | 
     real product) all mean there is nothing to put in a basket.
     """
     if item not in transactions.columns:
-        return f"the data has no '{item}' column, so there is nothing to put in a basket"
+        return _("the data has no '{column}' column, so there is nothing to put in a basket").format(column=item)
     values = transactions[item].dropna()
     if values.empty:
-        return f"the '{item}' column is empty, so there is nothing to put in a basket"
+        return _("the '{column}' column is empty, so there is nothing to put in a basket").format(column=item)
     if values.nunique() < 2:
-        return (f"the '{item}' column holds a single value ('{values.iloc[0]}'), so every "
-                "basket is the same and there is nothing to learn about what sells together")
+        return _("the '{column}' column holds a single value ('{value}'), so every basket is the same and there is "
+                 "nothing to learn about what sells together").format(column=item, value=values.iloc[0])
     return None
 
 
@@ -376,7 +377,7 @@ def check_itemset_explosion(
         triples = estimate_itemsets(baskets, min_support, 3)["itemsets_bound"]
         shorter = f"max_len=3 gives at most ~{triples:,.0f}, " + shorter
     suggestion = min_support
-    for _ in range(30):
+    for _attempt in range(30):
         suggestion = round(suggestion * 1.5, 6)
         if suggestion >= 1 or estimate_itemsets(baskets, suggestion, max_len)["itemsets_bound"] <= max_itemsets:
             break
@@ -506,9 +507,9 @@ def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> 
         "baskets": top["count"], "confidence": top["confidence"], "lift": top["lift"],
     })
     return manager_table(frame, {
-        "if": ("If a basket holds", "text"), "then": ("it also holds", "text"),
-        "baskets": ("Baskets", "count"), "confidence": ("Holds in", "percent"),
-        "lift": ("Times chance", "ratio"),
+        "if": (_("If a basket holds"), "text"), "then": (_("it also holds"), "text"),
+        "baskets": (_("Baskets"), "count"), "confidence": (_("Holds in"), "percent"),
+        "lift": (_("Times chance"), "ratio"),
     })
 
 
@@ -517,6 +518,6 @@ def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> ManagerTable:
     frame = affinity.head(n).assign(name_a=lambda f: f["name_a"].astype(str),
                                     name_b=lambda f: f["name_b"].astype(str))
     return manager_table(frame, {
-        "name_a": ("Product", "text"), "name_b": ("Bought with", "text"),
-        "count": ("Baskets", "count"), "lift": ("Times chance", "ratio"),
+        "name_a": (_("Product"), "text"), "name_b": (_("Bought with"), "text"),
+        "count": (_("Baskets"), "count"), "lift": (_("Times chance"), "ratio"),
     })

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from crmlib.core.i18n import N_
 from crmlib.pages.basket.baskets import Baskets, cooccurrence
 
 RECOMMENDATION_COLUMNS = ["customer_id", "product_id", "rank", "score", "product_name"]
@@ -132,12 +133,13 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
        recommendations by design).
     2. The item weights and popularity are learned without the hidden baskets.
     3. Baseline: the ``n`` most popular items the customer has not bought yet.
-    Returns customers evaluated, hit@n of the model and the baseline, and their ratio.
+    Returns customers evaluated, hit@n of the model and the baseline, and their ratio (and,
+    when no customer can be scored, ``reason``: an English message id, shown through ``_()``).
     """
     result = {"n": n, "customers_evaluated": 0, "hit_rate_model": None, "hit_rate_baseline": None,
               "lift_over_baseline": None}
     if not baskets.available:
-        return {**result, "reason": "no basket data"}
+        return {**result, "reason": N_("no basket data")}
     info = baskets.info.assign(_row=np.arange(baskets.n_baskets)).dropna(subset=["customer_id"])
     info = info.sort_values(["customer_id", "basket_date", "basket_id"], kind="stable")
     per_customer = info.groupby("customer_id")["_row"].transform("size")
@@ -155,7 +157,7 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2) -> dict:
     scorable = np.asarray(target.getnnz(axis=1)) > 0
     history, target = history[scorable], target[scorable]
     if history.shape[0] == 0:
-        return {**result, "reason": "not enough repeat customers who bought something new in their last basket"}
+        return {**result, "reason": N_("not enough repeat customers who bought something new in their last basket")}
     popularity = train.item_counts().astype(float)
     hits = {}
     for name, weights in (("model", item_similarity(train, min_count)), ("baseline", None)):

@@ -2,7 +2,9 @@
 
 Every product or segment name put into a sentence goes through :func:`crmlib.core.text.md`
 (a product described as ``<script>…`` stays text); tables go through
-:func:`crmlib.core.tables.manager_table`.
+:func:`crmlib.core.tables.manager_table`. Every sentence and header goes through ``_()``
+(the report's language) with named placeholders; segment names are shown through ``_()``
+too, as the segments page shows them (a segment configured in Korean stays as it is).
 """
 from __future__ import annotations
 
@@ -10,11 +12,15 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.formatting import format_count, format_percent
+from crmlib.core.i18n import N_, _
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
 from crmlib.pages.basket.baskets import Baskets, _min_count, best_rule_per_bundle, pair_affinity
 from crmlib.pages.basket.ranges import MAX_VARYING_WORDS
 from crmlib.pages.basket.recommendations import most_suggested_share
+
+#: Why there is no offline check when the evaluation gives no reason (a message id).
+NO_CUSTOMERS_TO_CHECK = N_("no customers to check")
 
 
 def _names(names) -> str:
@@ -23,47 +29,57 @@ def _names(names) -> str:
 def describe_baskets(baskets: Baskets, min_support: float) -> str:
     """Markdown paragraph on what the baskets hold (or why there are none)."""
     if not baskets.available:
-        why = md(baskets.problem or "there are no baskets in the data")
-        return (f"**No basket analysis for this data:** {why}. The rest of this page stays "
-                "empty; the other analyses are not affected.")
+        why = md(baskets.problem or _("there are no baskets in the data"))
+        return _("**No basket analysis for this data:** {why}. The rest of this page stays empty; the other "
+                 "analyses are not affected.").format(why=why)
     sizes = np.asarray(baskets.matrix.getnnz(axis=1))
     frequent = int((baskets.item_counts() >= _min_count(min_support, baskets.n_baskets)).sum())
-    kind = "invoices" if baskets.basket == "invoice" else "customer-days"
-    return (f"{baskets.n_baskets:,} baskets ({kind}) from {baskets.info['customer_id'].nunique():,} customers "
-            f"hold {baskets.n_items:,} different items; a basket holds {np.median(sizes):.0f} items at the "
-            f"median ({sizes.mean():.1f} on average). {frequent:,} items are in at least "
-            f"{100 * min_support:g} % of baskets and take part in the pairs and bundles below; rarer items are too "
-            "rare to say anything reliable about.")
+    text = (_("{baskets} baskets (invoices) from {customers} customers hold {items} different items; a basket holds "
+              "{median} items at the median ({mean} on average). {frequent} items are in at least {support} % of "
+              "baskets and take part in the pairs and bundles below; rarer items are too rare to say anything "
+              "reliable about.") if baskets.basket == "invoice" else
+            _("{baskets} baskets (customer-days) from {customers} customers hold {items} different items; a basket "
+              "holds {median} items at the median ({mean} on average). {frequent} items are in at least {support} % "
+              "of baskets and take part in the pairs and bundles below; rarer items are too rare to say anything "
+              "reliable about."))
+    return text.format(baskets=format_count(baskets.n_baskets),
+                       customers=format_count(baskets.info["customer_id"].nunique()),
+                       items=format_count(baskets.n_items), median=f"{np.median(sizes):.0f}",
+                       mean=f"{sizes.mean():.1f}", frequent=format_count(frequent), support=f"{100 * min_support:g}")
 
 
 def describe_rules(rules: pd.DataFrame, itemsets: pd.DataFrame, min_confidence: float) -> str:
     """Markdown paragraph on the bundles found, the strongest one named."""
     if rules.empty:
-        return ("No bundle is frequent and reliable enough to show; the analysts' section at the end of the page "
-                "says which settings to relax." if not itemsets.empty
-                else "No product combinations are frequent enough (see the baskets above), so no bundles.")
+        return (_("No bundle is frequent and reliable enough to show; the analysts' section at the end of the page "
+                  "says which settings to relax.") if not itemsets.empty
+                else _("No product combinations are frequent enough (see the baskets above), so no bundles."))
     best = best_rule_per_bundle(rules).iloc[0]
     strong = int((rules["confidence"] >= min_confidence).sum())
-    return (f"{len(itemsets):,} frequent combinations give {len(rules):,} \"if this, then that\" rules; "
-            f"{strong:,} of them hold in at least {100 * min_confidence:g} % of baskets. Strongest bundle: "
-            f"customers who buy **{_names(best['antecedent_names'])}** also buy "
-            f"**{_names(best['consequent_names'])}** in {100 * best['confidence']:.0f} % of cases, "
-            f"{best['lift']:.1f} times more often than average shoppers ({best['count']:,} baskets).")
+    return _("{itemsets} frequent combinations give {rules} \"if this, then that\" rules; {strong} of them hold in at "
+             "least {confidence} % of baskets. Strongest bundle: customers who buy **{first}** also buy **{second}** "
+             "in {share} of cases, {lift} times more often than average shoppers ({baskets} baskets).").format(
+        itemsets=format_count(len(itemsets)), rules=format_count(len(rules)), strong=format_count(strong),
+        confidence=f"{100 * min_confidence:g}", first=_names(best["antecedent_names"]),
+        second=_names(best["consequent_names"]), share=format_percent(best["confidence"], 0),
+        lift=f"{best['lift']:.1f}", baskets=format_count(best["count"]))
 
 
 def describe_ranges(ranges: pd.DataFrame) -> str:
     """Markdown: how many products were grouped into ranges, with the rule in one sentence."""
     grouped = ranges[ranges["variants"] > 1]
     if grouped.empty:
-        return "No product has variants under another name, so every product counts on its own."
+        return _("No product has variants under another name, so every product counts on its own.")
     biggest = grouped.groupby("range_name")["item_id"].size().sort_values(ascending=False).head(3)
-    examples = "; ".join(f"{md(name)} ({n} products)" for name, n in biggest.items())
-    return (f"Variants of one product (colours, patterns, rooms) are bought together all the time, so they "
-            f"would crowd the strongest pairs. They are counted as one product range here: "
-            f"{format_count(len(grouped))} products form {format_count(grouped['range_id'].nunique())} ranges "
-            f"(largest: {examples}). Two products are variants when their names differ only in one run of up to "
-            f"{MAX_VARYING_WORDS} words and share at least two words that say more than a pack size; "
-            f"\"…\" marks where the variants differ.")
+    examples = "; ".join(_("{range} ({count} products)").format(range=md(name), count=format_count(n))
+                         for name, n in biggest.items())
+    return _("Variants of one product (colours, patterns, rooms) are bought together all the time, so they would "
+             "crowd the strongest pairs. They are counted as one product range here: {products} products form "
+             "{ranges} ranges (largest: {examples}). Two products are variants when their names differ only in one "
+             "run of up to {words} words and share at least two words that say more than a pack size; \"…\" marks "
+             "where the variants differ.").format(
+        products=format_count(len(grouped)), ranges=format_count(grouped["range_id"].nunique()), examples=examples,
+        words=MAX_VARYING_WORDS)
 
 
 def compare_segment(
@@ -77,15 +93,16 @@ def compare_segment(
     table with :func:`segment_pairs_table`.
     """
     if not baskets.available:
-        return None, "No baskets, so no segment comparison."
+        return None, _("No baskets, so no segment comparison.")
     if segments is None or "segment" not in segments.columns:
-        return None, ("Customer segments are not available for this report, so the pairs are shown for all "
-                      "customers only.")
+        return None, _("Customer segments are not available for this report, so the pairs are shown for all "
+                       "customers only.")
     members = segments.loc[segments["segment"] == segment, "customer_id"].astype(str)
     rows = baskets.info["customer_id"].astype(str).isin(set(members)).to_numpy()
     if not rows.any():
-        found = ", ".join(md(s) for s in sorted(segments["segment"].dropna().astype(str).unique())[:8])
-        return None, f"No baskets from the RFM segment {md(segment)} (segments present: {found})."
+        found = ", ".join(md(_(s)) for s in sorted(segments["segment"].dropna().astype(str).unique())[:8])
+        return None, _("No baskets from the RFM segment {segment} (segments present: {found}).").format(
+            segment=md(_(segment)), found=found)
     seg = pair_affinity(baskets.subset(rows), min_support=min_support).head(n)
     position = pd.Index(baskets.item_ids.astype(str))
     a = position.get_indexer(seg["item_a"].astype(str))
@@ -99,9 +116,11 @@ def compare_segment(
         f"baskets ({segment})": seg["count"],
         f"lift ({segment})": seg["lift"], "lift (everyone)": lift_all,
     }).reset_index(drop=True)
-    text = (f"{int(rows.sum()):,} of {baskets.n_baskets:,} baskets ({100 * rows.mean():.0f} %) come from "
-            f"{members.nunique():,} customers in the RFM segment **{md(segment)}**. Their strongest pairs, with "
-            "the same pair's strength among all customers beside it:")
+    text = _("{segment_baskets} of {baskets} baskets ({share}) come from {customers} customers in the RFM segment "
+             "**{segment}**. Their strongest pairs, with the same pair's strength among all customers beside "
+             "it:").format(
+        segment_baskets=format_count(int(rows.sum())), baskets=format_count(baskets.n_baskets),
+        share=format_percent(rows.mean(), 0), customers=format_count(members.nunique()), segment=md(_(segment)))
     return table, text
 
 
@@ -110,10 +129,10 @@ def segment_pairs_table(table: pd.DataFrame | None, segment: str = "Champions") 
     if table is None:
         return None
     return manager_table(table, {
-        "product": ("Product", "text"), "bought with": ("Bought with", "text"),
-        f"baskets ({segment})": (f"Baskets ({segment})", "count"),
-        f"lift ({segment})": (f"Times chance ({segment})", "ratio"),
-        "lift (everyone)": ("Times chance (everyone)", "ratio"),
+        "product": (_("Product"), "text"), "bought with": (_("Bought with"), "text"),
+        f"baskets ({segment})": (_("Baskets ({segment})").format(segment=_(segment)), "count"),
+        f"lift ({segment})": (_("Times chance ({segment})").format(segment=_(segment)), "ratio"),
+        "lift (everyone)": (_("Times chance (everyone)"), "ratio"),
     })
 
 
@@ -123,9 +142,9 @@ def most_suggested(recommendations: pd.DataFrame, n: int = 15) -> ManagerTable:
     counts = (recommendations.groupby(["product_id", "product_name"], as_index=False)["customer_id"].nunique()
               .sort_values(["customer_id", "product_id"], ascending=[False, True]).head(n))
     counts["share"] = counts["customer_id"] / customers
-    return manager_table(counts, {"product_name": ("Product", "text"), "product_id": ("Product code", "id"),
-                                  "customer_id": ("Customers offered it", "count"),
-                                  "share": ("Share of customers", "percent")})
+    return manager_table(counts, {"product_name": (_("Product"), "text"), "product_id": (_("Product code"), "id"),
+                                  "customer_id": (_("Customers offered it"), "count"),
+                                  "share": (_("Share of customers"), "percent")})
 
 
 def recommendations_download(recommendations: pd.DataFrame) -> pd.DataFrame:
@@ -139,36 +158,42 @@ def recommendations_download(recommendations: pd.DataFrame) -> pd.DataFrame:
 def describe_evaluation(evaluation: dict, recommendations: pd.DataFrame | None = None) -> str:
     """Markdown sentences on the offline check (and, given the suggestions, how varied they are)."""
     if not evaluation["customers_evaluated"]:
-        return f"No offline check of the suggestions: {md(evaluation.get('reason', 'no customers to check'))}."
+        return _("No offline check of the suggestions: {reason}.").format(
+            reason=md(_(evaluation.get("reason", NO_CUSTOMERS_TO_CHECK))))
     e = evaluation
-    verdict = ("better than" if e["hit_rate_model"] > e["hit_rate_baseline"] else "no better than")
-    text = (f"Hiding each customer's last basket and suggesting {e['n']} products from their earlier "
-            f"purchases, at least one suggested product was in that basket for "
-            f"{100 * e['hit_rate_model']:.1f} % of {e['customers_evaluated']:,} customers, against "
-            f"{100 * e['hit_rate_baseline']:.1f} % when simply offering the best sellers they had not "
-            f"bought: the cross-sell list is {verdict} the best-seller list.")
+    text = (_("Hiding each customer's last basket and suggesting {n} products from their earlier purchases, at least "
+              "one suggested product was in that basket for {model} of {customers} customers, against {baseline} "
+              "when simply offering the best sellers they had not bought: the cross-sell list is better than the "
+              "best-seller list.") if e["hit_rate_model"] > e["hit_rate_baseline"] else
+            _("Hiding each customer's last basket and suggesting {n} products from their earlier purchases, at least "
+              "one suggested product was in that basket for {model} of {customers} customers, against {baseline} "
+              "when simply offering the best sellers they had not bought: the cross-sell list is no better than the "
+              "best-seller list.")).format(
+        n=e["n"], model=format_percent(e["hit_rate_model"]), customers=format_count(e["customers_evaluated"]),
+        baseline=format_percent(e["hit_rate_baseline"]))
     share = None if recommendations is None else most_suggested_share(recommendations)
     if share is not None:
-        text += (f" The lists differ from customer to customer: the most suggested product is on "
-                 f"{format_percent(share, 0)} of them.")
+        text += " " + _("The lists differ from customer to customer: the most suggested product is on {share} of "
+                        "them.").format(share=format_percent(share, 0))
     return text
 
 
 def analyst_notes(min_support: float, min_confidence: float, max_len: int | None, n_recommendations: int) -> str:
     """Markdown for the page's "For analysts" section: methods, settings, files."""
-    return "\n".join([
-        f"- Bundles: frequent itemsets by FP-growth (mlxtend) with `min_support = {min_support:g}` and "
-        f"`max_len = {max_len}`, association rules kept at `min_confidence = {min_confidence:g}`; lift = "
-        "confidence / support of the consequent. With too few rules, lower `min_support` or `min_confidence` "
-        "(settings file, this page's section under `notebooks:`).",
-        "- Product ranges: pairs, the affinity map, the bundles and the segment comparison count a range as "
-        "one item; `collapse_variants: false` in the same section ranks single products.",
-        f"- Next-best products: item-to-item collaborative filtering, score = mean cosine similarity "
-        f"n_ab / sqrt(n_a n_b) to the customer's products (pairs seen together in fewer than 2 baskets "
-        f"ignored), ties broken by popularity; hit@{n_recommendations} on each repeat customer's last basket "
-        "against the most-popular baseline.",
-        "- Every rule (item ids and names) and every suggestion (customer, product, rank, score) are kept with "
-        "the run's analyst files (`rules`, `recommendations`).",
+    return "\n".join("- " + line for line in [
+        _("Bundles: frequent itemsets by FP-growth (mlxtend) with `min_support = {min_support}` and "
+          "`max_len = {max_len}`, association rules kept at `min_confidence = {min_confidence}`; lift = "
+          "confidence / support of the consequent. With too few rules, lower `min_support` or `min_confidence` "
+          "(settings file, this page's section under `notebooks:`).").format(
+            min_support=f"{min_support:g}", max_len=max_len, min_confidence=f"{min_confidence:g}"),
+        _("Product ranges: pairs, the affinity map, the bundles and the segment comparison count a range as "
+          "one item; `collapse_variants: false` in the same section ranks single products."),
+        _("Next-best products: item-to-item collaborative filtering, score = mean cosine similarity "
+          "n_ab / sqrt(n_a n_b) to the customer's products (pairs seen together in fewer than 2 baskets "
+          "ignored), ties broken by popularity; hit@{n} on each repeat customer's last basket "
+          "against the most-popular baseline.").format(n=n_recommendations),
+        _("Every rule (item ids and names) and every suggestion (customer, product, rank, score) are kept with "
+          "the run's analyst files (`rules`, `recommendations`)."),
     ])
 
 

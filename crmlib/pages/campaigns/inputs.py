@@ -22,6 +22,7 @@ resolution ran, :func:`unify_member_ids`) and each campaign is checked
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ from crmlib import io as crm_io
 from crmlib import schema
 from crmlib.core import layout
 from crmlib.core.config import CAMPAIGN_DEFAULTS
+from crmlib.core.formatting import format_count, format_date, format_period
+from crmlib.core.i18n import N_, _, get_language
 from crmlib.core.periods import period_as_of
 from crmlib.core.privacy import looks_personal
 from crmlib.core.text import md
@@ -64,6 +67,42 @@ SCORE_COLUMNS = ("churn_probability", "value_at_risk", "value", "clv")
 MAX_BOTH_GROUPS_SHARE = 0.05
 
 RETENTION_FILES = ("retention_targets.parquet", "retention_targets.csv")
+#: Name and source of an earlier period's retention list as a campaign (English in the
+#: data and metrics; shown through :func:`campaign_label` / :func:`source_label`).
+RETENTION_CAMPAIGN = N_("Retention list {period}")
+RETENTION_SOURCE = N_("retention list {period}")
+#: Why a campaign file row is set aside (English in ``campaign_quarantine.parquet``, shown through ``_()``).
+EMPTY_ID = N_("empty customer id")
+BAD_DATE = N_("unreadable contact date")
+UNKNOWN_GROUP = N_("unknown group (use target or control, 대상 or 대조)")
+
+
+# ============================================================================ words
+def shown_date(value: Any) -> str:
+    """A date for a sentence or table: ``01 Sep 2011`` in English (as the page always wrote
+    it), the report's way in other languages (:func:`crmlib.core.formatting.format_date`)."""
+    day = pd.Timestamp(value)
+    return f"{day:%d %b %Y}" if get_language() == "en" else format_date(day)
+
+
+def _retention_words(text: Any, template: str) -> str:
+    """``text`` in the report's language when it is ``template`` filled with a period, else unchanged."""
+    found = re.fullmatch(re.escape(template).replace(re.escape("{period}"), r"(\d{4}-\d{2})"), str(text))
+    if found is None:
+        return str(text)
+    period = found.group(1)
+    return _(template).format(period=period if get_language() == "en" else format_period(period))
+
+
+def campaign_label(name: Any) -> str:
+    """A campaign's name for people: an earlier period's retention list ("Retention list
+    2011-10") in the report's language; any other name as it is (a data value)."""
+    return _retention_words(name, RETENTION_CAMPAIGN)
+
+
+def source_label(source: Any) -> str:
+    """A campaign's source for people (see :func:`campaign_label`)."""
+    return _retention_words(source, RETENTION_SOURCE)
 
 
 def _examples(ids: Iterable[Any], n: int = 3) -> str:
@@ -71,7 +110,7 @@ def _examples(ids: Iterable[Any], n: int = 3) -> str:
     e-mail address are not shown (they are personal data)."""
     ids = pd.Series(list(ids), dtype="object").astype(str)
     shown = ids[~looks_personal(ids).to_numpy()].head(n)
-    return ", ".join(md(i) for i in shown) if len(shown) else "ids not shown: they look like phone numbers or e-mails"
+    return ", ".join(md(i) for i in shown) if len(shown) else _("ids not shown: they look like phone numbers or e-mails")
 
 
 # ============================================================================ campaign files
@@ -170,9 +209,9 @@ def read_campaign_file(spec: Mapping[str, Any], root: str | Path | None = None) 
 
     reason = pd.Series(pd.NA, index=frame.index, dtype="object")
     checks = [  # (rows failing, reason, column whose value is shown)
-        (ids.isna(), "empty customer id", mapping["customer_id"]),
-        (dates.isna(), "unreadable contact date", mapping["contact_date"]),
-        (groups.isna(), "unknown group (use target or control, 대상 or 대조)", mapping["group"]),
+        (ids.isna(), EMPTY_ID, mapping["customer_id"]),
+        (dates.isna(), BAD_DATE, mapping["contact_date"]),
+        (groups.isna(), UNKNOWN_GROUP, mapping["group"]),
     ]
     value = pd.Series(pd.NA, index=frame.index, dtype="object")
     for bad, why, column in checks:
@@ -216,9 +255,10 @@ class IdMatch:
             missing = int(part["unmatched"].sum())
             if missing:
                 examples = _examples(self.unmatched.loc[self.unmatched["campaign"] == name, "customer_id"])
-                out.append(f"Campaign '{md(name)}': {missing:,} of {int(part['rows'].sum()):,} listed customer ids "
-                           f"are not in the cleaned transactions (e.g. {examples}); they are left out "
-                           f"of the measurement in both groups.")
+                out.append(_("Campaign '{campaign}': {missing} of {listed} listed customer ids are not in the "
+                             "cleaned transactions (e.g. {examples}); they are left out of the measurement in both "
+                             "groups.").format(campaign=md(campaign_label(name)), missing=format_count(missing),
+                                               listed=format_count(int(part["rows"].sum())), examples=examples))
         return out
 
 
@@ -313,8 +353,8 @@ def published_retention_lists(reports_dir: str | Path, as_of: Any) -> pd.DataFra
         if contact >= current:
             continue
         rows = pd.DataFrame({
-            "campaign": f"Retention list {period_dir.name}",
-            "source": f"retention list {period_dir.name}",
+            "campaign": RETENTION_CAMPAIGN.format(period=period_dir.name),
+            "source": RETENTION_SOURCE.format(period=period_dir.name),
             "customer_id": normalise_ids(listed["customer_id"]).astype(str).to_numpy(),
             "group": parse_group(listed["group"]).to_numpy(),
             "contact_date": contact,
@@ -362,8 +402,9 @@ def validate_campaigns(rows: pd.DataFrame) -> Validation:
         part = part.sort_values("contact_date", kind="stable")
         repeats = int(part.duplicated(["customer_id", "group"]).sum())
         if repeats:
-            warnings.append(f"Campaign '{md(name)}': {repeats:,} customers are listed more than once in the same group; "
-                            f"each is counted once, from their first contact date.")
+            warnings.append(_("Campaign '{campaign}': {count} customers are listed more than once in the same "
+                              "group; each is counted once, from their first contact date.").format(
+                campaign=md(campaign_label(name)), count=format_count(repeats)))
             part = part.drop_duplicates(["customer_id", "group"], keep="first")
         groups_per_id = part.groupby("customer_id")["group"].nunique()
         both = groups_per_id.index[groups_per_id > 1]
@@ -371,21 +412,26 @@ def validate_campaigns(rows: pd.DataFrame) -> Validation:
             share = len(both) / groups_per_id.size
             examples = _examples(both)
             if share > MAX_BOTH_GROUPS_SHARE:
-                errors.append(f"Campaign '{md(name)}' is not measured: {len(both):,} customers ({share:.0%}) are in both "
-                              f"the target and the control group (e.g. {examples}), so the list cannot say who "
-                              f"was contacted. Fix the group column of the campaign file.")
+                errors.append(_("Campaign '{campaign}' is not measured: {count} customers ({share}) are in both the "
+                                "target and the control group (e.g. {examples}), so the list cannot say who was "
+                                "contacted. Fix the group column of the campaign file.").format(
+                    campaign=md(campaign_label(name)), count=format_count(len(both)), share=f"{share:.0%}",
+                    examples=examples))
                 skipped.append(str(name))
                 continue
-            warnings.append(f"Campaign '{md(name)}': {len(both):,} customers are in both the target and the control "
-                            f"group (e.g. {examples}); they are left out of the measurement.")
+            warnings.append(_("Campaign '{campaign}': {count} customers are in both the target and the control "
+                              "group (e.g. {examples}); they are left out of the measurement.").format(
+                campaign=md(campaign_label(name)), count=format_count(len(both)), examples=examples))
             part = part[~part["customer_id"].isin(both)]
         if not (part["group"] == "target").any():
-            errors.append(f"Campaign '{md(name)}' is not measured: it has no customers in the target group.")
+            errors.append(_("Campaign '{campaign}' is not measured: it has no customers in the target group.").format(
+                campaign=md(campaign_label(name))))
             skipped.append(str(name))
             continue
         if not (part["group"] == "control").any():
-            warnings.append(f"Campaign '{md(name)}' has no control group, so there is nothing to compare the contacted "
-                            f"customers with: their figures are shown, but no uplift is claimed.")
+            warnings.append(_("Campaign '{campaign}' has no control group, so there is nothing to compare the "
+                              "contacted customers with: their figures are shown, but no uplift is claimed.").format(
+                campaign=md(campaign_label(name))))
         kept.append(part)
     out = pd.concat(kept, ignore_index=True) if kept else rows.iloc[0:0].copy()
     return Validation(rows=out, errors=errors, warnings=warnings, skipped=skipped)
@@ -448,20 +494,23 @@ def collect_campaigns(campaign_specs: list[Mapping[str, Any]] | None, root: str 
     frames, quarantines, sources = [], [], []
     if reports_dir is not None:
         lists = published_retention_lists(reports_dir, as_of)
-        sources.append(f"retention lists published before {pd.Timestamp(as_of):%d %b %Y} in {reports_dir}: "
-                       f"{lists['campaign'].nunique()} found")
+        sources.append(_("retention lists published before {date} in {folder}: {count} found").format(
+            date=shown_date(as_of), folder=reports_dir, count=lists["campaign"].nunique()))
         if len(lists):
             frames.append(lists)
     for spec in campaign_specs or []:
         rows, quarantine = read_campaign_file(spec, root)
-        sources.append(f"campaign file {spec['path']}: {len(rows):,} rows read, {len(quarantine):,} set aside")
+        sources.append(_("campaign file {path}: {rows} rows read, {set_aside} set aside").format(
+            path=spec["path"], rows=format_count(len(rows)), set_aside=format_count(len(quarantine))))
         frames.append(rows)
         if len(quarantine):
             quarantines.append(quarantine)
     rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows()
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame(columns=["file", "row", "reason"])
-    warnings = [f"{len(quarantine):,} campaign file rows were set aside: "
-                + "; ".join(f"{n:,} {r}" for r, n in quarantine["reason"].value_counts().items()) + "."] if len(quarantine) else []
+    reasons = "; ".join(_("{count} {reason}").format(count=format_count(n), reason=_(r))
+                        for r, n in quarantine["reason"].value_counts().items()) if len(quarantine) else ""
+    warnings = [_("{count} campaign file rows were set aside: {reasons}.").format(
+        count=format_count(len(quarantine)), reasons=reasons)] if len(quarantine) else []
     matched, unmatched, counts = [], [], []
     id_source = rows["id_source"] if "id_source" in rows else pd.Series(None, index=rows.index, dtype="object")
     for source, part in rows.groupby(id_source.fillna(""), sort=False, dropna=False):

@@ -51,8 +51,10 @@ from scipy import stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
+from crmlib.core.formatting import format_count
+from crmlib.core.i18n import N_, _
 from crmlib.core.text import md
-from crmlib.pages.campaigns.inputs import SCORE_COLUMNS
+from crmlib.pages.campaigns.inputs import SCORE_COLUMNS, campaign_label, shown_date
 
 ALPHA = 0.05
 POWER = 0.80
@@ -60,17 +62,20 @@ DEFAULT_RESPONSE_WINDOW_DAYS = 30
 #: Below this many buyers in the smaller group, the revenue interval may be too narrow (see module docstring).
 MIN_BUYERS_FOR_REVENUE = 50
 
-VERDICT_RULE = (
+#: The verdict rule, the verdicts and the interval methods in plain words: English message
+#: ids, shown through ``_()``. The verdicts stay English in the metrics ("worked" | "no
+#: evidence" | "hurt"); only what a manager reads is translated.
+VERDICT_RULE = N_(
     "A campaign **worked** when the 95 % confidence interval of its uplift (target minus control) in response rate "
     "or in revenue per customer lies entirely above zero, and neither lies entirely below zero. It **hurt** when one "
     "of them lies entirely below zero and neither entirely above. Otherwise there is **no evidence** of an effect "
     "either way; that includes campaigns without a control group. No evidence is not proof of no effect: the "
     "smallest uplift each campaign could have detected is shown next to it."
 )
-VERDICTS = ("worked", "no evidence", "hurt")
-RESPONSE_METHOD = ("Newcombe's hybrid score interval for the difference of two proportions, pooled two-proportion "
-                   "z-test for the p-value (statsmodels)")
-REVENUE_METHOD = "Welch's unequal-variance t interval and test (scipy)"
+VERDICTS = (N_("worked"), N_("no evidence"), N_("hurt"))
+RESPONSE_METHOD = N_("Newcombe's hybrid score interval for the difference of two proportions, pooled two-proportion "
+                     "z-test for the p-value (statsmodels)")
+REVENUE_METHOD = N_("Welch's unequal-variance t interval and test (scipy)")
 
 
 # ============================================================================ statistics
@@ -339,13 +344,14 @@ def measure_campaign(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any,
     if not_yet.all():
         return None
     if not_yet.any():
-        notes.append(f"{int(not_yet.sum()):,} customers were contacted on or after the analysis date and are not "
-                     f"counted yet.")
+        notes.append(_("{count} customers were contacted on or after the analysis date and are not counted "
+                       "yet.").format(count=format_count(int(not_yet.sum()))))
         outcomes = outcomes[~not_yet].reset_index(drop=True)
     contact_dates = outcomes["contact_date"]
     if contact_dates.nunique() > 1:
-        notes.append(f"Contact dates run from {contact_dates.min():%d %b %Y} to {contact_dates.max():%d %b %Y}; "
-                     f"each customer's window starts the day after their own contact.")
+        notes.append(_("Contact dates run from {first} to {last}; each customer's window starts the day after "
+                       "their own contact.").format(first=shown_date(contact_dates.min()),
+                                                    last=shown_date(contact_dates.max())))
     observed = int(outcomes["observed_days"].min())
     complete = bool((outcomes["observed_days"] >= response_window_days).all())
     target = outcomes[outcomes["group"] == "target"]
@@ -360,9 +366,9 @@ def measure_campaign(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any,
             rev = mean_uplift(target["revenue"].to_numpy(), control["revenue"].to_numpy())
             buyers = min(int(target["responded"].sum()), int(control["responded"].sum()))
             if buyers < MIN_BUYERS_FOR_REVENUE:
-                notes.append(f"Only {buyers:,} buyers in the smaller group: revenue is dominated by a few large "
-                             f"spenders, so the revenue interval may be narrower than it should be; read the "
-                             f"response-rate result first.")
+                notes.append(_("Only {buyers} buyers in the smaller group: revenue is dominated by a few large "
+                               "spenders, so the revenue interval may be narrower than it should be; read the "
+                               "response-rate result first.").format(buyers=format_count(buyers)))
             incremental = rev.value * len(target)
             incremental_ci = (rev.ci_low * len(target), rev.ci_high * len(target))
     cost_per_contact = rows["cost_per_contact"].dropna() if "cost_per_contact" in rows else pd.Series(dtype=float)
@@ -390,7 +396,7 @@ class CampaignsReport:
     """Every campaign measured this period, and the ones that could not be."""
 
     results: list[CampaignResult]
-    not_measured: list[str] = field(default_factory=list)   # plain sentences
+    not_measured: list[str] = field(default_factory=list)   # plain sentences, in the report's language
 
     def metrics(self) -> dict[str, Any]:
         """``metrics/06_campaigns.json``: ``{"campaigns": [...]}``."""
@@ -412,8 +418,10 @@ def measure_campaigns(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any
     for name, part in rows.groupby("campaign", sort=False):
         result = measure_campaign(part, transactions, as_of, response_window_days)
         if result is None:
-            not_measured.append(f"Campaign '{md(name)}' was contacted on {part['contact_date'].min():%d %b %Y}, on or "
-                                f"after the analysis date ({as_of:%d %b %Y}): no response day observed yet.")
+            not_measured.append(_("Campaign '{campaign}' was contacted on {contact}, on or after the analysis date "
+                                  "({as_of}): no response day observed yet.").format(
+                campaign=md(campaign_label(name)), contact=shown_date(part["contact_date"].min()),
+                as_of=shown_date(as_of)))
         else:
             results.append(result)
     results.sort(key=lambda r: (r.contact_date, r.name))

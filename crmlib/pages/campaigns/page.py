@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crmlib.core.i18n import N_
+from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.campaigns.present import campaign_sentence
@@ -20,7 +20,7 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
     """The summary's line: every campaign measured this period, in one sentence each."""
     campaigns = m["campaigns"]
     if not campaigns:
-        return "no campaign to measure this period."
+        return _("no campaign to measure this period.")
     return " ".join(campaign_sentence(entry, currency) for entry in campaigns)
 
 
