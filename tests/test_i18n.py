@@ -337,7 +337,8 @@ def test_crm_report_language_option_is_one_clear_error(tmp_path, capsys):
 #: Notebooks written in both languages (every markdown cell paired or neutral, every code-cell
 #: ``_()`` translated). Add a notebook here when you translate it (docs/translating.md);
 #: when every notebook is here, the report is fully Korean.
-TRANSLATED_NOTEBOOKS: list[str] = ["00_summary", "01_data_cleaning", "02_segmentation", "03_clv", "04_churn", "07_units"]
+TRANSLATED_NOTEBOOKS: list[str] = ["00_summary", "01_data_cleaning", "02_segmentation", "03_clv", "04_churn", "05_basket",
+                                   "06_campaigns", "07_units"]
 
 
 def _notebook(name: str) -> nbformat.NotebookNode:
