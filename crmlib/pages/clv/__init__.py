@@ -17,7 +17,7 @@ from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.pages.clv.analysis import (  # noqa: F401  (BTYD diagnostics, for analysts and tests)
-    REST_TIER, RETENTION_ASSUMPTIONS, SELECTION_RULE, ClvResult, Validation, assign_tiers, choose_model,
+    REST_TIER, SELECTION_RULE, ClvResult, Validation, assign_tiers, choose_model,
     customer_values, equity_by_segment, retention_what_if, run_clv, validate,
 )
 from crmlib.pages.clv.values import HORIZON_DAYS, ValuePage, run_value, segment_series  # noqa: F401

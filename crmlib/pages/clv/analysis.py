@@ -32,7 +32,7 @@ from crmlib.core.i18n import N_
 from crmlib.core.summaries import btyd_summary
 from crmlib.errors import DataError, ModelError
 
-from crmlib.core.value import DEFAULT_TIERS, REST_TIER, assign_tiers  # noqa: F401  (re-exported for the page)
+from crmlib.core.value import DEFAULT_TIERS, REST_TIER, assign_tiers, retention_what_if  # noqa: F401  (re-exported for the page)
 
 
 #: mean P(alive) at or above which the data is said to show no measurable drop-out
@@ -54,15 +54,6 @@ SELECTION_RULE = (
 )
 
 
-RETENTION_ASSUMPTIONS = (
-    "Survival means a customer's probability of still being an active customer (P(alive)) at the analysis date.",
-    "The uplift adds the same number of percentage points to every customer's P(alive), capped at 100%.",
-    "An active customer keeps the buying rate and average spend the model expects; only the share of "
-    "customers still active changes.",
-    "Each customer's CLV is proportional to P(alive) (true of BG/NBD, Pareto/NBD and their variants: "
-    "expected purchases = P(alive) x expected purchases if alive).",
-    "The cost of achieving the uplift is not included: compare the gain with what a retention programme costs.",
-)
 
 
 def frequency_bucket(frequency: pd.Series, buckets: Sequence[int] = FREQUENCY_BUCKETS) -> pd.Series:
@@ -268,25 +259,6 @@ def equity_by_segment(values: pd.DataFrame, segments: pd.DataFrame | None, colum
     return out.sort_values("equity", ascending=False)
 
 
-def retention_what_if(values: pd.DataFrame, uplifts: Sequence[float] = (0.01, 0.05, 0.10)) -> pd.DataFrame:
-    """Customer equity if every customer's survival (P(alive)) rose by each uplift.
-
-    Under the BTYD models a customer's expected purchases, hence CLV, are P(alive) times
-    what they would buy if alive, so CLV scales with min(P(alive) + uplift, 1) /
-    P(alive). Assumptions: :data:`RETENTION_ASSUMPTIONS`.
-    """
-    p = values["p_alive"].to_numpy(dtype="float64")
-    clv = values["clv"].to_numpy(dtype="float64")
-    base = float(clv.sum())
-    safe = np.where(p > 0, p, np.nan)
-    rows = []
-    for u in uplifts:
-        factor = np.nan_to_num(np.minimum(safe + u, 1.0) / safe, nan=1.0)
-        equity = float((clv * factor).sum())
-        rows.append({"survival_uplift_points": round(100 * u, 2), "customer_equity": equity,
-                     "gain": equity - base, "gain_pct": (equity / base - 1) if base else 0.0,
-                     "customers_capped": int((p + u >= 1).sum())})
-    return pd.DataFrame(rows)
 
 
 def expectation_matrix(fit: ModelFit, kind: str = "purchases", t: float = 1.0, max_frequency: int | None = None,
