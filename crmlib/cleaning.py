@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib import io as crm_io
-from crmlib import schema
+from crmlib import parsing, schema
 from crmlib.core import privacy
 from crmlib.core.i18n import N_
 from crmlib.core.identity import apply_identities, customer_view, read_member_lists, resolve_identities
@@ -220,16 +220,16 @@ class CleaningResult:
 def _normalise(data: pd.DataFrame, upper_ids: bool) -> None:
     """Trim spaces of names (empty -> missing); upper-case invoice and product ids.
 
-    Ids are already trimmed when read (:func:`crmlib.io.as_id`).
+    Ids are already trimmed when read (:func:`crmlib.parsing.as_id`).
     """
     for col in schema.TEXT_COLUMNS:
         if col not in data:
             continue
         if col in schema.ID_COLUMNS:
-            if upper_ids and col != schema.CUSTOMER_ID and crm_io.may_have_lowercase(data[col]):
+            if upper_ids and col != schema.CUSTOMER_ID and parsing.may_have_lowercase(data[col]):
                 data[col] = data[col].str.upper()
             continue
-        data[col] = crm_io.strip_text_empty_missing(crm_io.as_text(data[col]))
+        data[col] = parsing.strip_text_empty_missing(parsing.as_text(data[col]))
 
 
 def _exact_duplicates(data: pd.DataFrame, positions: np.ndarray, codes: dict[str, np.ndarray]) -> np.ndarray:

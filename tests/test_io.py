@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, schema
+from crmlib import cleaning, io, parsing, schema
 from crmlib.core.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.pages import data_cleaning
@@ -291,8 +291,8 @@ def test_byte_level_checks_agree_with_pandas_string_methods(values):
     python = pd.Series(values, dtype=object)
     expect_strip = python.str.strip() if (python.str.startswith((" ", "\t")) | python.str.endswith(
         (" ", "\t", "\r", "\n"))).fillna(False).any() else python
-    assert io.strip_text(arrow).fillna("<NA>").tolist() == expect_strip.fillna("<NA>").tolist()
-    ids = io.as_id(arrow).fillna("<NA>").tolist()
+    assert parsing.strip_text(arrow).fillna("<NA>").tolist() == expect_strip.fillna("<NA>").tolist()
+    ids = parsing.as_id(arrow).fillna("<NA>").tolist()
     stripped = expect_strip.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     assert ids == stripped.where(stripped != "").fillna("<NA>").tolist()
 
@@ -303,6 +303,6 @@ def test_byte_level_checks_agree_with_pandas_string_methods(values):
 ])
 def test_lowercase_and_empty_checks(values, lower, empty):
     column = pd.Series(["zz"] + values + ["zz"], dtype="str").iloc[1:-1]  # a slice: buffers with an offset
-    assert io.may_have_lowercase(column) is lower
-    assert io.has_empty_text(column) is empty
-    assert io.has_empty_text(pd.Series(values, dtype=object)) is empty
+    assert parsing.may_have_lowercase(column) is lower
+    assert parsing.has_empty_text(column) is empty
+    assert parsing.has_empty_text(pd.Series(values, dtype=object)) is empty

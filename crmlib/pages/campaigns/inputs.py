@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib import io as crm_io
-from crmlib import schema
+from crmlib import parsing, schema
 from crmlib.core import layout
 from crmlib.core.config import CAMPAIGN_DEFAULTS
 from crmlib.core.formatting import format_count, format_date, format_period
@@ -197,8 +197,8 @@ def read_campaign_file(spec: Mapping[str, Any], root: str | Path | None = None) 
     frame = _read_table(path, spec)
     mapping = _resolve_columns(list(frame.columns), dict(spec.get("columns") or {}), path)
 
-    ids = crm_io.as_id(frame[mapping["customer_id"]].astype("string"))
-    dates = crm_io.parse_dates(frame[mapping["contact_date"]], date_format=spec.get("date_format"),
+    ids = parsing.as_id(frame[mapping["customer_id"]].astype("string"))
+    dates = parsing.parse_dates(frame[mapping["contact_date"]], date_format=spec.get("date_format"),
                                dayfirst=bool(spec.get("dayfirst", False)))
     groups = parse_group(frame[mapping["group"]])
     if "campaign" in mapping:
@@ -263,8 +263,8 @@ class IdMatch:
 
 
 def normalise_ids(values: Iterable[Any] | pd.Series) -> pd.Series:
-    """Ids as intake writes them (:func:`crmlib.io.as_id`): text, trimmed, no trailing ``.0``."""
-    return crm_io.as_id(pd.Series(values).astype("string"))
+    """Ids as intake writes them (:func:`crmlib.parsing.as_id`): text, trimmed, no trailing ``.0``."""
+    return parsing.as_id(pd.Series(values).astype("string"))
 
 
 def match_ids(campaign_rows: pd.DataFrame, known_customer_ids: Iterable[Any]) -> IdMatch:
