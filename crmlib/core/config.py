@@ -13,6 +13,7 @@ import yaml
 
 from crmlib.core import i18n
 from crmlib.core.member_lists import parse_identity_config
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.errors import ConfigError
 
 CONFIG_NAME = "workbook.yml"
@@ -86,6 +87,7 @@ DEFAULTS: dict[str, Any] = {
     "ids_are_personal": "auto",  # auto: ids that look like phone numbers or e-mails are pseudonymised; true: all; false: none
     "engine": "auto",      # row-level engine: auto | pandas | duckdb | spark (checked by crmlib.core.engine)
     "spark": {},           # engine: spark only: {master, conf} (crmlib.core.engine.engine_settings)
+    "max_training_customers": DEFAULT_MAX_CUSTOMERS,  # models train on a seeded, stratified sample above this many customers (crmlib.core.sampling)
 }
 
 
@@ -241,6 +243,22 @@ def churn_window_days(config: dict[str, Any] | None) -> int:
     days"), the summary's live/lost/retained/reactivated customers and the glossary.
     """
     return int(windows(config)["churn_days"])
+
+
+def max_training_customers(config: dict[str, Any] | None) -> int:
+    """Customers above which the pages' models train on a sample (``max_training_customers``).
+
+    Scores and lists still cover every customer (:mod:`crmlib.core.sampling`). Raises
+    :class:`ConfigError` for a value below 1000 (too few to train a model on).
+    """
+    value = (config or {}).get("max_training_customers", DEFAULTS["max_training_customers"])
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"max_training_customers: expected a whole number, got {value!r}") from None
+    if number < 1000:
+        raise ConfigError(f"max_training_customers: at least 1000, got {number}")
+    return number
 
 
 def _absolute(value: str | Path, root: Path) -> Path:

@@ -28,7 +28,7 @@ from crmlib.core.formatting import format_count
 from crmlib.errors import ConfigError
 
 #: Customers above which the pages' models train on a sample (scores still cover everyone).
-DEFAULT_MAX_CUSTOMERS = 200_000
+DEFAULT_MAX_CUSTOMERS = 50_000
 
 #: Rows scored at a time by :func:`in_batches`.
 DEFAULT_BATCH_ROWS = 100_000
