@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from crmlib import io as crm_io
 from crmlib import parsing, schema
@@ -102,8 +103,10 @@ REASON_TEXT = {
     "outlier": N_("extreme quantity or price"),
 }
 
+#: The working column holding each line's source name as a code (the name's text is not repeated 10M times).
+_SOURCE_CODE = "_source_code"
 _DEDUP_COLUMNS = [schema.CUSTOMER_ID, schema.INVOICE_ID, schema.INVOICE_DATE, schema.PRODUCT_ID,
-                  schema.PRODUCT_NAME, schema.QUANTITY, schema.UNIT_PRICE, schema.COUNTRY, schema.SOURCE]
+                  schema.PRODUCT_NAME, schema.QUANTITY, schema.UNIT_PRICE, schema.COUNTRY, _SOURCE_CODE]
 
 
 # ----------------------------------------------------------------------------- rule config
@@ -384,17 +387,22 @@ def clean_sources(
     crm_io.check_distinct_files(sources)
     raws = [raw for s in sources for raw in crm_io.read_source(s)]  # one per file, or per Excel sheet
     with_sheets = any(raw.sheet is not None for raw in raws)
+    # a source's name is one code per line while the rules run (its text is rebuilt for the kept lines)
+    names = list(dict.fromkeys(raw.name for raw in raws))
     parts, invalid_parts = [], []
     for i, raw in enumerate(raws):
         frame, invalid = crm_io.parse_source(raw, max_invalid_share=params["invalid_values"]["max_share"])
+        del frame[schema.SOURCE]
         frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
         frame["_source_index"] = np.int16(i)
+        frame[_SOURCE_CODE] = np.int16(names.index(raw.name))
         if with_sheets:
             frame[schema.SOURCE_SHEET] = pd.Series(raw.sheet, index=frame.index, dtype="str")
         parts.append(frame)
         invalid_parts.append(invalid.to_numpy())
     data = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     data = data.reset_index(drop=True)
+    del parts, frame  # ``data`` alone holds the lines: its columns are freed as they are moved out
     n = len(data)
     reason = np.zeros(n, dtype=np.int8)
     reason[np.concatenate(invalid_parts)] = _CODE["invalid_value"]
@@ -495,15 +503,19 @@ def clean_sources(
     del codes, uniques, dates  # working state no longer needed: free it before the output is built
     if params["outliers"]["enabled"]:
         del usual_price
-    transactions = _transactions(data, kept, is_outlier)
+    # the set-aside rows first: then the files' frames as read can go before the clean lines are built
+    quarantine = _quarantine(raws, src_index, rows, reason)
+    rows_in = [len(raw.frame) for raw in raws]
+    for raw in raws:  # an empty frame of the same columns (a slice would keep the whole buffers)
+        raw.frame = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in raw.frame.dtypes.items()})
+    transactions = _transactions(data, kept, is_outlier, names)
     del data
     unified = None
     if identity:
         transactions, unified = _unify_customers(transactions, identity, root)
     schema.validate_transactions(transactions, as_of=as_of)
-    quarantine = _quarantine(raws, src_index, rows, reason)
-    audit = _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of, params,
-                   returns_stats, outlier_stats, distinct)
+    audit = _audit(raws, rows_in, src_index, reason, line_value, transactions, quarantine, anonymous & kept, as_of,
+                   params, returns_stats, outlier_stats, distinct)
     if unified is not None:
         audit["source_paths"] += input_paths([], identity)
         audit["customers"] = unified["customer_view"]["customers"]
@@ -528,9 +540,10 @@ def _unify_customers(transactions: pd.DataFrame, identity: list[dict[str, Any]],
     }
 
 
-def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) -> pd.DataFrame:
+def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Move the kept lines out of ``data`` column by column (each working column is
-    released as soon as it is copied, which keeps the peak memory down)."""
+    released as soon as it is copied, which keeps the peak memory down); ``names`` are the
+    sources' names, by their code in ``data``."""
     pos = np.flatnonzero(kept)
     index = pd.RangeIndex(len(pos))
     out: dict[str, Any] = {}
@@ -540,6 +553,9 @@ def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray) 
             out[col] = out[schema.QUANTITY] * out[schema.UNIT_PRICE]
         elif col == schema.IS_OUTLIER:
             out[col] = pd.Series(is_outlier[pos], index=index)
+        elif col == schema.SOURCE:
+            named = pa.DictionaryArray.from_arrays(pa.array(data.pop(_SOURCE_CODE).to_numpy()[pos]), pa.array(names))
+            out[col] = pd.Series(pd.arrays.ArrowStringArray(named.cast(pa.large_string())), index=index).astype(dtype)
         elif col in data:
             out[col] = pd.Series(data.pop(col).array[kept], index=index).astype(dtype)
         elif col in (schema.PRODUCT_NAME, schema.COUNTRY):
@@ -567,9 +583,9 @@ def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.nd
     return out.astype({c: "str" for c in ("source", "source_sheet", "reason") if c in out})
 
 
-def _audit(raws, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
+def _audit(raws, raw_rows, src_index, reason, line_value, transactions, quarantine, anonymous_kept, as_of, params,
            returns_stats, outlier_stats, distinct) -> dict[str, Any]:
-    rows_in = int(sum(len(r.frame) for r in raws))
+    rows_in = int(sum(raw_rows))
     rows_kept = int(len(transactions))
     rows_quarantined = int(len(quarantine))
     if rows_in != rows_kept + rows_quarantined or rows_quarantined != int((reason > 0).sum()):
