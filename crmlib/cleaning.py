@@ -199,9 +199,14 @@ class CleaningResult:
         """Write ``transactions.parquet``, ``quarantine.parquet`` and ``cleaning_audit.json``.
 
         Each file is written to a temporary name first and then moved into place, so a
-        reader never sees a half-written artifact. The audit is written last: its
-        presence marks a complete set.
+        reader never sees a half-written artifact. The transactions go through
+        :func:`crmlib.core.engine.write_transactions`: one file, or above
+        ``engine.PARTITION_ROWS`` lines a folder partitioned by month (times in
+        microseconds, which Spark reads too). The audit is written last: its presence
+        marks a complete set.
         """
+        from crmlib.core import engine
+
         folder = Path(artifacts_dir)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {
@@ -209,10 +214,10 @@ class CleaningResult:
             "quarantine": folder / "quarantine.parquet",
             "audit": folder / "cleaning_audit.json",
         }
-        for key in ("transactions", "quarantine"):
-            tmp = paths[key].with_suffix(".tmp.parquet")
-            getattr(self, key).to_parquet(tmp, index=False)
-            tmp.replace(paths[key])
+        engine.write_transactions(self.transactions, paths["transactions"], partition_rows=engine.PARTITION_ROWS)
+        tmp = paths["quarantine"].with_suffix(".tmp.parquet")
+        self.quarantine.to_parquet(tmp, index=False)
+        tmp.replace(paths["quarantine"])
         tmp = paths["audit"].with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.audit, indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(paths["audit"])

@@ -306,3 +306,39 @@ def test_lowercase_and_empty_checks(values, lower, empty):
     assert parsing.may_have_lowercase(column) is lower
     assert parsing.has_empty_text(column) is empty
     assert parsing.has_empty_text(pd.Series(values, dtype=object)) is empty
+
+
+# ------------------------------------------------------------------ storage of the clean lines
+@pytest.mark.parametrize("partition_rows", [10**9, 50])
+def test_clean_lines_read_back_the_same_from_a_file_or_a_month_folder(tmp_path, monkeypatch, partition_rows):
+    """``transactions.parquet`` is one file, or a month-partitioned folder above
+    ``engine.PARTITION_ROWS`` lines; the run context reads both to the frame cleaning made
+    (same dtypes, nanosecond dates), every column or only some."""
+    from crmlib import datasets
+    from crmlib.core import engine
+    from crmlib.core.context import RunContext
+
+    log = datasets.make_synthetic(n_customers=40, start="2011-01-01", end="2011-03-31", dirt=True, seed=5).transactions
+    datasets.write_synthetic_csv(log, tmp_path / "sales.csv")
+    (tmp_path / "workbook.yml").write_text("sources: [sales.csv]\n")
+    monkeypatch.setattr(engine, "PARTITION_ROWS", partition_rows)
+    ctx = RunContext.create("02_segmentation", as_of="2011-03-31", config_path=tmp_path / "workbook.yml",
+                            artifacts_dir=tmp_path / "artifacts")
+    result = cleaning.clean_sources(ctx.sources, as_of=ctx.as_of, root=tmp_path)
+    result.write(ctx.artifacts_dir)
+    stored = ctx.path("transactions.parquet")
+    assert stored.is_dir() == (len(result.transactions) > partition_rows)
+    if stored.is_dir():
+        assert {p.name for p in stored.iterdir()} == {"month=2011-01", "month=2011-02", "month=2011-03"}
+
+    key = [schema.INVOICE_DATE, schema.INVOICE_ID, schema.PRODUCT_ID, schema.QUANTITY, schema.UNIT_PRICE]
+    def in_order(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values(key, kind="stable", ignore_index=True)
+
+    loaded = ctx.load_transactions()
+    assert ctx.notes == []  # read back, not cleaned again
+    pd.testing.assert_frame_equal(in_order(loaded), in_order(result.transactions))
+    some = ctx.load_transactions(columns=[schema.CUSTOMER_ID, schema.INVOICE_DATE, schema.AMOUNT])
+    assert list(some.columns) == [schema.CUSTOMER_ID, schema.INVOICE_DATE, schema.AMOUNT]
+    assert some[schema.INVOICE_DATE].dtype == "datetime64[ns]"
+    assert some[schema.AMOUNT].sum() == pytest.approx(result.transactions[schema.AMOUNT].sum(), rel=1e-12)

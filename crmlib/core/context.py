@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmlib import cleaning, schema
-from crmlib.core import i18n, pages, privacy, tables, writer
+from crmlib.core import engine, i18n, pages, privacy, tables, writer
 from crmlib.core.run import Run, load_run
 from crmlib.core.text import md_link
 from crmlib.errors import NotApplicableError
@@ -168,23 +168,28 @@ class RunContext:
 
     def _transactions_are_current(self) -> bool:
         audit = self.read_json(AUDIT)
-        if not audit or not self.path(TRANSACTIONS).is_file():
+        if not audit or not self.path(TRANSACTIONS).exists():  # a file, or a month-partitioned folder
             return False
         if audit.get("as_of") != str(self.as_of.date()):
             return False
         wanted = sorted(cleaning.input_paths(self.sources, self.config.get("identity")))
         return not wanted or sorted(audit.get("source_paths", [])) == wanted
 
-    def load_transactions(self) -> pd.DataFrame:
-        """Clean transactions up to ``as_of`` (``transactions.parquet``).
+    def load_transactions(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Clean transactions up to ``as_of`` (``transactions.parquet``), every column or ``columns``.
 
-        When the artifact is missing or was built for another ``as_of`` or other files,
-        the cleaning engine is re-run and the notebook notes that it did so. A run with a
-        customer table and no transaction sources gets no rows (with every column).
+        ``transactions.parquet`` is one Parquet file, or a month-partitioned folder for a
+        large log (:func:`crmlib.core.engine.write_transactions`); both read the same. A page
+        that needs a few columns asks for them: at 10M lines every column takes 1.2 GB,
+        the ids, date and amount about half. When the artifact is missing or was built for
+        another ``as_of`` or other files, the cleaning engine is re-run and the notebook
+        notes that it did so. A run with a customer table and no transaction sources gets
+        no rows (with every column asked for).
         """
         if not self.sources:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
-                                 if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
+            empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
+                                  if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
+            return empty if columns is None else empty[[c for c in columns if c in empty]]
         if not self._transactions_are_current():
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
                                             identity=self.config.get("identity"), root=self.config["_root"])
@@ -193,7 +198,11 @@ class RunContext:
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
             ))
-        return pd.read_parquet(self.path(TRANSACTIONS))
+        frame = engine.read_transactions(self.path(TRANSACTIONS), columns)
+        if schema.INVOICE_DATE in frame and frame[schema.INVOICE_DATE].dtype != "datetime64[ns]":
+            # stored in microseconds (Spark reads no nanoseconds); the pages' contract is nanoseconds
+            frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
+        return frame
 
     # ----------------------------------------------------------------- what a page needs
     def require_transactions(self) -> None:
