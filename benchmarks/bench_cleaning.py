@@ -1,6 +1,6 @@
 """Time read + validate + clean against the plain tutorial cleaning, and on a large synthetic log.
 
-Usage: python benchmarks/bench_cleaning.py [--rows N] [--repeat K] [--skip-large]
+Usage: python benchmarks/bench_cleaning.py [--rows N] [--repeat K] [--skip-large] [--page CSV ...]
 
 1. On the bundled 541,909-row sample, in the same run (best of K interleaved rounds after a warm-up):
    - tutorial: ``read_csv``, ``dropna``, drop 'C' invoices, drop non-positive quantity or
@@ -11,6 +11,10 @@ Usage: python benchmarks/bench_cleaning.py [--rows N] [--repeat K] [--skip-large
 2. On a synthetic log of N lines (default 10M, with dirt) written as a UCI-layout CSV:
    clean_sources in a fresh process; prints rows/s (aim >= 1M rows/s) and the peak memory
    added by cleaning relative to the in-memory size of the data as read (aim <= 3x).
+3. With ``--page CSV`` (e.g. /work/scale/tx_1m.csv, tx_10m.csv), for each file: ``crm report
+   --only 01_data_cleaning`` as the report runs it; prints the wall time, the page's time
+   (papermill's), and the peak resident memory (VmHWM) of the runner and of the page's
+   kernel (aim at 10M lines: page <= 30 s, every process <= 3.5 GB).
 """
 from __future__ import annotations
 
@@ -128,15 +132,50 @@ def large_log(rows: int) -> None:
           f"process peak {m['peak_mb']:,.0f} MB")
 
 
+def page_run(csv: Path) -> None:
+    """The cleaning page as ``crm report`` runs it, with the runner's and the kernel's peak memory."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_full_report import MemoryPoller, page_times
+
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "reports"
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "crm"), "report", "--no-progress", "--only",
+                                 "01_data_cleaning", "--data", str(csv), "--output", str(output)],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        poller = MemoryPoller(proc.pid)
+        poller.start()
+        log = proc.communicate()[0]
+        wall = time.perf_counter() - start
+        poller.stop.set()
+        poller.join()
+        if proc.returncode:
+            print(log[-2000:])
+            raise SystemExit(1)
+        period = next(p for p in output.iterdir() if p.is_dir() and p.name[:2] == "20")
+        page = page_times(period)["01_data_cleaning"]["seconds"]
+    runner = poller.peaks.get(proc.pid, {}).get("peak_mb", float("nan"))
+    kernel = max((p["peak_mb"] for p in poller.peaks.values() if "ipykernel" in p["cmd"]), default=float("nan"))
+    print(f"== cleaning page on {csv.name} ({csv.stat().st_size / 1e6:,.0f} MB)")
+    print(f"report {wall:6.1f} s, page {page:6.1f} s (aim <= 30 s at 10M); peak memory: runner {runner:,.0f} MB, "
+          f"kernel {kernel:,.0f} MB (aim <= 3,500 MB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="lines in the synthetic log")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs on the sample (best is kept)")
     parser.add_argument("--skip-large", action="store_true", help="only the sample comparison")
+    parser.add_argument("--page", nargs="*", type=Path, default=[],
+                        help="CSV files to run the cleaning page on, as crm report does (then nothing else runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.page:
+        for csv in args.page:
+            page_run(csv)
         return
     sample_comparison(args.repeat)
     if not args.skip_large:
