@@ -11,7 +11,11 @@ prints:
   notebook kernel, polled every 0.2 s and matched to its page by start time;
 * the scaling exponent k (time ~ lines^k) between consecutive sizes, per page and in all;
 * with ``--old PATH``, the same run from another checkout (e.g. the pre-scale commit,
-  ``git worktree add /tmp/old <commit>``) for the ratio old / new.
+  ``git worktree add /tmp/old <commit>`` with its own ``make install``) for the ratio
+  old / new. Each run's result is kept in ``<folder>/results.json`` under the checkout's
+  commit and the size; a later script run reuses a kept result of the *old* checkout
+  (it says so, with the time it was measured) unless ``--rerun`` is given, since the old
+  path takes half an hour at 10M lines. ``--skip-new`` runs only the old checkout.
 
     .venv/bin/python benchmarks/bench_full_report.py --sizes 1e6 1e7
     .venv/bin/python benchmarks/bench_full_report.py --sizes 1e7 --old /tmp/old
@@ -143,6 +147,13 @@ def run_report(checkout: Path, csv: Path, output: Path) -> dict:
             "max_peak_mb": max([runner] + [p["peak_mb"] for p in pages.values()])}
 
 
+def commit_of(checkout: Path) -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=checkout,
+                           capture_output=True, text=True).stdout.strip()
+    return out.stdout.strip() + ("+changes" if dirty else "")
+
+
 def show(label: str, result: dict) -> None:
     if "error" in result:
         print(f"  {label}: failed: {' | '.join(result['error'])}")
@@ -162,7 +173,10 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "crm_full_report_bench",
                         help="where logs and reports are written (logs kept for the next run)")
     parser.add_argument("--old", type=Path, help="another checkout (with its .venv) to run on the same logs, for the ratio")
+    parser.add_argument("--rerun", action="store_true", help="run the old checkout again even if a result is kept")
+    parser.add_argument("--skip-new", action="store_true", help="run only the --old checkout")
     args = parser.parse_args()
+    kept_file = args.folder / "results.json"
     args.folder.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; logs in {args.folder}", flush=True)
     results: dict[tuple[str, int], dict] = {}
@@ -174,14 +188,23 @@ def main() -> None:
             print(f"\n== wrote {csv.name}: {csv.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t0:.0f} s", flush=True)
         lines = sum(1 for _ in csv.open("rb")) - 1
         print(f"\n== {lines:,} lines ({csv.stat().st_size / 1e9:.2f} GB CSV)", flush=True)
-        for label, checkout in (("new", ROOT), ("old", args.old)):
+        for label, checkout in (("new", None if args.skip_new else ROOT), ("old", args.old)):
             if checkout is None:
                 continue
+            kept = json.loads(kept_file.read_text()) if kept_file.exists() else {}
+            key = f"{commit_of(checkout)}:{size}"
+            if label == "old" and key in kept and not args.rerun:
+                result = results[(label, size)] = kept[key]
+                show(f"{label} ({key}, kept from {result['measured']}, load average then {result['load']:.1f})", result)
+                continue
+            load = os.getloadavg()[0]
             result = results[(label, size)] = run_report(checkout.resolve(), csv, args.folder / f"reports_{label}_{size}")
-            result["lines"] = lines
-            show(label, result)
+            result.update(lines=lines, measured=datetime.now().isoformat(timespec="minutes"), load=load)
+            show(f"{label} ({key}, load average at start {load:.1f})", result)
             du = sum(f.stat().st_size for f in (args.folder / f"reports_{label}_{size}").rglob("*") if f.is_file())
             print(f"    report folder {du / 1e9:.2f} GB", flush=True)
+            kept[key] = result
+            kept_file.write_text(json.dumps(kept, indent=1))
         if ("old", size) in results and "wall" in results[("old", size)] and "wall" in results[("new", size)]:
             old, new = results[("old", size)], results[("new", size)]
             print(f"  old / new: time {old['wall'] / new['wall']:.1f}x, largest process "
