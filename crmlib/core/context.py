@@ -185,6 +185,12 @@ class RunContext:
         if not self.sources:
             return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
                                  if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
+        return pd.read_parquet(self.transactions_file())
+
+    def transactions_file(self) -> Path:
+        """Where the clean transactions are stored (``transactions.parquet``), brought up to
+        date first as :meth:`load_transactions` does: for a page that reads only the columns
+        it needs, or hands the file to a row-level engine, instead of loading every column."""
         if not self._transactions_are_current():
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
                                             identity=self.config.get("identity"), root=self.config["_root"])
@@ -193,7 +199,7 @@ class RunContext:
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
             ))
-        return pd.read_parquet(self.path(TRANSACTIONS))
+        return self.path(TRANSACTIONS)
 
     # ----------------------------------------------------------------- what a page needs
     def require_transactions(self) -> None:
