@@ -146,9 +146,12 @@ def _columns(transactions: pd.DataFrame | str | Path, wanted: list[str]) -> dict
     files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
     schema = pq.read_schema(files[0])
     present = [c for c in wanted if c in schema.names]
-    text = [c for c in present if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)]
-    # text read as dictionaries: an int32 per line and each distinct value once (2.2 GB -> 0.5 GB at 10M lines)
-    parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+    # products and their names read as dictionaries (an int32 per line, each name once); the
+    # ids with a value per customer or invoice read as text and encoded once, since merging
+    # the row groups' dictionaries of millions of ids costs more than encoding them anew
+    few = [c for c in present if c not in ("customer_id", "invoice_id", "invoice_date")
+           and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+    parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=few))
     table = ds.dataset(files, format=parquet).to_table(columns=present).unify_dictionaries()
     return {c: table[c] for c in present}
 
