@@ -114,7 +114,7 @@ def test_offline_check_samples_only_above_the_limit(synthetic_log):
     assert mb.evaluate_holdout(baskets, n=10, max_customers=repeat)["sampled"] is False
     sampled = mb.evaluate_holdout(baskets, n=10, max_customers=repeat // 2)
     assert sampled["sampled"] and sampled["repeat_customers"] == repeat
-    assert 0 < sampled["customers_evaluated"] <= repeat // 2
+    assert sampled["sample_size"] == repeat // 2 and 0 < sampled["customers_evaluated"] <= repeat // 2
     assert sampled == mb.evaluate_holdout(baskets, n=10, max_customers=repeat // 2)          # seeded
     assert sampled != mb.evaluate_holdout(baskets, n=10, max_customers=repeat // 2, seed=1)
     assert abs(sampled["hit_rate_model"] - full["hit_rate_model"]) < 0.1
@@ -128,7 +128,8 @@ def test_the_page_states_the_sample_and_that_suggestions_cover_everyone(syntheti
     sampled = mb.evaluate_holdout(baskets, max_customers=full["repeat_customers"] // 2)
     text = mb.describe_evaluation(sampled, recs)
     customers = f"{recs['customer_id'].nunique():,}"
-    assert "random sample of" in text and f"all {customers} customers" in text
+    assert f"random sample of {sampled['sample_size']:,} of the {full['repeat_customers']:,}" in text
+    assert f"all {customers} customers" in text
     with i18n.using_language("ko"):
         korean = mb.describe_evaluation(sampled, recs)
     assert "random sample" not in korean and customers in korean

@@ -200,11 +200,12 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2, *,
        (:data:`BASKET_BANDS`), and only the sampled customers' last baskets are hidden; a
        hit rate from 50,000 customers is within about half a point of everyone's.
     Returns customers evaluated, hit@n of the model and the baseline, their ratio,
-    ``repeat_customers`` and ``sampled`` (whether a sample was scored) (and, when no
+    ``repeat_customers``, ``sampled`` (whether a sample was scored) and ``sample_size``
+    (repeat customers in the sample, or all of them) (and, when no
     customer can be scored, ``reason``: an English message id, shown through ``_()``).
     """
     result = {"n": n, "customers_evaluated": 0, "hit_rate_model": None, "hit_rate_baseline": None,
-              "lift_over_baseline": None, "repeat_customers": 0, "sampled": False}
+              "lift_over_baseline": None, "repeat_customers": 0, "sampled": False, "sample_size": 0}
     if not baskets.available:
         return {**result, "reason": N_("no basket data")}
     codes, _ids = _customer_codes(baskets.info)
@@ -215,12 +216,12 @@ def evaluate_holdout(baskets: Baskets, n: int = 10, min_count: int = 2, *,
     is_last = np.r_[owner[1:] != owner[:-1], True]
     per_customer = np.bincount(owner, minlength=len(_ids))
     last = order[is_last & (per_customer[owner] >= 2)]        # one row per repeat customer, by customer
-    result["repeat_customers"] = len(last)
+    result.update(repeat_customers=len(last), sample_size=len(last))
     if max_customers is not None and len(last) > max_customers:
         band = np.searchsorted(BASKET_BANDS, per_customer[codes[last]], side="right")
         chosen = sample_customers(pd.DataFrame({"row": last, "band": band}), max_customers, stratify="band", seed=seed)
         last = chosen["row"].to_numpy()
-        result["sampled"] = True
+        result.update(sampled=True, sample_size=len(last))
     hidden = np.zeros(baskets.n_baskets, dtype=bool)
     hidden[last] = True
     train = baskets.subset(~hidden)

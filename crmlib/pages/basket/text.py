@@ -185,7 +185,7 @@ def describe_evaluation(evaluation: dict, recommendations: pd.DataFrame | None =
                        if customers else
                        _("The check scored a random sample of {sample} of the {repeat} repeat customers (the same "
                          "sample for the same data); the suggestions cover every customer.")).format(
-            sample=format_count(e["customers_evaluated"]), repeat=format_count(e["repeat_customers"]),
+            sample=format_count(e["sample_size"]), repeat=format_count(e["repeat_customers"]),
             customers=format_count(customers or 0))
     share = None if recommendations is None else most_suggested_share(recommendations)
     if share is not None:
