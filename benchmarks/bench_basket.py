@@ -14,10 +14,21 @@
    pair affinity for all pairs from sparse X^T X (targets: <= 5 s, <= 2 GB), with mlxtend
    fpgrowth's time on the same baskets beside it.
 
+4. The page's stages at scale (issue 17): with ``--log PATH`` (a clean ``transactions.parquet``,
+   repeatable), the library calls in the notebook's order - baskets from the stored log,
+   ranges, pairs, rules, segment pairs, suggestions for every customer, the offline check
+   (sampled above 50,000 repeat customers), metrics, the two artifacts and the download's
+   CSV - with wall and CPU seconds and the peak RSS; ``--old`` adds the code before issue 17
+   (tests/basket_reference.py: pandas frame, mlxtend, everyone checked) for the ratio.
+   Budget at 10M lines: 60 s for the whole page, kernel start included, 3.5 GB.
+
 Nothing is asserted; the script prints one run's numbers.
 
     .venv/bin/python benchmarks/bench_basket.py                 # 1M synthetic baskets
     .venv/bin/python benchmarks/bench_basket.py --baskets 2e5   # quicker
+    .venv/bin/python benchmarks/bench_basket.py --skip-sample --baskets 0 \
+        --log /work/scale/reports_1m/2011-12/analyst/artifacts/transactions.parquet --old \
+        --log /work/scale/r10m/2011-12/analyst/artifacts/transactions.parquet
 """
 from __future__ import annotations
 
@@ -166,17 +177,103 @@ def bench_scale(n_baskets: int) -> None:
     print(f"process peak RSS so far: {rss:,.0f} MB")
 
 
+class Stages:
+    """Wall and CPU seconds per named stage, and the process's peak RSS after each."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float, float]] = []
+
+    def __call__(self, name: str, fn, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn(*args, **kwargs)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.rows.append((name, time.perf_counter() - wall, time.process_time() - cpu, rss))
+        return out
+
+    def print(self, title: str) -> tuple[float, float]:
+        print(f"{title}\n  {'stage':26s} {'wall s':>8s} {'cpu s':>8s} {'peak RSS MB':>12s}")
+        for name, wall, cpu, rss in self.rows:
+            print(f"  {name:26s} {wall:8.2f} {cpu:8.2f} {rss:12,.0f}")
+        wall, cpu = sum(r[1] for r in self.rows), sum(r[2] for r in self.rows)
+        print(f"  {'total':26s} {wall:8.2f} {cpu:8.2f}")
+        return wall, cpu
+
+
+#: The new stages that do what the old code's stages did (for the CPU ratio).
+COMPARED = ("baskets (stored log)", "collapse variants", "itemsets + rules", "suggestions (everyone)", "offline check")
+
+
+def bench_page_stages(log: str, segments: str | None) -> float:
+    """The page's library calls in the notebook's order on a stored clean log; returns CPU s."""
+    import tempfile
+
+    from crmlib.core import writer
+
+    stage = Stages()
+    baskets = stage("baskets (stored log)", mba.build_baskets, log)
+    stage("describe", mba.describe_baskets, baskets, MIN_SUPPORT)
+    ranges = stage("product ranges", mba.product_ranges, baskets.item_ids, baskets.item_names, baskets.item_counts())
+    by_range = stage("collapse variants", mba.collapse_variants, baskets, ranges)
+    stage("pair affinity", mba.pair_affinity, by_range, min_support=MIN_SUPPORT)
+    _itemsets, rules = stage("itemsets + rules", mba.mine_rules, by_range, min_support=MIN_SUPPORT, max_len=3)
+    if segments:
+        frame = pd.read_parquet(segments, columns=["customer_id", "segment"])
+        stage("segment pairs", mba.compare_segment, by_range, frame, min_support=MIN_SUPPORT, n=15)
+    recs = stage("suggestions (everyone)", mba.recommend, baskets, n=10)
+    download = stage("download frame", mba.recommendations_download, recs)
+    stage("most suggested", mba.most_suggested, recs, n=15)
+    limit = config_mod.max_training_customers(None)
+    evaluation = stage("offline check", mba.evaluate_holdout, baskets, n=10, max_customers=limit)
+    stage("describe check", mba.describe_evaluation, evaluation, recs)
+    stage("metrics", mba.headline_metrics, baskets, rules, evaluation, recs)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage("rules.parquet", writer.write_parquet, Path(tmp) / "rules.parquet", rules)
+        stage("recommendations.parquet", writer.write_parquet, Path(tmp) / "recommendations.parquet", recs)
+        stage("download CSV", writer.write_csv, Path(tmp) / "next_best_products.csv", download)
+    stage.print(f"== page 05 stages, {baskets.n_baskets:,} baskets, {recs['customer_id'].nunique():,} "
+                             f"customers, {len(recs):,} suggestions; check on {evaluation['customers_evaluated']:,} "
+                f"of {evaluation['repeat_customers']:,} repeat customers (sampled: {evaluation['sampled']})")
+    return sum(cpu for name, _wall, cpu, _rss in stage.rows if name in COMPARED)
+
+
+def bench_old_page_stages(log: str) -> float:
+    """The same stages with the code before issue 17 (for the ratio); returns CPU s."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import basket_reference as ref
+
+    stage = Stages()
+    tx = stage("read whole log", pd.read_parquet, log)
+    baskets = stage("baskets (pandas frame)", ref.build_baskets, tx)
+    by_range = stage("collapse variants", mba.collapse_variants, baskets)
+    itemsets = stage("itemsets (mlxtend)", ref.mine_itemsets, by_range, MIN_SUPPORT, 3)
+    stage("rules (mlxtend)", ref.association_rules, itemsets, by_range)
+    stage("suggestions (everyone)", ref.recommend, baskets, n=10)
+    stage("offline check (everyone)", ref.evaluate_holdout, baskets, n=10)
+    stage.print("== the same stages before issue 17")
+    return sum(cpu for _name, _wall, cpu, _rss in stage.rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baskets", type=float, default=1e6, help="synthetic baskets (default 1e6)")
     parser.add_argument("--skip-sample", action="store_true", help="only the synthetic part")
     parser.add_argument("--apriori", action="store_true",
                         help="also time tutorial pivot + apriori (about 100 s and 10 GB on the sample)")
+    parser.add_argument("--log", action="append", default=[],
+                        help="a clean transactions.parquet to time the page's stages on (repeatable)")
+    parser.add_argument("--old", action="store_true", help="with --log: also time the code before issue 17")
     args = parser.parse_args()
     if not args.skip_sample:
         bench_sample(args.apriori)
         bench_recommendations(sample_transactions())
-    bench_scale(int(args.baskets))
+    if args.baskets:
+        bench_scale(int(args.baskets))
+    for log in args.log:
+        segments = Path(log).with_name("customers_segments.parquet")
+        cpu = bench_page_stages(log, str(segments) if segments.is_file() else None)
+        if args.old:
+            old = bench_old_page_stages(log)
+            print(f"  CPU ratio old / new over {', '.join(COMPARED)}: {old / cpu:.1f}x")
 
 
 if __name__ == "__main__":

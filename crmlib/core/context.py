@@ -190,6 +190,17 @@ class RunContext:
             empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
                                   if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
             return empty if columns is None else empty[[c for c in columns if c in empty]]
+        frame = engine.read_transactions(self.transactions_file(), columns)
+        if schema.INVOICE_DATE in frame and frame[schema.INVOICE_DATE].dtype != "datetime64[ns]":
+            # stored in microseconds (Spark reads no nanoseconds); the pages' contract is nanoseconds
+            frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
+        return frame
+
+    def transactions_file(self) -> Path:
+        """Where the clean transactions are stored (``transactions.parquet``: a file, or a
+        month-partitioned folder for a large log), brought up to date first as
+        :meth:`load_transactions` does: for a page that reads only the columns it needs, or
+        hands the file to a row-level engine, instead of loading every column."""
         if not self._transactions_are_current():
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
                                             identity=self.config.get("identity"), root=self.config["_root"])
@@ -198,11 +209,7 @@ class RunContext:
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
                 "before this analysis."
             ))
-        frame = engine.read_transactions(self.path(TRANSACTIONS), columns)
-        if schema.INVOICE_DATE in frame and frame[schema.INVOICE_DATE].dtype != "datetime64[ns]":
-            # stored in microseconds (Spark reads no nanoseconds); the pages' contract is nanoseconds
-            frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
-        return frame
+        return self.path(TRANSACTIONS)
 
     # ----------------------------------------------------------------- what a page needs
     def require_transactions(self) -> None:

@@ -1,6 +1,6 @@
 """The basket page (05): what sells together, bundles and cross-sells, next-best products.
 
-Modules: :mod:`.baskets` (baskets, pair affinity, itemsets and rules), :mod:`.recommendations`
+Modules: :mod:`.baskets` (baskets and pair affinity), :mod:`.itemsets` (itemsets and rules), :mod:`.recommendations`
 (next-best products and their offline check), :mod:`.text` (words and metrics),
 :mod:`.charts`. The page declares itself as :data:`PAGE`.
 """
@@ -15,9 +15,11 @@ from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
 from crmlib.core.text import md
 from crmlib.pages.basket.baskets import (  # noqa: F401  (the page's API, for its notebook)
-    BASKET_KINDS, DEFAULT_MAX_ITEMSETS, RULE_COLUMNS, association_rules, Baskets, best_rule_per_bundle,
-    build_baskets, check_itemset_explosion, cooccurrence, estimate_itemsets, item_problem, mine_itemsets,
-    mine_rules, pair_affinity, strongest_pairs, top_rules,
+    BASKET_KINDS, Baskets, build_baskets, cooccurrence, item_problem, pair_affinity, strongest_pairs,
+)
+from crmlib.pages.basket.itemsets import (  # noqa: F401  (the page's API, for its notebook)
+    DEFAULT_MAX_ITEMSETS, RULE_COLUMNS, association_rules, best_rule_per_bundle, check_itemset_explosion,
+    estimate_itemsets, mine_itemsets, mine_rules, top_rules,
 )
 from crmlib.pages.basket.ranges import (  # noqa: F401  (the page's API, for its notebook)
     RANGE_COLUMNS, collapse_variants, product_ranges, range_keys,

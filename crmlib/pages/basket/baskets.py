@@ -7,10 +7,11 @@ invoice x product pivot:
   customer-day, on products or categories);
 * :func:`pair_affinity` scores every pair of items from the sparse co-occurrence
   matrix X^T X (support, confidence both ways, lift, leverage, conviction);
-* :func:`mine_rules` finds frequent itemsets with mlxtend's FP-growth and turns them into
-  association rules, after :func:`estimate_itemsets` has checked that the mining cannot
-  explode;
-* :func:`recommend` and :func:`evaluate_holdout` give each customer the products they
+* :func:`~crmlib.pages.basket.itemsets.mine_rules` counts frequent itemsets on the same
+  matrix and turns them into association rules, after
+  :func:`~crmlib.pages.basket.itemsets.estimate_itemsets` has checked that the mining
+  cannot explode;
+* :func:`~crmlib.pages.basket.recommendations.recommend` and ``evaluate_holdout`` give each customer the products they
   have not bought yet that co-occur most with what they did buy, and check that offline
   against a most-popular baseline.
 
@@ -30,11 +31,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import scipy.sparse as sp
-from scipy.special import comb
 
 from crmlib.core.i18n import _
 from crmlib.core.tables import ManagerTable, manager_table
@@ -42,16 +47,6 @@ from crmlib.core.validation import require_columns
 from crmlib.errors import ConfigError
 
 BASKET_KINDS = ("invoice", "customer_day")
-
-
-DEFAULT_MAX_ITEMSETS = 200_000
-
-
-RULE_COLUMNS = [
-    "antecedents", "consequents", "antecedent_names", "consequent_names",
-    "antecedent_support", "consequent_support", "support", "count",
-    "confidence", "lift", "leverage", "conviction",
-]
 
 
 @dataclass
@@ -134,30 +129,92 @@ class Baskets:
         return [str(lookup.get(i, i)) for i in ids]
 
 
-def item_problem(transactions: pd.DataFrame, item: str = "product_id") -> str | None:
-    """Why ``transactions`` cannot be analysed by ``item``, or ``None`` when it can.
+def _columns(transactions: pd.DataFrame | str | Path, wanted: list[str]) -> dict[str, pa.ChunkedArray]:
+    """The ``wanted`` columns that exist, as Arrow arrays: from a frame, or read from a
+    Parquet file or month-partitioned folder (only those columns, never the whole log)."""
+    if isinstance(transactions, pd.DataFrame):
+        out = {}
+        for c in (c for c in wanted if c in transactions.columns):
+            values = transactions[c]
+            if c != "invoice_date" and not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+                values = values.astype(str).where(values.notna())   # ids read as text, as pandas prints them
+            elif c == "invoice_date":
+                values = pd.to_datetime(values)
+            out[c] = pa.chunked_array([pa.array(values, from_pandas=True)])
+        return out
+    path = Path(transactions)
+    files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
+    schema = pq.read_schema(files[0])
+    present = [c for c in wanted if c in schema.names]
+    # products and their names read as dictionaries (an int32 per line, each name once); the
+    # ids with a value per customer or invoice read as text and encoded once, since merging
+    # the row groups' dictionaries of millions of ids costs more than encoding them anew
+    few = [c for c in present if c not in ("customer_id", "invoice_id", "invoice_date")
+           and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+    parquet = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=few))
+    table = ds.dataset(files, format=parquet).to_table(columns=present).unify_dictionaries()
+    return {c: table[c] for c in present}
+
+
+def _codes(values: pa.ChunkedArray, keep: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """``pandas.factorize(values[keep].astype(str), sort=True)`` without a Python string per
+    row: codes (-1 for missing) and the sorted distinct values, through an Arrow dictionary."""
+    if not pa.types.is_dictionary(values.type):
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = values.cast(pa.large_string())
+        values = values.combine_chunks().dictionary_encode()
+    elif isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    dictionary = values.dictionary
+    order = np.asarray(pc.sort_indices(dictionary))
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    rank[order] = np.arange(len(dictionary))
+    raw = np.asarray(values.indices.fill_null(-1), dtype=np.int64)
+    codes = np.where(raw >= 0, rank[np.maximum(raw, 0)], -1)
+    if keep is not None:
+        codes = codes[keep]
+    used = np.zeros(len(dictionary) + 1, dtype=bool)
+    used[codes + 1] = True
+    new = np.cumsum(used[1:]) - 1
+    codes = np.where(codes >= 0, new[np.maximum(codes, 0)], -1)
+    return codes, dictionary.take(order[used[1:]])
+
+
+def _text(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.to_pylist(), dtype=object)
+
+
+def item_problem(transactions: pd.DataFrame | str | Path, item: str = "product_id") -> str | None:
+    """Why ``transactions`` (a frame or a stored log) cannot be analysed by ``item``, or
+    ``None`` when it can.
 
     Missing column, no values, or one single value (e.g. CDNOW, whose loader fills in no
     real product) all mean there is nothing to put in a basket.
     """
-    if item not in transactions.columns:
+    return _item_problem(_columns(transactions, [item]).get(item), item)
+
+
+def _item_problem(values: pa.ChunkedArray | None, item: str) -> str | None:
+    if values is None:
         return _("the data has no '{column}' column, so there is nothing to put in a basket").format(column=item)
-    values = transactions[item].dropna()
-    if values.empty:
+    values = values.drop_null()
+    if len(values) == 0:
         return _("the '{column}' column is empty, so there is nothing to put in a basket").format(column=item)
-    if values.nunique() < 2:
+    distinct = values.combine_chunks().indices if pa.types.is_dictionary(values.type) else values
+    if pc.count_distinct(distinct).as_py() < 2:
         return _("the '{column}' column holds a single value ('{value}'), so every basket is the same and there is "
-                 "nothing to learn about what sells together").format(column=item, value=values.iloc[0])
+                 "nothing to learn about what sells together").format(column=item, value=values[0].as_py())
     return None
 
 
 def build_baskets(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | str | Path,
     basket: str = "invoice",
     item: str = "product_id",
     include_anonymous: bool = False,
 ) -> Baskets:
-    """Build the sparse basket x item matrix from clean transactions.
+    """Build the sparse basket x item matrix from clean transactions (a frame, or the path
+    of the stored log: then only the columns needed are read).
 
     Assumptions:
     1. ``transactions`` follows the data contract: one row per purchase line, returns and
@@ -168,70 +225,91 @@ def build_baskets(
     3. Lines without a customer id are left out unless ``include_anonymous`` (and always
        for customer-day baskets), because recommendations and segments need a customer.
 
-    When the item column is missing or useless (see :func:`item_problem`) the result has
-    no items and ``problem`` set, instead of raising: later steps return empty results.
+    Ids become integer codes through Arrow dictionaries (sorted like the ids), so a
+    10-million-line log costs arrays of integers, not a Python string per line. Baskets
+    are numbered in the order of their ids (invoice id, or customer then day); ``info``
+    holds ``customer_id`` as a categorical of the sorted customer ids. When the item column
+    is missing or useless (see :func:`item_problem`) the result has no items and
+    ``problem`` set, instead of raising: later steps return empty results.
     """
     if basket not in BASKET_KINDS:
         raise ConfigError(f"basket: '{basket}' is not allowed; use one of {', '.join(BASKET_KINDS)}")
-    problem = item_problem(transactions, item)
+    needed = ["customer_id", "invoice_date"] + (["invoice_id"] if basket == "invoice" else [])
+    columns = _columns(transactions, list(dict.fromkeys([*needed, item, "product_name"])))
+    problem = _item_problem(columns.get(item), item)
     if problem is not None:
         empty = pd.DataFrame({"basket_id": pd.Series(dtype=str), "customer_id": pd.Series(dtype=str),
                               "basket_date": pd.Series(dtype="datetime64[ns]")})
         return Baskets(sp.csr_matrix((0, 0), dtype=np.int32), empty, np.array([], dtype=object),
                        np.array([], dtype=object), basket, item, problem)
-    needed = ["customer_id", "invoice_date"] + (["invoice_id"] if basket == "invoice" else [])
-    require_columns(transactions, needed, f"{basket} baskets", hint="run the cleaning step first")
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        require_columns(pd.DataFrame(columns=list(columns)), needed, f"{basket} baskets",
+                        hint="run the cleaning step first")
 
-    tx = transactions
-    keep = tx[item].notna().to_numpy()
+    keep = np.asarray(columns[item].is_valid())
     if basket == "customer_day" or not include_anonymous:
-        keep = keep & tx["customer_id"].notna().to_numpy()
-    tx = tx.loc[keep]
-    dates = pd.to_datetime(tx["invoice_date"])
-    customer_code, customer_ids = pd.factorize(tx["customer_id"].astype(str), sort=True)
+        keep &= np.asarray(columns["customer_id"].is_valid())
+    dates = np.asarray(columns["invoice_date"].combine_chunks().to_numpy(zero_copy_only=False))[keep]
+    dates = dates.astype("datetime64[ns]")
+    customer_code, customer_values = _codes(columns["customer_id"], keep)
+    customer_ids = _text(customer_values)
     if basket == "invoice":
-        basket_code, basket_ids = pd.factorize(tx["invoice_id"].astype(str), sort=True)
+        basket_code, basket_ids = _codes(columns["invoice_id"], keep)
+        basket_labels = basket_ids.to_pandas().array
     else:
-        day_code, days = pd.factorize(dates.dt.normalize(), sort=True)
+        day_code, days = pd.factorize(dates.astype("datetime64[D]"), sort=True)
         basket_code, pair = pd.factorize(customer_code.astype(np.int64) * len(days) + day_code, sort=True)
-        day_labels = np.asarray(days.strftime("%Y-%m-%d"), dtype=object)
-        customer_labels = np.asarray(customer_ids, dtype=object)
-        basket_ids = customer_labels[pair // len(days)] + "|" + day_labels[pair % len(days)]
-    per_basket = pd.DataFrame({"code": basket_code, "customer": customer_code,
-                               "basket_date": dates.to_numpy()}).groupby("code", sort=True)
-    first_customer = per_basket["customer"].first().to_numpy()
-    customers = pd.Series(np.asarray(customer_ids, dtype=object)[first_customer], dtype=object)
-    if include_anonymous and basket == "invoice":
-        customers = customers.where(first_customer >= 0, None)
+        day_labels = np.asarray(pd.DatetimeIndex(days).strftime("%Y-%m-%d"), dtype=object)
+        basket_labels = pd.array(customer_ids[pair // len(days)] + "|" + day_labels[pair % len(days)], dtype="str")
+    n_baskets = int(basket_code.max()) + 1 if len(basket_code) else 0
+    first_row = np.full(n_baskets, len(basket_code), dtype=np.int64)
+    np.minimum.at(first_row, basket_code, np.arange(len(basket_code)))
+    first_date = np.full(n_baskets, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_date, basket_code, dates.view(np.int64))
     info = pd.DataFrame({
-        "basket_id": np.asarray(basket_ids, dtype=object).astype(str),
-        "customer_id": customers.to_numpy(),
-        "basket_date": per_basket["basket_date"].min().to_numpy(),
+        "basket_id": basket_labels,
+        "customer_id": pd.Categorical.from_codes(customer_code[first_row], categories=pd.Index(customer_ids, dtype=object)),
+        "basket_date": first_date.view("datetime64[ns]"),
     })
 
-    item_code, item_ids = pd.factorize(tx[item].astype(str), sort=True)
-    n_baskets, n_items = len(info), len(item_ids)
+    item_code, item_values = _codes(columns[item], keep)
+    item_ids = _text(item_values)
     matrix = sp.csr_matrix(
-        (np.ones(len(item_code), dtype=np.int32), (basket_code, item_code)), shape=(n_baskets, n_items)
+        (np.ones(len(item_code), dtype=np.int32), (basket_code, item_code)), shape=(n_baskets, len(item_ids))
     )
     matrix.sum_duplicates()
     matrix.data[:] = 1
-    return Baskets(matrix, info, np.asarray(item_ids, dtype=object), _item_names(tx, item, item_ids),
-                   basket, item, None)
+    names = _item_names(item_code, item_ids, columns.get("product_name") if item == "product_id" else None, keep)
+    return Baskets(matrix, info, item_ids, names, basket, item, None)
 
 
-def _item_names(tx: pd.DataFrame, item: str, item_ids: pd.Index) -> np.ndarray:
-    """Most frequent product name of each item (the item id itself when there is none)."""
-    if item != "product_id" or "product_name" not in tx.columns:
-        return np.asarray(item_ids, dtype=object)
-    named = tx[[item, "product_name"]].dropna()
-    named = named.assign(product_name=named["product_name"].astype(str).str.strip())
-    counts = named.groupby([item, "product_name"], sort=False, observed=True).size().rename("n").reset_index()
-    counts = counts.sort_values(["n", "product_name"], ascending=[False, True], kind="stable")
-    best = counts.drop_duplicates(item).set_index(item)["product_name"]
-    best.index = best.index.astype(str)
-    names = best.reindex(item_ids)
-    return np.where(names.isna(), np.asarray(item_ids, dtype=object), names.astype(object)).astype(object)
+def _item_names(item_code: np.ndarray, item_ids: np.ndarray, product_names: pa.ChunkedArray | None,
+                keep: np.ndarray) -> np.ndarray:
+    """Most frequent product name of each item (lines), stripped, ties to the first
+    alphabetically; the item id itself when there is none."""
+    if product_names is None:
+        return item_ids.copy()
+    encoded = product_names.combine_chunks()
+    encoded = encoded if pa.types.is_dictionary(encoded.type) else encoded.dictionary_encode()
+    name_code, names = _codes(pa.chunked_array([pc.utf8_trim_whitespace(encoded.dictionary)]))
+    raw = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)[keep]
+    code = np.where(raw >= 0, name_code[np.maximum(raw, 0)], -1)
+    named = code >= 0
+    n_names = max(len(names), 1)
+    key = item_code[named] * np.int64(n_names) + code[named]
+    if len(item_ids) * n_names <= 50_000_000:
+        counts = np.bincount(key, minlength=len(item_ids) * n_names)
+        pairs = np.flatnonzero(counts)
+        counts = counts[pairs]
+    else:
+        pairs, counts = np.unique(key, return_counts=True)
+    item_of, name_of = pairs // n_names, pairs % n_names
+    best = np.lexsort((name_of, -counts, item_of))           # per item: most lines, then name order
+    first = best[np.r_[True, np.diff(item_of[best]) != 0]] if len(best) else best
+    out = item_ids.copy()
+    out[item_of[first]] = _text(names.take(name_of[first]))
+    return out
 
 
 def _min_count(min_support: float, n_baskets: int) -> int:
@@ -305,212 +383,9 @@ def _empty_affinity() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object if c[:4] in ("item", "name") else float) for c in cols})
 
 
-def estimate_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None) -> dict:
-    """Upper bound on the number of frequent itemsets, computed before any mining.
-
-    Exact counts of frequent items (n1) and pairs (n2) come from X^T X. For k >= 3 the
-    bound rests on two facts (the Apriori property, Agrawal et al. 1993):
-    1. every frequent k-itemset is a k-clique of the frequent-pair graph; counted at its
-       first item (items ordered by degree), the other k - 1 items are among that
-       item's d "forward" neighbours, so there are at most C(d, k - 1) of them;
-    2. every frequent k-itemset lies in at least ``min_count`` baskets, so those starting
-       at item i number at most sum over baskets b holding i of
-       C(forward neighbours of i in b, k - 1) / min_count.
-    Per item the smaller bound is taken; the sum over items is the bound for length k
-    (also capped by sum over baskets of C(basket size, k) / min_count).
-    Returns ``{"frequent_items", "frequent_pairs", "itemsets_bound", "by_length"}``.
-    """
-    n = baskets.n_baskets
-    if not baskets.available:
-        return {"frequent_items": 0, "frequent_pairs": 0, "itemsets_bound": 0.0, "by_length": {}}
-    min_count = _min_count(min_support, n)
-    freq = baskets.filter_items(min_support)
-    n1 = freq.n_items
-    by_length: dict[int, float] = {1: float(n1)}
-    if n1 == 0 or (max_len is not None and max_len < 2):
-        return {"frequent_items": n1, "frequent_pairs": 0, "itemsets_bound": float(n1), "by_length": by_length}
-    upper = sp.triu(cooccurrence(freq), k=1).tocoo()
-    keep = upper.data >= min_count
-    rows, cols = upper.row[keep], upper.col[keep]
-    n2 = int(keep.sum())
-    by_length[2] = float(n2)
-    degree = np.bincount(rows, minlength=n1) + np.bincount(cols, minlength=n1)
-    order = np.empty(n1, dtype=np.int64)
-    order[np.lexsort((np.arange(n1), degree))] = np.arange(n1)
-    low = np.where(order[rows] < order[cols], rows, cols)
-    high = np.where(order[rows] < order[cols], cols, rows)
-    forward = np.bincount(low, minlength=n1)
-    # later[b, i]: frequent items of basket b that are forward neighbours of i (b holds i)
-    adjacency = sp.csr_matrix((np.ones(n2, dtype=np.int32), (high, low)), shape=(n1, n1))
-    later = (freq.matrix @ adjacency).multiply(freq.matrix).tocoo()
-    later_items, later_sizes = later.col, later.data.astype(np.float64)
-    basket_sizes = np.asarray(freq.matrix.getnnz(axis=1))
-    basket_sizes = basket_sizes[basket_sizes >= 3]
-    k_max = int(min(forward.max(initial=0) + 1, basket_sizes.max(initial=0)))
-    if max_len is not None:
-        k_max = min(k_max, max_len)
-    total = float(n1 + n2)
-    for k in range(3, k_max + 1):
-        per_item_clique = comb(forward, k - 1)
-        per_item_baskets = np.floor(np.bincount(later_items, weights=comb(later_sizes, k - 1), minlength=n1) / min_count)
-        by_item = float(np.minimum(per_item_clique, per_item_baskets).sum())
-        by_basket = float(comb(basket_sizes, k).sum()) / min_count
-        by_length[k] = math.floor(min(by_item, by_basket))
-        total += by_length[k]
-        if by_length[k] == 0 or not np.isfinite(total) or total > 1e15:
-            break
-    return {"frequent_items": n1, "frequent_pairs": n2, "itemsets_bound": total, "by_length": by_length}
-
-
-def check_itemset_explosion(
-    baskets: Baskets, min_support: float, max_len: int | None = None, max_itemsets: int = DEFAULT_MAX_ITEMSETS
-) -> dict:
-    """Raise :class:`ConfigError` when mining could produce more than ``max_itemsets``
-    itemsets (see :func:`estimate_itemsets`), suggesting settings that fit; else return
-    the estimate."""
-    est = estimate_itemsets(baskets, min_support, max_len)
-    if est["itemsets_bound"] <= max_itemsets:
-        return est
-    pairs_only = est["frequent_items"] + est["frequent_pairs"]
-    shorter = f"max_len=2 gives {pairs_only:,} itemsets"
-    if max_len is None or max_len > 3:
-        triples = estimate_itemsets(baskets, min_support, 3)["itemsets_bound"]
-        shorter = f"max_len=3 gives at most ~{triples:,.0f}, " + shorter
-    suggestion = min_support
-    for _attempt in range(30):
-        suggestion = round(suggestion * 1.5, 6)
-        if suggestion >= 1 or estimate_itemsets(baskets, suggestion, max_len)["itemsets_bound"] <= max_itemsets:
-            break
-    raise ConfigError(
-        f"min_support={min_support} with max_len={max_len} could produce up to "
-        f"~{est['itemsets_bound']:,.0f} itemsets ({est['frequent_items']:,} frequent items, "
-        f"{est['frequent_pairs']:,} frequent pairs), more than the limit of {max_itemsets:,}; "
-        f"mining was not started to avoid running out of memory. Raise min_support "
-        f"(about {suggestion} fits) or lower max_len ({shorter}). The estimate is an upper bound; "
-        f"to mine anyway, pass a larger max_itemsets."
-    )
-
-
-def mine_itemsets(
-    baskets: Baskets, min_support: float = 0.01, max_len: int | None = None,
-    max_itemsets: int = DEFAULT_MAX_ITEMSETS,
-) -> pd.DataFrame:
-    """Frequent itemsets with mlxtend ``fpgrowth`` on the sparse frame.
-
-    Items below ``min_support`` are dropped first (they cannot be in a frequent itemset),
-    and :func:`check_itemset_explosion` runs before mining. (mlxtend 0.25 still reads the
-    sparse frame's ``.values`` once to count item supports; because only frequent items are
-    left, that is baskets x frequent items booleans, e.g. 17,500 x 620 = 11 MB on the
-    sample, not the invoice x product pivot.) Returns columns ``support``,
-    ``itemsets`` (frozensets of item ids), ``length``.
-    Source: Han, Pei & Yin (2000), via mlxtend.frequent_patterns.fpgrowth.
-    """
-    from mlxtend.frequent_patterns import fpgrowth
-
-    empty = pd.DataFrame({"support": pd.Series(dtype=float), "itemsets": pd.Series(dtype=object),
-                          "length": pd.Series(dtype=np.int64)})
-    if not baskets.available:
-        return empty
-    check_itemset_explosion(baskets, min_support, max_len, max_itemsets)
-    frequent = baskets.filter_items(min_support)
-    if frequent.n_items == 0:
-        return empty
-    itemsets = fpgrowth(frequent.to_sparse_frame(), min_support=min_support, use_colnames=True, max_len=max_len)
-    itemsets["length"] = itemsets["itemsets"].map(len).astype(np.int64)
-    return itemsets.sort_values(["length", "support"], ascending=[True, False], kind="stable").reset_index(drop=True)
-
-
-def association_rules(itemsets: pd.DataFrame, baskets: Baskets, min_confidence: float = 0.0) -> pd.DataFrame:
-    """Association rules A -> C from frequent itemsets, with readable names.
-
-    Metrics (for a rule A -> C over N baskets): support = P(A and C); confidence =
-    P(C | A); lift = confidence / P(C); leverage = P(A and C) - P(A) P(C);
-    conviction = (1 - P(C)) / (1 - confidence).
-    Assumptions:
-    1. As for :func:`pair_affinity`: baskets are independent draws.
-    2. Rules below ``min_confidence`` are dropped.
-    Source: mlxtend.frequent_patterns.association_rules (``num_itemsets`` = number of
-    baskets, as mlxtend 0.25 asks); Agrawal et al. (1993); Brin et al. (1997).
-
-    Returns :data:`RULE_COLUMNS`, antecedents/consequents as sorted lists of item ids,
-    sorted by lift, confidence and support (descending).
-    """
-    from mlxtend.frequent_patterns import association_rules as mlx_rules
-
-    if itemsets.empty or (itemsets["length"] < 2).all():
-        return _empty_rules()
-    raw = mlx_rules(itemsets[["support", "itemsets"]], num_itemsets=baskets.n_baskets,
-                    metric="confidence", min_threshold=min_confidence)
-    if raw.empty:
-        return _empty_rules()
-    lookup = dict(zip(baskets.item_ids.astype(str).tolist(), baskets.item_names.astype(str).tolist()))
-    ante = raw["antecedents"].map(sorted)
-    cons = raw["consequents"].map(sorted)
-    rules = pd.DataFrame({
-        "antecedents": ante,
-        "consequents": cons,
-        "antecedent_names": ante.map(lambda ids: [lookup[i] for i in ids]),
-        "consequent_names": cons.map(lambda ids: [lookup[i] for i in ids]),
-        "antecedent_support": raw["antecedent support"].to_numpy(),
-        "consequent_support": raw["consequent support"].to_numpy(),
-        "support": raw["support"].to_numpy(),
-        "count": np.rint(raw["support"].to_numpy() * baskets.n_baskets).astype(np.int64),
-        "confidence": raw["confidence"].to_numpy(),
-        "lift": raw["lift"].to_numpy(),
-        "leverage": raw["leverage"].to_numpy(),
-        "conviction": raw["conviction"].to_numpy(),
-    })
-    key = rules["antecedents"].map(" ".join) + " -> " + rules["consequents"].map(" ".join)
-    rules = rules.assign(_key=key).sort_values(
-        ["lift", "confidence", "support", "_key"], ascending=[False, False, False, True], kind="stable")
-    return rules.drop(columns="_key").reset_index(drop=True)
-
-
-def _empty_rules() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c.startswith(("antecedents", "consequents", "antecedent_n", "consequent_n"))
-                                      else (np.int64 if c == "count" else float)) for c in RULE_COLUMNS})
-
-
-def mine_rules(
-    baskets: Baskets, min_support: float = 0.01, max_len: int | None = 3, min_confidence: float = 0.0,
-    max_itemsets: int = DEFAULT_MAX_ITEMSETS,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`mine_itemsets` then :func:`association_rules`; returns (itemsets, rules)."""
-    itemsets = mine_itemsets(baskets, min_support, max_len, max_itemsets)
-    return itemsets, association_rules(itemsets, baskets, min_confidence)
-
-
 def _short(name: str, width: int = 38) -> str:
     name = str(name)
     return name if len(name) <= width else name[: width - 1] + "…"
-
-
-def best_rule_per_bundle(rules: pd.DataFrame, min_confidence: float = 0.0) -> pd.DataFrame:
-    """One rule per set of items (the direction with the highest confidence), rules below
-    ``min_confidence`` dropped, sorted by lift then confidence: A -> B and B -> A share
-    their lift, so showing both would repeat the same bundle."""
-    kept = rules[rules["confidence"] >= min_confidence]
-    bundle = (kept["antecedents"] + kept["consequents"]).map(lambda ids: " ".join(sorted(ids)))
-    best = kept.assign(_bundle=bundle).sort_values(
-        ["confidence", "lift", "_bundle"], ascending=[False, False, True], kind="stable").drop_duplicates("_bundle")
-    best = best.sort_values(["lift", "confidence", "_bundle"], ascending=[False, False, True], kind="stable")
-    return best.drop(columns="_bundle").reset_index(drop=True)
-
-
-def top_rules(rules: pd.DataFrame, n: int = 15, min_confidence: float = 0.0) -> ManagerTable:
-    """The ``n`` bundles with the highest lift at ``min_confidence`` (one rule each, see
-    :func:`best_rule_per_bundle`), as a table for a manager."""
-    top = best_rule_per_bundle(rules, min_confidence).head(n)
-    frame = pd.DataFrame({
-        "if": top["antecedent_names"].map(lambda v: " + ".join(map(str, v))),
-        "then": top["consequent_names"].map(lambda v: " + ".join(map(str, v))),
-        "baskets": top["count"], "confidence": top["confidence"], "lift": top["lift"],
-    })
-    return manager_table(frame, {
-        "if": (_("If a basket holds"), "text"), "then": (_("it also holds"), "text"),
-        "baskets": (_("Baskets"), "count"), "confidence": (_("Holds in"), "percent"),
-        "lift": (_("Times chance"), "ratio"),
-    })
 
 
 def strongest_pairs(affinity: pd.DataFrame, n: int = 15) -> ManagerTable:

@@ -15,7 +15,8 @@ from crmlib.core.formatting import format_count, format_percent
 from crmlib.core.i18n import N_, _
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
-from crmlib.pages.basket.baskets import Baskets, _min_count, best_rule_per_bundle, pair_affinity
+from crmlib.pages.basket.baskets import Baskets, _min_count, pair_affinity
+from crmlib.pages.basket.itemsets import best_rule_per_bundle
 from crmlib.pages.basket.ranges import MAX_VARYING_WORDS
 from crmlib.pages.basket.recommendations import most_suggested_share
 
@@ -98,7 +99,12 @@ def compare_segment(
         return None, _("Customer segments are not available for this report, so the pairs are shown for all "
                        "customers only.")
     members = segments.loc[segments["segment"] == segment, "customer_id"].astype(str)
-    rows = baskets.info["customer_id"].astype(str).isin(set(members)).to_numpy()
+    customers = baskets.info["customer_id"]
+    if isinstance(customers.dtype, pd.CategoricalDtype):   # one test per customer, not per basket
+        codes = customers.cat.codes.to_numpy()
+        rows = pd.Index(customers.cat.categories).astype(str).isin(set(members))[codes] & (codes >= 0)
+    else:
+        rows = customers.astype(str).isin(set(members)).to_numpy()
     if not rows.any():
         found = ", ".join(md(_(s)) for s in sorted(segments["segment"].dropna().astype(str).unique())[:8])
         return None, _("No baskets from the RFM segment {segment} (segments present: {found}).").format(
@@ -139,7 +145,8 @@ def segment_pairs_table(table: pd.DataFrame | None, segment: str = "Champions") 
 def most_suggested(recommendations: pd.DataFrame, n: int = 15) -> ManagerTable:
     """The products suggested to the most customers, with the share of customers."""
     customers = max(recommendations["customer_id"].nunique(), 1)
-    counts = (recommendations.groupby(["product_id", "product_name"], as_index=False)["customer_id"].nunique()
+    # a customer's list never holds a product twice: customers offered a product = its rows
+    counts = (recommendations.groupby(["product_id", "product_name"]).size().rename("customer_id").reset_index()
               .sort_values(["customer_id", "product_id"], ascending=[False, True]).head(n))
     counts["share"] = counts["customer_id"] / customers
     return manager_table(counts, {"product_name": (_("Product"), "text"), "product_id": (_("Product code"), "id"),
@@ -171,6 +178,15 @@ def describe_evaluation(evaluation: dict, recommendations: pd.DataFrame | None =
               "best-seller list.")).format(
         n=e["n"], model=format_percent(e["hit_rate_model"]), customers=format_count(e["customers_evaluated"]),
         baseline=format_percent(e["hit_rate_baseline"]))
+    if e.get("sampled"):
+        customers = None if recommendations is None else recommendations["customer_id"].nunique()
+        text += " " + (_("The check scored a random sample of {sample} of the {repeat} repeat customers (the same "
+                         "sample for the same data); the suggestions above cover all {customers} customers.")
+                       if customers else
+                       _("The check scored a random sample of {sample} of the {repeat} repeat customers (the same "
+                         "sample for the same data); the suggestions cover every customer.")).format(
+            sample=format_count(e["sample_size"]), repeat=format_count(e["repeat_customers"]),
+            customers=format_count(customers or 0))
     share = None if recommendations is None else most_suggested_share(recommendations)
     if share is not None:
         text += " " + _("The lists differ from customer to customer: the most suggested product is on {share} of "
@@ -181,7 +197,7 @@ def describe_evaluation(evaluation: dict, recommendations: pd.DataFrame | None =
 def analyst_notes(min_support: float, min_confidence: float, max_len: int | None, n_recommendations: int) -> str:
     """Markdown for the page's "For analysts" section: methods, settings, files."""
     return "\n".join("- " + line for line in [
-        _("Bundles: frequent itemsets by FP-growth (mlxtend) with `min_support = {min_support}` and "
+        _("Bundles: frequent itemsets counted exactly on the basket matrix with `min_support = {min_support}` and "
           "`max_len = {max_len}`, association rules kept at `min_confidence = {min_confidence}`; lift = "
           "confidence / support of the consequent. With too few rules, lower `min_support` or `min_confidence` "
           "(settings file, this page's section under `notebooks:`).").format(
