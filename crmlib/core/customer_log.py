@@ -35,9 +35,9 @@ Per (customer, product) pair: ``product_customer`` (int32) and ``product_first_d
 (int32, the first day the customer bought the product); ``None`` without a product
 column. ``ids`` are the customer ids as strings (``astype(str)``), sorted.
 
-Memory: 42 bytes per unit + 8 per (customer, product) pair + the ids: about 20 bytes per
+Memory: 41 bytes per unit + 8 per (customer, product) pair + the ids: about 20 bytes per
 input line on invoice-ordered exports (10M lines: ~200 MB); the preparation's temporary
-arrays peak at about 80 bytes per line.
+arrays peak at about 100 bytes per line (10M lines: ~1 GB on top of the frame).
 
 Assumptions: rows follow the data contract (a date on every row with a customer id, an
 amount); rows without a customer id are left out; the "latest row" of a customer is
@@ -110,75 +110,74 @@ class CustomerLog:
         if not pd.api.types.is_datetime64_any_dtype(transactions["invoice_date"]):
             raise DataError("invoice_date is not a date column", column="invoice_date")
         customer, ids = _customer_codes(transactions["customer_id"])
-        rows = np.flatnonzero(customer >= 0)
-        all_rows = len(rows) == len(customer)
-
-        def column(values: np.ndarray) -> np.ndarray:
-            return values if all_rows else values[rows]
-
-        ts = column(transactions["invoice_date"].to_numpy(dtype="datetime64[ns]").view("int64"))
+        rows = None if (customer >= 0).all() else np.flatnonzero(customer >= 0)
+        customer = customer if rows is None else customer[rows]
+        ts = _rows(transactions["invoice_date"].to_numpy(dtype="datetime64[ns]").view("int64"), rows)
         if (ts == np.iinfo("int64").min).any():
             raise DataError("missing or unreadable purchase dates", column="invoice_date")
-        amount = column(pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(dtype="float64"))
-        if np.isnan(amount).any():
-            raise DataError("missing or non-numeric amounts", column="amount")
-        customer = column(customer)
-        invoice = column(factorize_ids(transactions["invoice_id"])[0])
-        day = ts // DAY_NS
-        late = (ts - day * DAY_NS) != 0        # a time of day after midnight
-        quantity = None
-        if "quantity" in transactions.columns:
-            quantity = column(pd.to_numeric(transactions["quantity"], errors="coerce").to_numpy(dtype="float64"))
-            quantity = np.nan_to_num(quantity, nan=0.0)
-        country = countries = None
-        if "country" in transactions.columns:
-            country_code, country_names = pd.factorize(transactions["country"], sort=False)
-            country, countries = column(country_code), np.asarray(pd.Index(country_names).astype(str), dtype=object)
-
-        # 1. units: runs of consecutive rows with one customer, invoice, day and midnight flag
-        n = len(ts)
-        heads = np.ones(n, dtype=bool)
-        if n > 1:
-            heads[1:] = ((customer[1:] != customer[:-1]) | (invoice[1:] != invoice[:-1]) | (day[1:] != day[:-1])
-                         | (late[1:] != late[:-1]))
-        starts = np.flatnonzero(heads)
-        unit_of_row = np.cumsum(heads) - 1
-        latest_ts = np.maximum.reduceat(ts, starts) if n else ts
-        at_latest = np.flatnonzero(ts == latest_ts[unit_of_row])   # rows at their unit's latest time
-        last = np.ones(len(at_latest), dtype=bool)
-        last[:-1] = unit_of_row[at_latest[1:]] != unit_of_row[at_latest[:-1]]
-        latest_row = at_latest[last]                                # one per unit: the latest, lowest in the file
-        u_amount = np.add.reduceat(amount, starts) if n else amount
-        u_quantity = (np.add.reduceat(quantity, starts) if n else quantity) if quantity is not None else None
-
-        # 2. sort units by customer, latest time, position
-        order = np.lexsort((latest_row, latest_ts, customer[starts]))
-        first = starts[order]
-        u_code = customer[first].astype("int32")
-        u_day = day[first].astype("int32")
-        u_age_day = (u_day + late[first]).astype("int32")
-        u_invoice = invoice[first]
-        u_amount = u_amount[order]
-        u_quantity = u_quantity[order] if u_quantity is not None else None
-        u_country = country[latest_row[order]].astype("int32") if country is not None else None
-
-        customer_start = np.searchsorted(u_code, np.arange(len(ids) + 1)).astype("int64")
-        is_first_unit = np.zeros(len(u_code), dtype=bool)
-        is_first_unit[customer_start[:-1][customer_start[:-1] < len(u_code)]] = True
-        gap = np.zeros(len(u_code), dtype="int32")
-        if len(u_code) > 1:
-            step = np.diff(u_day)
-            gap[1:] = np.where(is_first_unit[1:], 0, step)
-
-        first_of_invoice, spans = _first_of_invoice(u_code, u_invoice, u_day, u_age_day)
+        day = (ts // DAY_NS).astype("int32")
+        units = _units(transactions, rows, customer, ts, day)
+        del ts
+        customer_start = np.searchsorted(units["code"], np.arange(len(ids) + 1)).astype("int64")
+        is_first_unit = np.zeros(len(units["code"]), dtype=bool)
+        is_first_unit[customer_start[:-1][customer_start[:-1] < len(units["code"])]] = True
+        gap = np.zeros(len(units["code"]), dtype="int32")
+        gap[1:] = np.where(is_first_unit[1:], 0, np.diff(units["day"]))
+        first_of_invoice, spans = _first_of_invoice(units["code"], units["invoice"], units["day"], units["age_day"])
         product_customer = product_first_day = None
         if "product_id" in transactions.columns:
-            product = column(factorize_ids(transactions["product_id"])[0])
+            product = _rows(factorize_ids(transactions["product_id"])[0].astype("int32"), rows)
             product_customer, product_first_day = _first_purchase_days(customer, product, day)
-        return cls(ids=ids, customer_start=customer_start, code=u_code, day=u_day, age_day=u_age_day,
-                   amount=u_amount, quantity=u_quantity, invoice=u_invoice.astype("int32"),
-                   first_of_invoice=first_of_invoice, invoices_span_days=spans, gap=gap, country=u_country,
-                   countries=countries, product_customer=product_customer, product_first_day=product_first_day)
+        return cls(ids=ids, customer_start=customer_start, invoices_span_days=spans, gap=gap,
+                   first_of_invoice=first_of_invoice, product_customer=product_customer,
+                   product_first_day=product_first_day, **units)
+
+
+def _rows(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+def _units(transactions: pd.DataFrame, rows: np.ndarray | None, customer: np.ndarray, ts: np.ndarray,
+           day: np.ndarray) -> dict[str, Any]:
+    """The unit arrays (runs of consecutive rows with one customer, invoice, day and
+    midnight flag), sorted by customer, latest time, position; ``countries`` too."""
+    amount = _rows(pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(dtype="float64"), rows)
+    if np.isnan(amount).any():
+        raise DataError("missing or non-numeric amounts", column="amount")
+    invoice = _rows(factorize_ids(transactions["invoice_id"])[0].astype("int32"), rows)
+    late = (ts - day.astype("int64") * DAY_NS) != 0        # a time of day after midnight
+    n = len(ts)
+    heads = np.ones(n, dtype=bool)
+    if n > 1:
+        heads[1:] = ((customer[1:] != customer[:-1]) | (invoice[1:] != invoice[:-1]) | (day[1:] != day[:-1])
+                     | (late[1:] != late[:-1]))
+    starts = np.flatnonzero(heads)
+    del heads
+    unit_of_row = np.repeat(np.arange(len(starts), dtype="int32"), np.diff(np.r_[starts, n]))
+    latest_ts = np.maximum.reduceat(ts, starts) if n else ts
+    at_latest = np.flatnonzero(ts == latest_ts[unit_of_row])   # rows at their unit's latest time
+    last = np.ones(len(at_latest), dtype=bool)
+    last[:-1] = unit_of_row[at_latest[1:]] != unit_of_row[at_latest[:-1]]
+    latest_row = at_latest[last]                                # one per unit: the latest, lowest in the file
+    del unit_of_row, at_latest, last
+    order = np.lexsort((latest_row, latest_ts, customer[starts]))
+    first = starts[order]
+    u_day = day[first]
+    units: dict[str, Any] = {
+        "code": customer[first].astype("int32"), "day": u_day, "age_day": (u_day + late[first]).astype("int32"),
+        "amount": (np.add.reduceat(amount, starts) if n else amount)[order], "invoice": invoice[first],
+        "quantity": None, "country": None, "countries": None,
+    }
+    del amount, invoice, late
+    if "quantity" in transactions.columns:
+        quantity = _rows(pd.to_numeric(transactions["quantity"], errors="coerce").to_numpy(dtype="float64"), rows)
+        quantity = np.nan_to_num(quantity, nan=0.0)
+        units["quantity"] = (np.add.reduceat(quantity, starts) if n else quantity)[order]
+    if "country" in transactions.columns:
+        country_code, country_names = pd.factorize(transactions["country"], sort=False)
+        units["country"] = _rows(country_code, rows)[latest_row[order]].astype("int32")
+        units["countries"] = np.asarray(pd.Index(country_names).astype(str), dtype=object)
+    return units
 
 
 def day_number(value: Any) -> int:
@@ -232,19 +231,25 @@ def _first_purchase_days(customer: np.ndarray, product: np.ndarray, day: np.ndar
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(customer code, first day) of every (customer, product) pair, sorted by customer."""
     known = product >= 0
-    c, p, d = customer[known], product[known], day[known]
+    c, p, d = (customer, product, day) if known.all() else (customer[known], product[known], day[known])
     if not len(c):
         return np.array([], dtype="int32"), np.array([], dtype="int32")
     n_products = np.int64(p.max() + 1)
-    d0 = d.min()
-    span = np.int64(d.max() - d0 + 1)
-    pair = c * n_products + p
+    d0 = np.int64(d.min())
+    span = np.int64(d.max()) - d0 + 1
+    pair = c.astype("int64") * n_products + p
     if int(pair.max()).bit_length() + int(span).bit_length() <= 63:
-        key = np.sort(pair * span + (d - d0))       # pair, then day: the first of a pair is its first day
-        pair_of, first_day = key // span, key % span + d0
+        pair *= span
+        pair += d - d0
+        pair.sort()                                    # pair, then day: the first of a pair is its first day
+        pair_of = pair // span
+        new = np.ones(len(pair_of), dtype=bool)
+        new[1:] = pair_of[1:] != pair_of[:-1]
+        first_day = pair[new] % span + d0
     else:
         order = np.lexsort((d, pair))
-        pair_of, first_day = pair[order], d[order]
-    new = np.ones(len(pair_of), dtype=bool)
-    new[1:] = pair_of[1:] != pair_of[:-1]
-    return (pair_of[new] // n_products).astype("int32"), first_day[new].astype("int32")
+        pair_of = pair[order]
+        new = np.ones(len(pair_of), dtype=bool)
+        new[1:] = pair_of[1:] != pair_of[:-1]
+        first_day = d[order][new]
+    return (pair_of[new] // n_products).astype("int32"), first_day.astype("int32")

@@ -225,7 +225,7 @@ def fit_customer_values(
     })
     table["clv_tier"] = assign_tiers(table["clv"], tiers).array  # ordered categorical, as crmlib.clv
     table["value_model"] = chosen
-    history = tx.groupby("customer_id")["amount"].sum()
+    history = spend_between(log, pd.Timestamp.min, as_of)  # whole-history spend
     notes = low_history_guard(table, history, min_spend=low_history_spend)
     if len(notes):
         warnings.append(Message(N_("{count} customers in a top tier have spent less than {spend:g} in their whole "
