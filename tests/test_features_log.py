@@ -90,6 +90,8 @@ def reference_purchase_features(transactions: pd.DataFrame, cutoff: Any, *, acti
         feats["p_alive"] = p_alive(summary)
     feats["segment"] = assign_segments(rfm_scores(summary), segment_map).astype(str)
     if "country" in tx.columns:
+        # the one change to the copy: kind="stable" (the default quicksort leaves rows with the same
+        # timestamp in no defined order; the log takes the one further down the file)
         latest = tx.sort_values("invoice_date", kind="stable").drop_duplicates("customer_id", keep="last")
         feats["country"] = latest.set_index("customer_id")["country"].reindex(feats.index).fillna("unknown").astype(str)
     if customers is not None:

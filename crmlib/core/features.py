@@ -5,6 +5,12 @@ only; the label "churned" looks only at the window ``[c, c + window)``. The chur
 trains on them; any page that needs the same customer state reuses them. To add a
 feature: compute it in :func:`purchase_features` and name it in :data:`FEATURE_LABELS`
 (see ``docs/architecture.md``).
+
+Every function takes a cleaned transactions frame or its
+:class:`~crmlib.core.customer_log.CustomerLog`: a page that reads several cutoffs prepares
+the log once (a few seconds at 10M lines) and each cutoff is then numpy counting over it
+(about a second at 10M lines instead of ~25 s of pandas groupbys). The results are those
+of the pandas formulation kept in ``tests/test_features_log.py``.
 """
 from __future__ import annotations
 
