@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 # ---- and crmlib.core.btyd: repoint these imports, nothing else in this module)
 from crmlib.core.btyd import fit_with_fallback
 from crmlib.core.classifiers import make_models
+from crmlib.core.customer_log import CustomerLog
 from crmlib.core.features import churn_labels, purchase_features
 from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.errors import DataError, ModelError
@@ -61,7 +62,7 @@ SOURCE_RULE = N_(
 )
 
 
-def _features(transactions: pd.DataFrame, cutoff: pd.Timestamp, customers: pd.DataFrame | None,
+def _features(transactions: pd.DataFrame | CustomerLog, cutoff: pd.Timestamp, customers: pd.DataFrame | None,
               segment_map: dict[str, dict[str, Any]] | None) -> pd.DataFrame:
     """Leakage-free features of every customer seen before ``cutoff`` (rows dated < cutoff)."""
     X = purchase_features(transactions, cutoff, active_days=ALL_CUSTOMERS_DAYS, customers=customers,
@@ -122,14 +123,16 @@ class ActivityModel:
 
     # ------------------------------------------------------------------ fit
     def fit(self, transactions: pd.DataFrame, as_of: Any, *, customers: pd.DataFrame | None = None,
-            segment_map: dict[str, dict[str, Any]] | None = None) -> "ActivityModel":
+            segment_map: dict[str, dict[str, Any]] | None = None, log: CustomerLog | None = None
+            ) -> "ActivityModel":
         """Train on the window ending at ``as_of`` and score every customer at ``as_of``.
 
         ``transactions`` may hold rows after ``as_of``: they are never read.
         ``customers`` (cleaned customer-table attributes) must be known at the training
         cutoff. Raises :class:`DataError` when the history before the training cutoff is
         shorter than :data:`MIN_HISTORY_DAYS`, :class:`ModelError` when everybody (or
-        nobody) bought in the training window.
+        nobody) bought in the training window. ``log``: ``transactions`` prepared once
+        (:class:`~crmlib.core.customer_log.CustomerLog`; built here when not given).
         """
         if self.calibration not in ("sigmoid", "isotonic", "prior"):
             raise ModelError(f"calibration must be sigmoid, isotonic or prior; got {self.calibration!r}")
@@ -150,8 +153,9 @@ class ActivityModel:
                             f"of purchases before {self.train_cutoff_.date()}; the data start "
                             f"{'nowhere' if pd.isna(first) else first.date()}")
 
-        X = _features(tx, self.train_cutoff_, customers, segment_map)
-        y = 1 - churn_labels(tx, self.train_cutoff_, int(self.window_days), X.index).to_numpy()
+        log = log if log is not None else CustomerLog.from_transactions(tx)
+        X = _features(log, self.train_cutoff_, customers, segment_map)
+        y = 1 - churn_labels(log, self.train_cutoff_, int(self.window_days), X.index).to_numpy()
         if len(np.unique(y)) < 2:
             raise ModelError("in the training window everybody (or nobody) bought: no activity model can be learned")
         self.base_rate_ = float(y.mean())
@@ -168,7 +172,7 @@ class ActivityModel:
         self.estimator_ = clone(make_models(X, self.seed)[self.estimator_name_]).fit(X, y)
         self.calibrator_ = self._fit_calibrator(oof[self.estimator_name_], y)
 
-        X_now = _features(tx, self.score_cutoff_, customers, segment_map).reindex(columns=self.feature_columns_)
+        X_now = _features(log, self.score_cutoff_, customers, segment_map).reindex(columns=self.feature_columns_)
         classifier_p = pd.Series(self._calibrated(self.estimator_.predict_proba(X_now)[:, 1]), index=X_now.index,
                                  name="p_alive")
         self.btyd_ = self._btyd_check(tx, y, X.index, self.cv_roc_auc_[self.estimator_name_])
@@ -254,22 +258,21 @@ class ActivityModel:
         return Sentences(rule, outcome)
 
     # ------------------------------------------------------------------ use
-    def predict(self, transactions: pd.DataFrame, cutoff: Any, *, customers: pd.DataFrame | None = None,
+    def predict(self, transactions: pd.DataFrame | CustomerLog, cutoff: Any, *, customers: pd.DataFrame | None = None,
                 segment_map: dict[str, dict[str, Any]] | None = None) -> pd.Series:
         """The classifier's calibrated P(buys within the window after ``cutoff``) from rows dated
         before ``cutoff`` (for re-scoring on other data; ``p_alive_`` holds the run's values)."""
-        X = _features(transactions[transactions["customer_id"].notna()], pd.Timestamp(cutoff).normalize(),
-                      customers, segment_map).reindex(columns=self.feature_columns_)
+        X = _features(transactions, pd.Timestamp(cutoff).normalize(), customers,
+                      segment_map).reindex(columns=self.feature_columns_)
         with threadpool_limits(limits=1):
             p = self.estimator_.predict_proba(X)[:, 1]
         return pd.Series(self._calibrated(p), index=X.index, name="p_alive")
 
-    def features(self, transactions: pd.DataFrame, cutoff: Any) -> pd.DataFrame:
+    def features(self, transactions: pd.DataFrame | CustomerLog, cutoff: Any) -> pd.DataFrame:
         """The model's features of every customer seen before ``cutoff`` (rows dated before it),
         in the training columns, with the customer table and segment map given to :meth:`fit`
         (for permutation importance and driver tables on another cutoff's labels)."""
-        tx = transactions[transactions["customer_id"].notna()]
-        return _features(tx, pd.Timestamp(cutoff).normalize(), self.customers_,
+        return _features(transactions, pd.Timestamp(cutoff).normalize(), self.customers_,
                          self.segment_map_).reindex(columns=self.feature_columns_)
 
     def summary(self) -> dict[str, Any]:

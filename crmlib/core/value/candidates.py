@@ -15,6 +15,8 @@ from threadpoolctl import threadpool_limits
 
 from crmlib.core.activity import ActivityModel, _features
 from crmlib.core.btyd import UNIT_DAYS, ModelFit, fit_spend, fit_with_fallback
+from crmlib.core.customer_log import CustomerLog
+from crmlib.core.features import spend_between  # noqa: F401  (re-exported: crmlib.core.value.spend_between)
 from crmlib.core.i18n import N_, Message
 from crmlib.errors import DataError, ModelError
 
@@ -45,15 +47,6 @@ def _customer_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     return tx.assign(customer_id=tx["customer_id"].astype(str))
 
 
-def spend_between(transactions: pd.DataFrame, start: Any, end: Any) -> pd.Series:
-    """Each customer's spend on days ``start < day <= end`` (both dates inclusive of the day
-    ``end``, exclusive of ``start``), indexed by customer id."""
-    tx = _customer_rows(transactions)
-    day = tx["invoice_date"].dt.normalize()
-    inside = (day > _day(start)) & (day <= _day(end))
-    return tx.loc[inside].groupby("customer_id")["amount"].sum()
-
-
 def _make_regressor(X: pd.DataFrame, loss: str, seed: int) -> Pipeline:
     """Numbers as they are, categories one-hot (rare levels pooled); shallow, regularised trees."""
     numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
@@ -74,7 +67,7 @@ def _make_regressor(X: pd.DataFrame, loss: str, seed: int) -> Pipeline:
 SNAPSHOT_MIN_HISTORY_DAYS = 30
 
 
-def _training_set(tx: pd.DataFrame, cutoff: pd.Timestamp, h: int, windows: int
+def _training_set(tx: pd.DataFrame, cutoff: pd.Timestamp, h: int, windows: int, log: CustomerLog | None = None
                   ) -> tuple[pd.DataFrame | None, pd.Series | None]:
     """Stacked supervised training snapshots ending at ``cutoff``: for k = 1..``windows``,
     features from rows dated up to ``cutoff - k h`` and target = spend in the following
@@ -82,13 +75,14 @@ def _training_set(tx: pd.DataFrame, cutoff: pd.Timestamp, h: int, windows: int
     :data:`SNAPSHOT_MIN_HISTORY_DAYS` of history before it. Assumption: what predicts next
     quarter's spend is the same in the stacked quarters (their levels may differ)."""
     first = tx["invoice_date"].min().normalize()
+    log = log if log is not None else CustomerLog.from_transactions(tx)
     parts, targets = [], []
     for k in range(1, max(1, int(windows)) + 1):
         start = cutoff - pd.Timedelta(days=k * h)
         if start < first or (k > 1 and start - first < pd.Timedelta(days=SNAPSHOT_MIN_HISTORY_DAYS)):
             break
-        X = _features(tx, start + pd.Timedelta(days=1), None, None)
-        y = spend_between(tx, start, start + pd.Timedelta(days=h)).reindex(X.index).fillna(0.0).clip(lower=0.0)
+        X = _features(log, start + pd.Timedelta(days=1), None, None)
+        y = spend_between(log, start, start + pd.Timedelta(days=h)).reindex(X.index).fillna(0.0).clip(lower=0.0)
         parts.append(X.reset_index(drop=True))
         targets.append(y.reset_index(drop=True))
     if not parts or sum(len(p) for p in parts) < 50:
@@ -131,6 +125,7 @@ def forecast_candidates(
     activity: ActivityModel | None = None,
     training_windows: int = 2,
     seed: int = 0,
+    log: CustomerLog | None = None,
 ) -> CandidateForecasts:
     """Each candidate's spend forecast for ``(cutoff, cutoff + horizon_days]`` per customer.
 
@@ -139,7 +134,9 @@ def forecast_candidates(
     train on features at ``cutoff - k x horizon_days`` (k = 1..``training_windows``,
     stacked, :func:`_training_set`) with target "spend in the following ``horizon_days``"
     (the last one ends at ``cutoff``), then score features at ``cutoff``.
-    ``activity`` may pass an activity model already fitted at ``cutoff`` (the run's).
+    ``activity`` may pass an activity model already fitted at ``cutoff`` (the run's);
+    ``log`` the transactions prepared once (:class:`~crmlib.core.customer_log.CustomerLog`,
+    any rows after ``cutoff`` in it are not read; built here when not given).
     """
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
@@ -150,14 +147,15 @@ def forecast_candidates(
     if tx.empty:
         raise DataError(f"no purchases with a customer id up to {cutoff.date()}", column="customer_id")
     h = int(horizon_days)
-    X_now = _features(tx, cutoff + pd.Timedelta(days=1), None, None)
+    log = log if log is not None else CustomerLog.from_transactions(tx)
+    X_now = _features(log, cutoff + pd.Timedelta(days=1), None, None)
     ids = X_now.index
     out = pd.DataFrame(index=ids)
     notes: list[str] = []
     result = CandidateForecasts(cutoff, h, out, None, notes=notes)
 
     if "last_period" in candidates:
-        out["last_period"] = spend_between(tx, cutoff - pd.Timedelta(days=h), cutoff).reindex(ids).fillna(0.0)
+        out["last_period"] = spend_between(log, cutoff - pd.Timedelta(days=h), cutoff).reindex(ids).fillna(0.0)
     if "average_per_period" in candidates:
         observed = np.maximum(X_now["tenure_days"].to_numpy() + 1.0, h)
         out["average_per_period"] = X_now["monetary"].to_numpy() * h / observed
@@ -188,7 +186,7 @@ def forecast_candidates(
 
     needs_training = {"spend_gbm", "hurdle"} & set(candidates)
     if needs_training:
-        X_train, target = _training_set(tx, cutoff, h, training_windows)
+        X_train, target = _training_set(tx, cutoff, h, training_windows, log)
         if X_train is None:
             notes.append(Message(N_("Too little history before {date} to train the supervised spend models."),
                                  date=str((cutoff - pd.Timedelta(days=h)).date())))
@@ -209,7 +207,7 @@ def forecast_candidates(
                         spend_if_active = _make_regressor(X_train, "gamma", seed).fit(X_train[buyers],
                                                                                       target[buyers])
                         if activity is None:
-                            activity = ActivityModel(window_days, seed=seed).fit(tx, cutoff)
+                            activity = ActivityModel(window_days, seed=seed).fit(tx, cutoff, log=log)
                         p = activity.p_alive_.reindex(ids).to_numpy()
                         out["hurdle"] = p * spend_if_active.predict(X_now_aligned)
     result.activity = activity

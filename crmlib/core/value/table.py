@@ -10,6 +10,7 @@ import pandas as pd
 
 from crmlib.core.activity import ActivityModel
 from crmlib.core.btyd import DAYS_PER_MONTH, UNIT_DAYS, fit_spend
+from crmlib.core.customer_log import CustomerLog
 from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.core.summaries import btyd_summary
 from crmlib.core.value.backtest import SELECTION_RULE, Backtest, backtest
@@ -158,6 +159,7 @@ def fit_customer_values(
     seasonal_adjustment: bool = True,
     low_history_spend: float = LOW_HISTORY_SPEND,
     seed: int = 0,
+    log: CustomerLog | None = None,
 ) -> CustomerValues:
     """Backtest the candidates, fit the chosen one at ``as_of``, value every customer.
 
@@ -173,19 +175,24 @@ def fit_customer_values(
        purchase occasion (the chosen BTYD model's, else a BG/NBD-summary fit on daily
        occasions) - the same meaning whichever candidate makes ``clv``.
     5. Tiers by :func:`crmlib.clv.assign_tiers`; guards (:func:`low_history_guard`).
+
+    ``log``: ``transactions`` prepared once (:class:`~crmlib.core.customer_log.CustomerLog`;
+    built here when not given), read at every cutoff.
     """
     as_of = _day(as_of)
     tx = _customer_rows(transactions)
     tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
     warnings: list[str] = []
-    bt = backtest(tx, as_of, cutoffs, horizon_days, candidates=candidates, window_days=window_days, seed=seed)
+    log = log if log is not None else CustomerLog.from_transactions(tx)
+    bt = backtest(tx, as_of, cutoffs, horizon_days, candidates=candidates, window_days=window_days, seed=seed,
+                  log=log)
     chosen = bt.chosen
     if activity is None:
-        activity = ActivityModel(window_days, seed=seed).fit(tx, as_of)
+        activity = ActivityModel(window_days, seed=seed).fit(tx, as_of, log=log)
     elif activity.as_of_ != as_of:
         raise ModelError(f"the activity model was fitted at {activity.as_of_.date()}, not at {as_of.date()}")
     final = forecast_candidates(tx, as_of, horizon_days, candidates=[chosen], window_days=window_days,
-                                activity=activity, seed=seed)
+                                activity=activity, seed=seed, log=log)
     forecast = final.forecasts[chosen]
     if forecast.isna().all():
         raise ModelError(f"the chosen value model ({CANDIDATE_LABELS[chosen]}) could not be fitted at {as_of.date()}")
@@ -218,7 +225,7 @@ def fit_customer_values(
     })
     table["clv_tier"] = assign_tiers(table["clv"], tiers).array  # ordered categorical, as crmlib.clv
     table["value_model"] = chosen
-    history = tx.groupby("customer_id")["amount"].sum()
+    history = spend_between(log, pd.Timestamp.min, as_of)  # whole-history spend
     notes = low_history_guard(table, history, min_spend=low_history_spend)
     if len(notes):
         warnings.append(Message(N_("{count} customers in a top tier have spent less than {spend:g} in their whole "
@@ -258,7 +265,7 @@ def low_history_guard(values: pd.DataFrame, history_spend: pd.Series, *, min_spe
     return out
 
 
-def past_spend(transactions: pd.DataFrame, as_of: Any, days: int = 365) -> pd.Series:
+def past_spend(transactions: pd.DataFrame | CustomerLog, as_of: Any, days: int = 365) -> pd.Series:
     """Each customer's spend in the ``days`` up to and including ``as_of``."""
     as_of = _day(as_of)
     return spend_between(transactions, as_of - pd.Timedelta(days=days), as_of)

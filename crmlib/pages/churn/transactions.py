@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from crmlib.core.activity import ActivityModel
+from crmlib.core.customer_log import CustomerLog
 from crmlib.core.features import _customer_rows, churn_labels
 from crmlib.core.i18n import N_, Message
 from crmlib.errors import DataError, NotApplicableError
@@ -76,7 +77,7 @@ def _state_from_value_page(clv: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days: int, clv: pd.DataFrame | None,
-                seed: int, segment_map: Any, warnings: list[str], notes: list[str]
+                seed: int, segment_map: Any, warnings: list[str], notes: list[str], log: CustomerLog | None = None
                 ) -> tuple[pd.DataFrame, str, ActivityModel | None]:
     """Today's scores of the active customers from the value page's table (or a fresh
     activity model when it is missing): customer_id, churn_probability, risk_tier, value,
@@ -86,7 +87,7 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
     state = _state_from_value_page(clv)
     fitted = None
     if state is None:
-        fitted = ActivityModel(window, seed=seed).fit(tx, as_of, segment_map=segment_map)
+        fitted = ActivityModel(window, seed=seed).fit(tx, as_of, segment_map=segment_map, log=log)
         state = pd.DataFrame({"p_alive": fitted.p_alive_, "clv": np.nan})
         notes.append(Message(N_("The value page's table was not available, so the activity model was fitted here "
                                 "(the same model and window the value page uses).")))
@@ -119,14 +120,16 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
 
 
 def evaluate_one_window_back(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days: int, seed: int,
-                             segment_map: Any) -> dict[str, Any]:
+                             segment_map: Any, log: CustomerLog | None = None) -> dict[str, Any]:
     """Fit the activity model as of ``as_of - window`` and check it on the window that ends at ``as_of``."""
     eval_cutoff = as_of + pd.Timedelta(days=1) - pd.Timedelta(days=window)
-    model = ActivityModel(window, seed=seed).fit(tx, eval_cutoff - pd.Timedelta(days=1), segment_map=segment_map)
+    log = log if log is not None else CustomerLog.from_transactions(tx)
+    model = ActivityModel(window, seed=seed).fit(tx, eval_cutoff - pd.Timedelta(days=1), segment_map=segment_map,
+                                                 log=log)
     ids = _active(tx, eval_cutoff, active_days)
-    y = churn_labels(tx, eval_cutoff, window, ids)
+    y = churn_labels(log, eval_cutoff, window, ids)
     churn_p = 1.0 - model.p_alive_.reindex(ids).to_numpy()
-    X = model.features(tx, eval_cutoff).reindex(ids)
+    X = model.features(log, eval_cutoff).reindex(ids)
     recency = X["recency_days"].to_numpy(dtype="float64")
     threshold = best_threshold(y, churn_p)
     scores = {ACTIVITY: churn_p, "recency": recency}
@@ -163,8 +166,9 @@ def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv
             f"training date ({train_cutoff.date()}), and the data start "
             f"{'nowhere' if pd.isna(first) else first.date()}; a later period or a shorter churn window makes it "
             "possible")
-    ev = evaluate_one_window_back(tx, as_of, window, active_days, seed, segment_map)
-    scores, basis, _ = score_today(tx, as_of, window, active_days, clv, seed, segment_map, warnings, notes)
+    log = CustomerLog.from_transactions(tx)  # prepared once for every cutoff of the page
+    ev = evaluate_one_window_back(tx, as_of, window, active_days, seed, segment_map, log=log)
+    scores, basis, _ = score_today(tx, as_of, window, active_days, clv, seed, segment_map, warnings, notes, log=log)
     model = ev.pop("model")
     fitted_as_of = str((ev["cutoff"] - pd.Timedelta(days=1)).date())
     notes.append(Message(N_("Checked one window back: the activity model fitted as of {as_of} (trained on "

@@ -17,6 +17,7 @@ import pandas as pd
 
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
+from crmlib.core.customer_log import CustomerLog
 from crmlib.core.value import CustomerValues
 from crmlib.errors import DataError
 from crmlib.pages.clv.analysis import equity_by_segment
@@ -131,13 +132,14 @@ def run_value(
     tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
     if tx.empty:
         raise DataError("no purchases with a customer id up to the analysis date", column="customer_id")
-    activity = ActivityModel(int(window_days), seed=seed).fit(tx, as_of, segment_map=segment_map)
+    log = CustomerLog.from_transactions(tx)  # prepared once for every cutoff of the page
+    activity = ActivityModel(int(window_days), seed=seed).fit(tx, as_of, segment_map=segment_map, log=log)
     cv = value.fit_customer_values(tx, as_of, horizon_days=HORIZON_DAYS, window_days=int(window_days),
                                    discount_rate=discount_rate, candidates=candidates, tiers=tiers,
-                                   activity=activity, months=int(horizon_months), seed=seed)
+                                   activity=activity, months=int(horizon_months), seed=seed, log=log)
     by_segment = equity_by_segment(cv.table, segments)
     seg = segment_series(segments)
-    past = value.past_spend(tx, as_of, 365)
+    past = value.past_spend(log, as_of, 365)
     if seg is None:
         ratio = value.forecast_to_past_ratio(cv.table, "clv_tier", past)
     else:
