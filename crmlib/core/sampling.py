@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from crmlib.core.formatting import format_count
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import ConfigError
 
 #: Customers above which the pages' models train on a sample (scores still cover everyone).
@@ -83,12 +84,21 @@ def sample_customers(
 
 
 def describe_sample(n_sampled: int, n_total: int, *, stratified_by: str | None = None) -> str:
-    """The page's sentence on what the model was trained on (empty when nothing was sampled)."""
+    """The page's sentence on what the models were trained on (empty when nothing was sampled).
+
+    A :class:`~crmlib.core.i18n.Message`: English as a string (for metrics), shown in the
+    report's language; ``stratified_by`` is a message id naming the groups whose shares the
+    sample keeps (e.g. ``N_("customers who bought in the window and who did not")``).
+    """
     if n_sampled >= n_total:
         return ""
-    by = f", keeping each {stratified_by}'s share" if stratified_by else ""
-    return (f"The model was trained on a random sample of {format_count(n_sampled)} of the "
-            f"{format_count(n_total)} customers{by}; the scores cover every customer.")
+    counts = dict(sample=format_count(n_sampled), total=format_count(n_total))
+    if stratified_by:
+        return Message(N_("The models were trained on a random sample of {sample} of the {total} customers, keeping "
+                          "the shares of {groups}; the scores cover every customer."),
+                       groups=Message(stratified_by), **counts)
+    return Message(N_("The models were trained on a random sample of {sample} of the {total} customers; the scores "
+                      "cover every customer."), **counts)
 
 
 def in_batches(score: Callable[[Any], Any], rows: Any, batch_rows: int = DEFAULT_BATCH_ROWS) -> Any:

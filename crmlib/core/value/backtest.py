@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from crmlib.core.btyd import DAYS_PER_MONTH
 from crmlib.core.i18n import N_, Message
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.core.value.candidates import (
     CANDIDATES, NAIVE_CANDIDATES, _customer_rows, _day, forecast_candidates, spend_between,
 )
@@ -137,6 +138,7 @@ def backtest(
     candidates: Sequence[str] = CANDIDATES,
     window_days: int = 90,
     seed: int = 0,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> Backtest:
     """Score every candidate's ``horizon_days`` forecast at each cutoff against what happened.
 
@@ -144,7 +146,8 @@ def backtest(
     the history allows). At a cutoff c the candidates see only rows dated up to c
     (:func:`forecast_candidates`); the actual is each customer's spend in
     ``(c, c + horizon]``, which must end by ``as_of``. The population is every customer
-    seen up to c (customers who buy nothing in the holdout count as 0).
+    seen up to c (customers who buy nothing in the holdout count as 0). ``max_customers``
+    bounds each cutoff's training (:func:`forecast_candidates`); every customer is scored.
     """
     as_of = _day(as_of)
     h = int(horizon_days)
@@ -157,7 +160,8 @@ def backtest(
             raise DataError(f"backtest cutoff {c.date()} + {h} days runs past the analysis date {as_of.date()}")
     rows, deciles, seasons, notes = [], {}, [], []
     for c in cutoffs:
-        fc = forecast_candidates(transactions, c, h, candidates=candidates, window_days=window_days, seed=seed)
+        fc = forecast_candidates(transactions, c, h, candidates=candidates, window_days=window_days, seed=seed,
+                                 max_customers=max_customers)
         notes += fc.notes
         actual = spend_between(transactions, c, c + pd.Timedelta(days=h)).reindex(fc.forecasts.index).fillna(0.0)
         for name in fc.forecasts.columns:

@@ -17,12 +17,16 @@ import pandas as pd
 
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, describe_sample
+from crmlib.core.i18n import N_
 from crmlib.core.value import CustomerValues
 from crmlib.errors import DataError
 from crmlib.pages.clv.analysis import equity_by_segment
 
 #: the validated horizon: one quarter
 HORIZON_DAYS = 91
+#: what the activity model's training sample keeps the shares of (a message id, shown through ``_()``)
+BOUGHT_STRATUM = N_("customers who bought in the window and who did not")
 
 
 @dataclass
@@ -67,6 +71,11 @@ class ValuePage:
         mean = mean.loc[[c for c in order if c in mean.index]]
         mean["chosen"] = mean.index == self.values.chosen
         return mean
+
+    def sample_text(self) -> str:
+        """The sentence on the training sample (empty when every customer was trained on)."""
+        activity = self.activity
+        return describe_sample(activity.n_train_, activity.n_customers_, stratified_by=BOUGHT_STRATUM)
 
     def metrics(self, warnings: Sequence[str] = ()) -> dict[str, Any]:
         """``metrics/03_clv.json``: the declared keys plus the value model's headline numbers.
@@ -113,6 +122,7 @@ def run_value(
     segment_map: dict[str, dict[str, Any]] | None = None,
     candidates: Sequence[str] = value.CANDIDATES,
     seed: int = 0,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> ValuePage:
     """The value page in one call.
 
@@ -124,6 +134,9 @@ def run_value(
     3. From that one table: equity by segment (``segments``: the segmentation page's
        ``customers_segments.parquet``, optional), the forecast vs the last 365 days'
        spend by segment (by value tier without segments), the retention what-if.
+
+    ``max_customers`` (the setting ``max_training_customers``): above it every model trains
+    on a seeded, stratified sample of that many customers; every customer is valued.
     """
     as_of = pd.Timestamp(as_of).normalize()
     tx = transactions[transactions["customer_id"].notna()]
@@ -131,10 +144,12 @@ def run_value(
     tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
     if tx.empty:
         raise DataError("no purchases with a customer id up to the analysis date", column="customer_id")
-    activity = ActivityModel(int(window_days), seed=seed).fit(tx, as_of, segment_map=segment_map)
+    activity = ActivityModel(int(window_days), seed=seed, max_customers=max_customers).fit(
+        tx, as_of, segment_map=segment_map)
     cv = value.fit_customer_values(tx, as_of, horizon_days=HORIZON_DAYS, window_days=int(window_days),
                                    discount_rate=discount_rate, candidates=candidates, tiers=tiers,
-                                   activity=activity, months=int(horizon_months), seed=seed)
+                                   activity=activity, months=int(horizon_months), seed=seed,
+                                   max_customers=max_customers)
     by_segment = equity_by_segment(cv.table, segments)
     seg = segment_series(segments)
     past = value.past_spend(tx, as_of, 365)
