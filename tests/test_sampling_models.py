@@ -150,3 +150,15 @@ def test_btyd_fit_on_weighted_unique_rows_has_the_per_customer_fits_parameters(l
     for name, v in plain.params.items():
         assert compressed.params[name] == pytest.approx(v, rel=1e-3), name
     assert compressed.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-6)
+
+
+def test_btyd_fallback_fit_on_a_sample_predicts_for_every_customer(log):
+    summary = btyd_summary(log.transactions, AS_OF)
+    full = btyd.fit_with_fallback(log.transactions, AS_OF, "bgnbd")
+    sampled = btyd.fit_with_fallback(log.transactions, AS_OF, "bgnbd", max_customers=LIMIT)
+    assert sampled.usable and sampled.summary.index.equals(summary.index)
+    assert sampled.expected_purchases(13.0).notna().all() and sampled.params != full.params
+    same = btyd.fit_with_fallback(log.transactions, AS_OF, "bgnbd", max_customers=len(summary))
+    assert same.params == full.params
+    spend = btyd.fit_spend(summary, max_customers=LIMIT)
+    assert spend.n_customers == int((summary["frequency"] > 0).sum()) and spend.converged

@@ -230,7 +230,7 @@ class ActivityModel:
         if self.use_btyd == "never":
             out["reason"] = Message(N_("BTYD not considered (use_btyd='never')"))
             return out
-        final = fit_with_fallback(tx, self.as_of_, "bgnbd")
+        final = fit_with_fallback(tx, self.as_of_, "bgnbd", max_customers=self.max_customers, seed=self.seed)
         out["clean"] = bool(final.clean)
         if not final.clean:
             out["reason"] = Message(N_("BG/NBD does not measure drop-out here (parameters at their bounds: "
@@ -245,7 +245,8 @@ class ActivityModel:
                                     spread=out["spread"])
             return out
         last_train_day = self.train_cutoff_ - pd.Timedelta(days=1)
-        train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd")
+        train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd",
+                                      max_customers=self.max_customers, seed=self.seed)
         if not train_fit.usable:
             out["reason"] = Message(N_("BG/NBD could not be fitted at the training cutoff"))
             return out

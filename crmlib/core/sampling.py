@@ -10,8 +10,11 @@ customer:
   a fixed seed, stratified (each stratum keeps its share, largest remainder rounding), so
   a rare outcome (churners, a small segment) keeps its weight; the frame itself when it is
   small enough. :func:`describe_sample` is the sentence the page shows.
-* BTYD fits need no sample: they already fit on the unique (frequency, recency, T) rows
-  with weights (:func:`crmlib.core.btyd.compress_summary`).
+* BTYD fits run on the unique (frequency, recency, T) rows with weights
+  (:func:`crmlib.core.btyd.compress_summary`); above the limit they fit on a sample as
+  well (:func:`crmlib.core.btyd.fit_with_fallback`'s ``max_customers``), because the
+  unique rows keep growing with the base (54k of 111k customers at 1M lines) while four
+  parameters are pinned down long before.
 * :func:`in_batches`: apply a scoring function to consecutive row blocks of a frame,
   array or sparse matrix and join the results, so scoring memory stays bounded.
 """

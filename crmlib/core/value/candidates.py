@@ -188,14 +188,14 @@ def forecast_candidates(
         if name not in candidates:
             continue
         model = name.removesuffix("_gg")
-        fit = fit_with_fallback(tx, cutoff, model)
+        fit = fit_with_fallback(tx, cutoff, model, max_customers=max_customers, seed=seed)
         if not fit.usable:
             notes.append(Message(N_("{model}: not usable at {date} ({reason})."), model=Message(CANDIDATE_LABELS[name]),
                                  date=str(cutoff.date()), reason=fit.message or Message(N_("no fit"))))
             out[name] = np.nan
             continue
         result.btyd_fits[name] = fit
-        spend = fit_spend(fit.summary)
+        spend = fit_spend(fit.summary, max_customers=max_customers, seed=seed)
         purchases = fit.expected_purchases(h / UNIT_DAYS[fit.time_unit])
         avg = spend.expected_avg_spend(fit.summary)
         for series in (purchases, avg):

@@ -218,7 +218,7 @@ def fit_customer_values(
     else:
         expected_purchases = pd.Series(pd.NA, index=ids, dtype="Float64")
         summary = btyd_summary(tx, as_of)
-        avg_spend = fit_spend(summary).expected_avg_spend(summary)
+        avg_spend = fit_spend(summary, max_customers=max_customers, seed=seed).expected_avg_spend(summary)
         avg_spend.index = avg_spend.index.astype(str)
         avg_spend = avg_spend.reindex(ids)
     table = pd.DataFrame({
