@@ -42,6 +42,7 @@ from crmlib.core.classifiers import make_models
 from crmlib.core.customer_log import CustomerLog
 from crmlib.core.features import churn_labels, purchase_features
 from crmlib.core.i18n import N_, Message, Sentences
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, in_batches, sample_customers
 from crmlib.errors import DataError, ModelError
 
 #: "every customer ever seen": the look-back passed to ``purchase_features``
@@ -88,7 +89,13 @@ class ActivityModel:
     use_btyd:
         ``"auto"`` applies :data:`SOURCE_RULE`; ``"never"`` always uses the classifier.
     seed:
-        Fixes the folds and the gradient-boosting model.
+        Fixes the folds, the gradient-boosting model and the training sample.
+    max_customers:
+        With more training customers than this, the classifier (cross-validation, final
+        fit, calibration) trains on a random sample of ``max_customers`` of them, stratified
+        by the label (buyers and non-buyers keep their shares; :func:`crmlib.core.sampling.
+        sample_customers`); every customer is still scored (in batches). ``None`` trains
+        on everyone. At or under the limit nothing changes.
 
     Assumptions
     -----------
@@ -109,17 +116,20 @@ class ActivityModel:
     Learned attributes: ``as_of_``, ``train_cutoff_``, ``score_cutoff_``, ``estimator_``
     (the fitted pipeline), ``estimator_name_``, ``calibrator_``, ``feature_columns_``,
     ``cv_roc_auc_`` (out-of-fold ROC-AUC per pipeline), ``base_rate_`` (share of training
-    customers who bought in the window), ``n_train_`` (training customers), ``btyd_`` (what the BTYD check found),
+    customers who bought in the window), ``n_customers_`` (customers in the training window),
+    ``n_train_`` (those the classifier was trained on: all of them, or the sample),
+    ``btyd_`` (what the BTYD check found),
     ``source_`` ("classifier" or "bgnbd"), ``p_alive_`` (Series indexed by customer id,
     every customer seen up to ``as_of``), ``note_`` (the rule and the outcome in words).
     """
 
     def __init__(self, window_days: int = 90, *, calibration: str = "sigmoid", use_btyd: str = "auto",
-                 seed: int = 0) -> None:
+                 seed: int = 0, max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> None:
         self.window_days = window_days
         self.calibration = calibration
         self.use_btyd = use_btyd
         self.seed = seed
+        self.max_customers = max_customers
 
     # ------------------------------------------------------------------ fit
     def fit(self, transactions: pd.DataFrame, as_of: Any, *, customers: pd.DataFrame | None = None,
@@ -159,22 +169,23 @@ class ActivityModel:
         if len(np.unique(y)) < 2:
             raise ModelError("in the training window everybody (or nobody) bought: no activity model can be learned")
         self.base_rate_ = float(y.mean())
-        self.n_train_ = int(len(y))
+        self.n_customers_ = int(len(y))
         self.feature_columns_ = list(X.columns)
+        X_fit, y_fit = self._training_sample(X, y)
+        self.n_train_ = int(len(y_fit))
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=self.seed)
         oof: dict[str, np.ndarray] = {}
         self.cv_roc_auc_ = {}
         with threadpool_limits(limits=1):
-            for name, model in make_models(X, self.seed).items():
-                oof[name] = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
-                self.cv_roc_auc_[name] = _auc(y, oof[name])
+            for name, model in make_models(X_fit, self.seed).items():
+                oof[name] = cross_val_predict(model, X_fit, y_fit, cv=folds, method="predict_proba")[:, 1]
+                self.cv_roc_auc_[name] = _auc(y_fit, oof[name])
         self.estimator_name_ = max(self.cv_roc_auc_, key=lambda k: (self.cv_roc_auc_[k], k == "logistic_regression"))
-        self.estimator_ = clone(make_models(X, self.seed)[self.estimator_name_]).fit(X, y)
-        self.calibrator_ = self._fit_calibrator(oof[self.estimator_name_], y)
+        self.estimator_ = clone(make_models(X_fit, self.seed)[self.estimator_name_]).fit(X_fit, y_fit)
+        self.calibrator_ = self._fit_calibrator(oof[self.estimator_name_], y_fit)
 
         X_now = _features(log, self.score_cutoff_, customers, segment_map).reindex(columns=self.feature_columns_)
-        classifier_p = pd.Series(self._calibrated(self.estimator_.predict_proba(X_now)[:, 1]), index=X_now.index,
-                                 name="p_alive")
+        classifier_p = pd.Series(self._score(X_now), index=X_now.index, name="p_alive")
         self.btyd_ = self._btyd_check(tx, y, X.index, self.cv_roc_auc_[self.estimator_name_])
         if self.btyd_["used"]:
             self.source_ = "bgnbd"
@@ -186,6 +197,19 @@ class ActivityModel:
         self.p_alive_.index.name = "customer_id"
         self.note_ = self._note()
         return self
+
+    def _training_sample(self, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+        """``X, y`` themselves, or a sample of ``max_customers`` rows stratified by ``y`` (seeded)."""
+        if self.max_customers is None or len(y) <= int(self.max_customers):
+            return X, y
+        rows = sample_customers(pd.DataFrame({"bought": y}), int(self.max_customers), stratify="bought",
+                                seed=self.seed).index.to_numpy()
+        return X.iloc[rows], y[rows]
+
+    def _score(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(buys) of every row of ``X``, in blocks (bounded memory on a large base)."""
+        with threadpool_limits(limits=1):
+            return in_batches(lambda block: self._calibrated(self.estimator_.predict_proba(block)[:, 1]), X)
 
     def _fit_calibrator(self, oof: np.ndarray, y: np.ndarray) -> Any:
         if self.calibration == "prior":
@@ -210,7 +234,7 @@ class ActivityModel:
         if self.use_btyd == "never":
             out["reason"] = Message(N_("BTYD not considered (use_btyd='never')"))
             return out
-        final = fit_with_fallback(tx, self.as_of_, "bgnbd")
+        final = fit_with_fallback(tx, self.as_of_, "bgnbd", max_customers=self.max_customers, seed=self.seed)
         out["clean"] = bool(final.clean)
         if not final.clean:
             out["reason"] = Message(N_("BG/NBD does not measure drop-out here (parameters at their bounds: "
@@ -225,7 +249,8 @@ class ActivityModel:
                                     spread=out["spread"])
             return out
         last_train_day = self.train_cutoff_ - pd.Timedelta(days=1)
-        train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd")
+        train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd",
+                                      max_customers=self.max_customers, seed=self.seed)
         if not train_fit.usable:
             out["reason"] = Message(N_("BG/NBD could not be fitted at the training cutoff"))
             return out
@@ -264,9 +289,7 @@ class ActivityModel:
         before ``cutoff`` (for re-scoring on other data; ``p_alive_`` holds the run's values)."""
         X = _features(transactions, pd.Timestamp(cutoff).normalize(), customers,
                       segment_map).reindex(columns=self.feature_columns_)
-        with threadpool_limits(limits=1):
-            p = self.estimator_.predict_proba(X)[:, 1]
-        return pd.Series(self._calibrated(p), index=X.index, name="p_alive")
+        return pd.Series(self._score(X), index=X.index, name="p_alive")
 
     def features(self, transactions: pd.DataFrame | CustomerLog, cutoff: Any) -> pd.DataFrame:
         """The model's features of every customer seen before ``cutoff`` (rows dated before it),
@@ -282,6 +305,7 @@ class ActivityModel:
                 "train_cutoff": str(self.train_cutoff_.date()), "as_of": str(self.as_of_.date()),
                 "classifier": self.estimator_name_, "cv_roc_auc": self.cv_roc_auc_,
                 "base_rate": self.base_rate_, "btyd": {k: v for k, v in self.btyd_.items() if k != "p_alive"},
-                "customers": int(len(p)), "p_alive_mean": float(p.mean()),
+                "customers": int(len(p)), "training_customers": self.n_train_,
+                "training_window_customers": self.n_customers_, "p_alive_mean": float(p.mean()),
                 "p_alive_percentiles": {str(q): float(p.quantile(q)) for q in (0.1, 0.5, 0.9)},
                 "note": self.note_}

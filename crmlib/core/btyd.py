@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlib.core.sampling import sample_customers
 from crmlib.core.summaries import TIME_UNITS, btyd_summary
 from crmlib.core.validation import require_columns
 from crmlib.errors import DataError, ModelError
@@ -301,6 +302,8 @@ def fit_with_fallback(
     time_unit: str = "W",
     penalizers: Sequence[float] = PENALIZERS,
     summary: pd.DataFrame | None = None,
+    max_customers: int | None = None,
+    seed: int = 0,
 ) -> ModelFit:
     """Fit ``model`` with the documented fallback ladder (:func:`ladder_rungs`).
 
@@ -311,8 +314,15 @@ def fit_with_fallback(
     rung, another model, is :func:`choose_model`'s job.
 
     ``summary`` may pass the daily-occasion summary when the caller already has it.
+
+    ``max_customers``: with more customers than this, every rung fits on the same seeded
+    sample of that many customers, stratified by repeat vs one-time buyers (four
+    parameters are pinned down long before a million customers, while the number of
+    unique rows keeps growing); the returned fit's ``summary`` is every customer's, so
+    its predictions cover everyone. ``None`` fits on everyone.
     """
     summaries: dict[str, pd.DataFrame] = {}
+    sample: pd.Index | None = None
     if summary is not None:
         summaries["day"] = summary
     tried: list[dict[str, Any]] = []
@@ -323,7 +333,13 @@ def fit_with_fallback(
         occ = rung["occasion"]
         if occ not in summaries:
             summaries[occ] = btyd_summary(_occasion_transactions(transactions, occ), as_of, time_unit=time_unit)
-        fit = fit_model(summaries[occ], model, penalizer=rung["penalizer"], time_unit=time_unit, occasion=occ)
+        rows = summaries[occ]
+        if max_customers is not None and len(rows) > int(max_customers):
+            if sample is None:
+                sample = _customer_sample(rows, int(max_customers), seed)
+            rows = rows[rows.index.isin(sample)]
+        fit = fit_model(rows, model, penalizer=rung["penalizer"], time_unit=time_unit, occasion=occ)
+        fit.summary = summaries[occ]
         fit.fallback = rung["name"]
         tried.append({"rung": rung["name"] or "plain", "converged": fit.converged, "usable": fit.usable,
                       "at_bounds": list(fit.at_bounds), "message": fit.message})
@@ -334,6 +350,12 @@ def fit_with_fallback(
               or next((f for f in fits if f.converged), fits[0]))
     chosen.tried = tried
     return chosen
+
+
+def _customer_sample(summary: pd.DataFrame, max_customers: int, seed: int) -> pd.Index:
+    """Ids of a seeded sample of ``max_customers`` customers, stratified by repeat buyer (frequency > 0)."""
+    strata = pd.DataFrame({"repeat": summary["frequency"].to_numpy() > 0}, index=summary.index)
+    return sample_customers(strata, max_customers, stratify="repeat", seed=seed).index
 
 
 @dataclass
@@ -368,7 +390,8 @@ class SpendFit:
         return pd.Series(values, index=summary.index, name="expected_avg_spend")
 
 
-def fit_spend(summary: pd.DataFrame, *, penalizer: float = 0.0) -> SpendFit:
+def fit_spend(summary: pd.DataFrame, *, penalizer: float = 0.0, max_customers: int | None = None,
+              seed: int = 0) -> SpendFit:
     """Fit the Gamma-Gamma model of spend on repeat buyers (``frequency > 0``).
 
     Assumptions (Fader & Hardie 2013, http://www.brucehardie.com/notes/025/):
@@ -381,6 +404,9 @@ def fit_spend(summary: pd.DataFrame, *, penalizer: float = 0.0) -> SpendFit:
        :func:`spend_independence`).
     4. Only repeat purchases are used (the first one often differs); ``monetary_value``
        is the mean value of a customer's repeat purchase occasions.
+
+    ``max_customers``: with more repeat buyers than this, the fit uses a seeded random
+    sample of that many (three parameters); ``n_customers`` stays the repeat buyers' count.
     """
     from lifetimes import GammaGammaFitter
 
@@ -389,6 +415,8 @@ def fit_spend(summary: pd.DataFrame, *, penalizer: float = 0.0) -> SpendFit:
     n = len(repeat)
     if n < 10:
         return SpendFit(None, False, [], None, None, n, f"only {n} repeat buyers with spend")
+    if max_customers is not None and n > int(max_customers):
+        repeat = sample_customers(repeat, int(max_customers), seed=seed)
     rows = compress_summary(repeat, ("frequency", "monetary_value"))
     fitter = GammaGammaFitter(penalizer_coef=penalizer)
     try:

@@ -10,8 +10,11 @@ customer:
   a fixed seed, stratified (each stratum keeps its share, largest remainder rounding), so
   a rare outcome (churners, a small segment) keeps its weight; the frame itself when it is
   small enough. :func:`describe_sample` is the sentence the page shows.
-* BTYD fits need no sample: they already fit on the unique (frequency, recency, T) rows
-  with weights (:func:`crmlib.core.btyd.compress_summary`).
+* BTYD fits run on the unique (frequency, recency, T) rows with weights
+  (:func:`crmlib.core.btyd.compress_summary`); above the limit they fit on a sample as
+  well (:func:`crmlib.core.btyd.fit_with_fallback`'s ``max_customers``), because the
+  unique rows keep growing with the base (54k of 111k customers at 1M lines) while four
+  parameters are pinned down long before.
 * :func:`in_batches`: apply a scoring function to consecutive row blocks of a frame,
   array or sparse matrix and join the results, so scoring memory stays bounded.
 """
@@ -25,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from crmlib.core.formatting import format_count
+from crmlib.core.i18n import N_, Message
 from crmlib.errors import ConfigError
 
 #: Customers above which the pages' models train on a sample (scores still cover everyone).
@@ -83,12 +87,21 @@ def sample_customers(
 
 
 def describe_sample(n_sampled: int, n_total: int, *, stratified_by: str | None = None) -> str:
-    """The page's sentence on what the model was trained on (empty when nothing was sampled)."""
+    """The page's sentence on what the models were trained on (empty when nothing was sampled).
+
+    A :class:`~crmlib.core.i18n.Message`: English as a string (for metrics), shown in the
+    report's language; ``stratified_by`` is a message id naming the groups whose shares the
+    sample keeps (e.g. ``N_("customers who bought in the window and who did not")``).
+    """
     if n_sampled >= n_total:
         return ""
-    by = f", keeping each {stratified_by}'s share" if stratified_by else ""
-    return (f"The model was trained on a random sample of {format_count(n_sampled)} of the "
-            f"{format_count(n_total)} customers{by}; the scores cover every customer.")
+    counts = dict(sample=format_count(n_sampled), total=format_count(n_total))
+    if stratified_by:
+        return Message(N_("The models were trained on a random sample of {sample} of the {total} customers, keeping "
+                          "the shares of {groups}; the scores cover every customer."),
+                       groups=Message(stratified_by), **counts)
+    return Message(N_("The models were trained on a random sample of {sample} of the {total} customers; the scores "
+                      "cover every customer."), **counts)
 
 
 def in_batches(score: Callable[[Any], Any], rows: Any, batch_rows: int = DEFAULT_BATCH_ROWS) -> Any:

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from crmlib.core.btyd import DAYS_PER_MONTH
 from crmlib.core.customer_log import CustomerLog
 from crmlib.core.i18n import N_, Message
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.core.value.candidates import (
     CANDIDATES, NAIVE_CANDIDATES, _customer_rows, _day, forecast_candidates, spend_between,
 )
@@ -139,6 +140,7 @@ def backtest(
     window_days: int = 90,
     seed: int = 0,
     log: CustomerLog | None = None,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> Backtest:
     """Score every candidate's ``horizon_days`` forecast at each cutoff against what happened.
 
@@ -148,7 +150,8 @@ def backtest(
     ``(c, c + horizon]``, which must end by ``as_of``. The population is every customer
     seen up to c (customers who buy nothing in the holdout count as 0). ``log``: the
     transactions prepared once (:class:`~crmlib.core.customer_log.CustomerLog`; built here
-    when not given) for every cutoff's features and actuals.
+    when not given) for every cutoff's features and actuals. ``max_customers`` bounds each
+    cutoff's training (:func:`forecast_candidates`); every customer is scored.
     """
     as_of = _day(as_of)
     h = int(horizon_days)
@@ -163,7 +166,7 @@ def backtest(
     rows, deciles, seasons, notes = [], {}, [], []
     for c in cutoffs:
         fc = forecast_candidates(transactions, c, h, candidates=candidates, window_days=window_days, seed=seed,
-                                 log=log)
+                                 log=log, max_customers=max_customers)
         notes += fc.notes
         actual = spend_between(log, c, c + pd.Timedelta(days=h)).reindex(fc.forecasts.index).fillna(0.0)
         for name in fc.forecasts.columns:

@@ -18,6 +18,7 @@ from crmlib.core.btyd import UNIT_DAYS, ModelFit, fit_spend, fit_with_fallback
 from crmlib.core.customer_log import CustomerLog
 from crmlib.core.features import spend_between  # noqa: F401  (re-exported: crmlib.core.value.spend_between)
 from crmlib.core.i18n import N_, Message
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, in_batches, sample_customers
 from crmlib.errors import DataError, ModelError
 
 CANDIDATES: tuple[str, ...] = ("bgnbd_gg", "pareto_nbd_gg", "spend_gbm", "hurdle", "last_period",
@@ -94,6 +95,18 @@ def _training_set(tx: pd.DataFrame, cutoff: pd.Timestamp, h: int, windows: int, 
     return X, pd.concat(targets, ignore_index=True)
 
 
+def _training_sample(X: pd.DataFrame, target: pd.Series, max_rows: int | None, seed: int
+                     ) -> tuple[pd.DataFrame, pd.Series]:
+    """The stacked training rows themselves, or ``max_rows`` of them drawn at random (seeded),
+    stratified by "bought in the horizon" (target > 0), so buyers and non-buyers keep their
+    shares and the spend-of-a-buyer model keeps its share of rows."""
+    if max_rows is None or len(target) <= int(max_rows):
+        return X, target
+    rows = sample_customers(pd.DataFrame({"bought": (target > 0).to_numpy()}), int(max_rows), stratify="bought",
+                            seed=seed).index.to_numpy()
+    return X.iloc[rows].reset_index(drop=True), target.iloc[rows].reset_index(drop=True)
+
+
 @dataclass
 class CandidateForecasts:
     """Every candidate's forecast of spend in ``(cutoff, cutoff + horizon_days]``.
@@ -101,7 +114,9 @@ class CandidateForecasts:
     ``forecasts``: one column per candidate, one row per customer seen up to ``cutoff``
     (NaN where a candidate could not be fitted); ``p_alive``: the activity model's
     probability at the cutoff; ``expected_purchases``: per BTYD candidate; ``notes``:
-    what failed and why; ``activity``: the fitted :class:`ActivityModel` (or ``None``).
+    what failed and why; ``activity``: the fitted :class:`ActivityModel` (or ``None``);
+    ``train_rows`` / ``train_rows_total``: the (customer, horizon) rows the supervised spend
+    models were trained on, and how many there were (they differ when they were sampled).
     """
 
     cutoff: pd.Timestamp
@@ -113,6 +128,8 @@ class CandidateForecasts:
     btyd_fits: dict[str, ModelFit] = field(default_factory=dict)
     activity: ActivityModel | None = None
     notes: list[str] = field(default_factory=list)
+    train_rows: int = 0
+    train_rows_total: int = 0
 
 
 def forecast_candidates(
@@ -126,6 +143,7 @@ def forecast_candidates(
     training_windows: int = 2,
     seed: int = 0,
     log: CustomerLog | None = None,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> CandidateForecasts:
     """Each candidate's spend forecast for ``(cutoff, cutoff + horizon_days]`` per customer.
 
@@ -137,6 +155,10 @@ def forecast_candidates(
     ``activity`` may pass an activity model already fitted at ``cutoff`` (the run's);
     ``log`` the transactions prepared once (:class:`~crmlib.core.customer_log.CustomerLog`,
     any rows after ``cutoff`` in it are not read; built here when not given).
+    ``max_customers`` bounds the training: the spend models train on at most
+    ``max_customers`` x ``training_windows`` stacked rows (:func:`_training_sample`) and an
+    activity model fitted here on ``max_customers`` customers; every customer is scored.
+    ``None`` trains on everything.
     """
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
@@ -164,14 +186,14 @@ def forecast_candidates(
         if name not in candidates:
             continue
         model = name.removesuffix("_gg")
-        fit = fit_with_fallback(tx, cutoff, model)
+        fit = fit_with_fallback(tx, cutoff, model, max_customers=max_customers, seed=seed)
         if not fit.usable:
             notes.append(Message(N_("{model}: not usable at {date} ({reason})."), model=Message(CANDIDATE_LABELS[name]),
                                  date=str(cutoff.date()), reason=fit.message or Message(N_("no fit"))))
             out[name] = np.nan
             continue
         result.btyd_fits[name] = fit
-        spend = fit_spend(fit.summary)
+        spend = fit_spend(fit.summary, max_customers=max_customers, seed=seed)
         purchases = fit.expected_purchases(h / UNIT_DAYS[fit.time_unit])
         avg = spend.expected_avg_spend(fit.summary)
         for series in (purchases, avg):
@@ -193,11 +215,16 @@ def forecast_candidates(
             for name in needs_training:
                 out[name] = np.nan
         else:
+            result.train_rows_total = len(target)
+            X_train, target = _training_sample(
+                X_train, target, None if max_customers is None else int(max_customers) * max(1, int(training_windows)),
+                seed)
+            result.train_rows = len(target)
             X_now_aligned = X_now.reindex(columns=X_train.columns)
             with threadpool_limits(limits=1):
                 if "spend_gbm" in candidates:
                     gbm = _make_regressor(X_train, "poisson", seed).fit(X_train, target)
-                    out["spend_gbm"] = np.clip(gbm.predict(X_now_aligned), 0.0, None)
+                    out["spend_gbm"] = np.clip(in_batches(gbm.predict, X_now_aligned), 0.0, None)
                 if "hurdle" in candidates:
                     buyers = (target > 0).to_numpy()
                     if buyers.sum() < 50:
@@ -207,9 +234,10 @@ def forecast_candidates(
                         spend_if_active = _make_regressor(X_train, "gamma", seed).fit(X_train[buyers],
                                                                                       target[buyers])
                         if activity is None:
-                            activity = ActivityModel(window_days, seed=seed).fit(tx, cutoff, log=log)
+                            activity = ActivityModel(window_days, seed=seed, max_customers=max_customers).fit(
+                                tx, cutoff, log=log)
                         p = activity.p_alive_.reindex(ids).to_numpy()
-                        out["hurdle"] = p * spend_if_active.predict(X_now_aligned)
+                        out["hurdle"] = p * in_batches(spend_if_active.predict, X_now_aligned)
     result.activity = activity
     result.p_alive = None if activity is None else activity.p_alive_.reindex(ids)
     result.forecasts = out[[c for c in candidates if c in out.columns]]

@@ -12,6 +12,7 @@ from crmlib.core.activity import ActivityModel
 from crmlib.core.btyd import DAYS_PER_MONTH, UNIT_DAYS, fit_spend
 from crmlib.core.customer_log import CustomerLog
 from crmlib.core.i18n import N_, Message, Sentences
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.core.summaries import btyd_summary
 from crmlib.core.value.backtest import SELECTION_RULE, Backtest, backtest
 from crmlib.core.value.candidates import (
@@ -113,7 +114,9 @@ class CustomerValues:
     ``table``: exactly :data:`VALUE_COLUMNS` (``customers_clv.parquet``);
     ``activity``: the run's activity model (its ``p_alive_`` is the table's p_alive);
     ``backtest``: the candidates' backtest; ``value_notes``: customer_id -> reason, for
-    customers a guard flagged; ``warnings``: plain words for the report; ``horizon_text``.
+    customers a guard flagged; ``warnings``: plain words for the report; ``horizon_text``;
+    ``train_rows`` / ``train_rows_total``: the chosen candidate's supervised training rows at
+    ``as_of``, used and available (0 for a candidate without training rows).
     """
 
     as_of: pd.Timestamp
@@ -128,6 +131,8 @@ class CustomerValues:
     value_notes: pd.DataFrame
     warnings: list[str]
     months: int = 12
+    train_rows: int = 0
+    train_rows_total: int = 0
 
     @property
     def customer_equity(self) -> float:
@@ -138,6 +143,8 @@ class CustomerValues:
         return {"value_model": self.chosen, "value_model_label": CANDIDATE_LABELS[self.chosen],
                 "customer_equity": self.customer_equity, "horizon_days": self.horizon_days,
                 "horizon_months": self.months,
+                "training_customers": self.activity.n_train_, "customers_scored": int(len(self.table)),
+                "spend_model_training_rows": {"used": self.train_rows, "available": self.train_rows_total},
                 "backtest_cutoffs": [str(c.date()) for c in self.backtest.cutoffs],
                 "backtest": self.backtest.summary_table().reset_index().to_dict(orient="records"),
                 "selection_rule": SELECTION_RULE, "activity": self.activity.summary(),
@@ -160,6 +167,7 @@ def fit_customer_values(
     low_history_spend: float = LOW_HISTORY_SPEND,
     seed: int = 0,
     log: CustomerLog | None = None,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> CustomerValues:
     """Backtest the candidates, fit the chosen one at ``as_of``, value every customer.
 
@@ -177,7 +185,9 @@ def fit_customer_values(
     5. Tiers by :func:`crmlib.clv.assign_tiers`; guards (:func:`low_history_guard`).
 
     ``log``: ``transactions`` prepared once (:class:`~crmlib.core.customer_log.CustomerLog`;
-    built here when not given), read at every cutoff.
+    built here when not given), read at every cutoff. ``max_customers`` bounds every
+    model's training (a seeded, stratified sample above it: :func:`forecast_candidates`,
+    :class:`ActivityModel`); every customer is valued.
     """
     as_of = _day(as_of)
     tx = _customer_rows(transactions)
@@ -185,14 +195,14 @@ def fit_customer_values(
     warnings: list[str] = []
     log = log if log is not None else CustomerLog.from_transactions(tx)
     bt = backtest(tx, as_of, cutoffs, horizon_days, candidates=candidates, window_days=window_days, seed=seed,
-                  log=log)
+                  log=log, max_customers=max_customers)
     chosen = bt.chosen
     if activity is None:
-        activity = ActivityModel(window_days, seed=seed).fit(tx, as_of, log=log)
+        activity = ActivityModel(window_days, seed=seed, max_customers=max_customers).fit(tx, as_of, log=log)
     elif activity.as_of_ != as_of:
         raise ModelError(f"the activity model was fitted at {activity.as_of_.date()}, not at {as_of.date()}")
     final = forecast_candidates(tx, as_of, horizon_days, candidates=[chosen], window_days=window_days,
-                                activity=activity, seed=seed, log=log)
+                                activity=activity, seed=seed, log=log, max_customers=max_customers)
     forecast = final.forecasts[chosen]
     if forecast.isna().all():
         raise ModelError(f"the chosen value model ({CANDIDATE_LABELS[chosen]}) could not be fitted at {as_of.date()}")
@@ -213,7 +223,7 @@ def fit_customer_values(
     else:
         expected_purchases = pd.Series(pd.NA, index=ids, dtype="Float64")
         summary = btyd_summary(tx, as_of)
-        avg_spend = fit_spend(summary).expected_avg_spend(summary)
+        avg_spend = fit_spend(summary, max_customers=max_customers, seed=seed).expected_avg_spend(summary)
         avg_spend.index = avg_spend.index.astype(str)
         avg_spend = avg_spend.reindex(ids)
     table = pd.DataFrame({
@@ -236,7 +246,7 @@ def fit_customer_values(
     warnings += [n for n in bt.notes if "not usable" in n or "Too little" in n]
     text = horizon_text(bt, discount_rate, level_note, chosen, months)
     return CustomerValues(as_of, table[VALUE_COLUMNS], activity, bt, chosen, int(horizon_days), discount_rate,
-                          applied, text, notes, warnings, int(months))
+                          applied, text, notes, warnings, int(months), final.train_rows, final.train_rows_total)
 
 
 def customer_value_table(transactions: pd.DataFrame, as_of: Any, **kwargs: Any) -> pd.DataFrame:

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 from crmlib.core.features import LABEL, _customer_rows
 from crmlib.core.i18n import N_, Message, shown
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, describe_sample, in_batches, sample_customers
 from crmlib.errors import ConfigError, DataError
 from crmlib.pages.churn.evaluation import binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality
 from crmlib.pages.churn.models import _select_and_fit, make_models, retention_targets, risk_tier
@@ -22,6 +24,9 @@ MODES = ("auto", "transactions", "customer_table")
 ONE_CUSTOMER = N_("one customer")
 #: the naive rules every model is compared with
 BASELINES = ("recency", "p_alive", "tenure")
+#: what a training sample keeps the shares of (message ids, shown through ``_()``)
+BOUGHT_STRATUM = N_("customers who bought in the window and who did not")
+CHURNED_STRATUM = N_("churned and retained customers")
 
 
 def churn_rate_trend(transactions: pd.DataFrame, as_of: Any, churn_window_days: int = 90,
@@ -75,6 +80,14 @@ class ChurnResult:
     notes: list[str] = field(default_factory=list)
     window_days: int | None = None                 # transactions mode: the churn window
     active_days: int | None = None                 # transactions mode: "active" look-back
+    train_window_customers: int | None = None      # customers the training could use (train_customers: a sample of them)
+
+    def sample_text(self) -> str:
+        """The sentence on the training sample (empty when the model trained on every customer it could)."""
+        if self.train_window_customers is None:
+            return ""
+        stratum = CHURNED_STRATUM if self.mode == "customer_table" else BOUGHT_STRATUM
+        return describe_sample(self.train_customers, self.train_window_customers, stratified_by=stratum)
 
     def metrics(self) -> dict[str, Any]:
         """The headline numbers for ``metrics/04_churn.json`` (evaluation-set figures)."""
@@ -103,6 +116,9 @@ class ChurnResult:
             "top_drivers": self.drivers["feature"].head(5).tolist(),
             "top_driver_sentences": self.drivers["sentence"].dropna().head(3).tolist(),
             "scored_customers": int(len(self.scores)),
+            "training_customers": self.train_customers,
+            "customers_scored": int(len(self.scores)),
+            "training_sample": str(self.sample_text()),
             "targets": int((self.targets["group"] == "target").sum()),
             "control": int((self.targets["group"] == "control").sum()),
             "value_at_risk_total": float(self.scores["value_at_risk"].sum()),
@@ -162,6 +178,7 @@ def run_churn(
     seed: int = 0,
     segment_map: dict[str, dict[str, Any]] | None = None,
     customers_file: str | None = None,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> ChurnResult:
     """Train, evaluate, explain and score churn in one call (what notebook 04 runs).
 
@@ -173,7 +190,10 @@ def run_churn(
     risk uses ``clv`` when given, else 12 x monthly charges, and says so. ``segment_map``
     (from :func:`crmlib.core.summaries.load_segment_map`) names the RFM segment feature as
     the segmentation page does; ``None`` = the default map. ``customers_file`` names the
-    customer table's file in data errors.
+    customer table's file in data errors. ``max_customers`` (the setting
+    ``max_training_customers``): above it the models, their cross-validation and the
+    permutation importance work on a seeded sample of that many customers, stratified by
+    the label; every customer is scored (:meth:`ChurnResult.sample_text` says so).
     """
     if churn_window_days < 7:
         raise ConfigError(f"churn_window_days must be at least 7 (got {churn_window_days})")
@@ -185,21 +205,23 @@ def run_churn(
     as_of = pd.Timestamp(as_of).normalize()
     if mode == "transactions":
         parts = run_transactions(transactions, as_of, clv, int(churn_window_days), active_days, control_share,
-                                 max_targets, seed, warnings, notes, segment_map)
+                                 max_targets, seed, warnings, notes, segment_map, max_customers)
         _quality_warnings(parts, parts["chosen_model"], warnings)
         return ChurnResult(**parts, trend=churn_rate_trend(transactions, as_of, churn_window_days, active_days),
                            warnings=warnings, notes=notes, window_days=int(churn_window_days),
                            active_days=active_days)
-    return _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes)
+    return _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes,
+                      max_customers)
 
 
 def _evaluate(chosen: str, fitted: dict, X: pd.DataFrame, y: pd.Series, threshold: float,
-              baselines: dict[str, pd.Series], baseline_flags: dict[str, pd.Series], seed: int) -> dict[str, Any]:
+              baselines: dict[str, pd.Series], baseline_flags: dict[str, pd.Series], seed: int,
+              max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> dict[str, Any]:
     scores = {**{name: m.predict_proba(X)[:, 1] for name, m in fitted.items()}, **baselines}
     evaluation = {name: {**score_quality(y, score), "top_decile_lift": float(lift_table(y, score)["lift"].iloc[0])}
                   for name, score in scores.items()}
     probability = fitted[chosen].predict_proba(X)[:, 1]
-    drivers = explain_drivers(fitted[chosen], X, y, seed=seed)
+    drivers = explain_drivers(fitted[chosen], X, y, seed=seed, max_customers=max_customers)
     return {
         "evaluation": evaluation,
         "lift": lift_table(y, probability),
@@ -245,7 +267,31 @@ def _scores(ids: pd.Index, probability: np.ndarray, value: pd.Series, extra: dic
     return scores.sort_values("value_at_risk", ascending=False).reset_index(drop=True)
 
 
-def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes) -> ChurnResult:
+def _sample(X: pd.DataFrame, y: pd.Series, max_customers: int | None, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """``X, y`` themselves, or a seeded sample of ``max_customers`` customers stratified by ``y``."""
+    if max_customers is None or len(y) <= int(max_customers):
+        return X, y
+    rows = sample_customers(pd.DataFrame({"churned": y.to_numpy()}), int(max_customers), stratify="churned",
+                            seed=seed).index.to_numpy()
+    return X.iloc[rows], y.iloc[rows]
+
+
+def _out_of_fold(model: Any, X: pd.DataFrame, y: pd.Series, max_customers: int | None, seed: int) -> pd.Series:
+    """Every customer's churn probability from a model that did not see them: 3-fold out of fold
+    on ``X`` (on a sample of ``max_customers`` when larger; the others by a model fitted on that sample)."""
+    fit_X, fit_y = _sample(X, y, max_customers, seed)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    oof = pd.Series(cross_val_predict(model, fit_X, fit_y, cv=folds, method="predict_proba")[:, 1], index=fit_X.index)
+    if len(fit_X) == len(X):
+        return oof
+    rest = X.drop(index=fit_X.index)
+    fitted = clone(model).fit(fit_X, fit_y)
+    others = pd.Series(in_batches(lambda block: fitted.predict_proba(block)[:, 1], rest), index=rest.index)
+    return pd.concat([oof, others]).reindex(X.index)
+
+
+def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed, warnings, notes,
+               max_customers=DEFAULT_MAX_CUSTOMERS) -> ChurnResult:
     data = table.set_index("customer_id")
     y = data.pop(LABEL).astype(int)
     X = data
@@ -256,7 +302,8 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
     X_train, X_eval, y_train, y_eval = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     notes.append(Message(N_("Subscription data has no time axis here, so the evaluation set is a random, stratified "
                             "25 % of customers held out from training.")))
-    chosen, fitted, threshold, _ = _select_and_fit(X_train, y_train, seed, notes)
+    X_fit, y_fit = _sample(X_train, y_train, max_customers, seed)
+    chosen, fitted, threshold, _ = _select_and_fit(X_fit, y_fit, seed, notes)
     tenure = next((c for c in X.columns if "tenure" in c and pd.api.types.is_numeric_dtype(X[c])), None)
     baselines, flags = {}, {}
     if tenure:
@@ -269,12 +316,11 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
     else:
         warnings.append(Message(N_("Subscription data without purchase history: the model is compared with the rule "
                                    "\"shortest tenure\" only.")))
-    ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed)
+    ev = _evaluate(chosen, fitted, X_eval, y_eval, threshold, baselines, flags, seed, max_customers)
     # score current subscribers out of fold: nobody is scored by a model that saw them
-    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-    oof = cross_val_predict(make_models(X, seed)[chosen], X, y, cv=folds, method="predict_proba")[:, 1]
+    oof = _out_of_fold(make_models(X, seed)[chosen], X, y, max_customers, seed)
     current = y.index[y.to_numpy() == 0]
-    probability = pd.Series(oof, index=X.index).reindex(current).to_numpy()
+    probability = oof.reindex(current).to_numpy()
     monthly = next((c for c in X.columns if "monthly" in c and pd.api.types.is_numeric_dtype(X[c])), None)
     fallback = (X[monthly] * 12) if monthly else None
     value, basis = _value(current, clv, fallback, f"12 x {monthly}" if monthly else "", warnings)
@@ -285,7 +331,8 @@ def _run_table(transactions, as_of, table, clv, control_share, max_targets, seed
     _quality_warnings(ev, chosen, warnings)
     return ChurnResult(
         mode="customer_table", chosen_model=chosen, threshold=threshold, scores=scores, targets=targets,
-        eval_customers=len(X_eval), train_customers=len(X_train), cutoffs={"as_of": str(as_of.date())},
+        eval_customers=len(X_eval), train_customers=len(X_fit), train_window_customers=len(X_train),
+        cutoffs={"as_of": str(as_of.date())},
         trend=None, value_basis=basis, warnings=warnings, notes=notes, **ev)
 
 

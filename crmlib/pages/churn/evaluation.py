@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, confusion_matrix, roc_auc_s
 
 from crmlib.core.features import feature_label
 from crmlib.core.i18n import N_, Capitalised, Message
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, sample_customers
 from crmlib.errors import DataError
 
 def score_quality(y_true: Any, score: Any) -> dict[str, float | None]:
@@ -145,17 +146,24 @@ def binned_churn_rates(X: pd.DataFrame, y: pd.Series, feature: str, n_bins: int 
 
 
 def explain_drivers(model: Any, X: pd.DataFrame, y: pd.Series, *, top: int = 5, seed: int = 0,
-                    n_repeats: int = 3) -> pd.DataFrame:
+                    n_repeats: int = 3, max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> pd.DataFrame:
     """Permutation importance on the evaluation set plus the direction of each top driver.
 
     importance = mean drop in ROC-AUC when the feature's values are shuffled
-    (Breiman 2001; scikit-learn ``permutation_importance``). Direction comes from
-    binned churn rates (:func:`binned_churn_rates`): for numbers, churn rate in the
+    (Breiman 2001; scikit-learn ``permutation_importance``), measured on a seeded sample
+    of ``max_customers`` customers stratified by the label when the evaluation set is
+    larger (``None``: on all of them). Direction comes from binned churn rates
+    (:func:`binned_churn_rates`, on every customer): for numbers, churn rate in the
     highest vs the lowest fifth; for categories, the riskiest vs the safest level.
     Returns feature, importance, importance_std, direction, low_rate, high_rate,
     sentence (plain words), sorted by importance.
     """
-    result = permutation_importance(model, X, np.asarray(y).astype(int), scoring="roc_auc",
+    labels = np.asarray(y).astype(int)
+    rows = np.arange(len(labels))
+    if max_customers is not None and len(labels) > int(max_customers):
+        rows = sample_customers(pd.DataFrame({"churned": labels}), int(max_customers), stratify="churned",
+                                seed=seed).index.to_numpy()
+    result = permutation_importance(model, X.iloc[rows], labels[rows], scoring="roc_auc",
                                     n_repeats=n_repeats, random_state=seed, n_jobs=1)
     table = pd.DataFrame({"feature": X.columns, "importance": result.importances_mean,
                           "importance_std": result.importances_std}).sort_values("importance", ascending=False)

@@ -115,7 +115,8 @@ def overview_text(result: ChurnResult) -> str:
 
 
 def quality_text(result: ChurnResult) -> str:
-    """Does the model find leavers, better than a simple rule? In business words (Markdown)."""
+    """Does the model find leavers, better than a simple rule? In business words (Markdown);
+    with a training sample, what it was (:meth:`ChurnResult.sample_text`)."""
     found = _found(result.lift)
     if result.mode == "transactions":
         how = _("To check it, the model was fitted as it stood {days} days ago and asked which of the {customers} "
@@ -148,6 +149,9 @@ def quality_text(result: ChurnResult) -> str:
                        "they include {recall} of all leavers.").format(
             threshold=format_percent(result.threshold, 0), listed=format_percent(c["flagged_share"], 0),
             precision=format_percent(c["precision"], 0), recall=format_percent(c["recall"], 0)))
+    sample = result.sample_text()
+    if sample:
+        lines.append(shown(sample))
     return " ".join(lines)
 
 

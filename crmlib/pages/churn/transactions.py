@@ -29,6 +29,7 @@ from crmlib.core.activity import ActivityModel
 from crmlib.core.customer_log import CustomerLog
 from crmlib.core.features import _customer_rows, churn_labels
 from crmlib.core.i18n import N_, Message
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.errors import DataError, NotApplicableError
 from crmlib.pages.churn.evaluation import (
     best_threshold, binned_churn_rates, calibration_table, confusion_at, explain_drivers, lift_table, score_quality,
@@ -77,8 +78,8 @@ def _state_from_value_page(clv: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days: int, clv: pd.DataFrame | None,
-                seed: int, segment_map: Any, warnings: list[str], notes: list[str], log: CustomerLog | None = None
-                ) -> tuple[pd.DataFrame, str, ActivityModel | None]:
+                seed: int, segment_map: Any, warnings: list[str], notes: list[str], log: CustomerLog | None = None,
+                max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> tuple[pd.DataFrame, str, ActivityModel | None]:
     """Today's scores of the active customers from the value page's table (or a fresh
     activity model when it is missing): customer_id, churn_probability, risk_tier, value,
     value_at_risk, recency_days, monetary, highest value at risk first."""
@@ -87,7 +88,8 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
     state = _state_from_value_page(clv)
     fitted = None
     if state is None:
-        fitted = ActivityModel(window, seed=seed).fit(tx, as_of, segment_map=segment_map, log=log)
+        fitted = ActivityModel(window, seed=seed, max_customers=max_customers).fit(tx, as_of, segment_map=segment_map,
+                                                                                   log=log)
         state = pd.DataFrame({"p_alive": fitted.p_alive_, "clv": np.nan})
         notes.append(Message(N_("The value page's table was not available, so the activity model was fitted here "
                                 "(the same model and window the value page uses).")))
@@ -120,12 +122,17 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
 
 
 def evaluate_one_window_back(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days: int, seed: int,
-                             segment_map: Any, log: CustomerLog | None = None) -> dict[str, Any]:
-    """Fit the activity model as of ``as_of - window`` and check it on the window that ends at ``as_of``."""
+                             segment_map: Any, log: CustomerLog | None = None,
+                             max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> dict[str, Any]:
+    """Fit the activity model as of ``as_of - window`` and check it on the window that ends at ``as_of``.
+
+    Above ``max_customers`` the model and the permutation importance work on seeded,
+    stratified samples; the check itself (ROC/PR, lift, calibration) scores every customer.
+    """
     eval_cutoff = as_of + pd.Timedelta(days=1) - pd.Timedelta(days=window)
     log = log if log is not None else CustomerLog.from_transactions(tx)
-    model = ActivityModel(window, seed=seed).fit(tx, eval_cutoff - pd.Timedelta(days=1), segment_map=segment_map,
-                                                 log=log)
+    model = ActivityModel(window, seed=seed, max_customers=max_customers).fit(
+        tx, eval_cutoff - pd.Timedelta(days=1), segment_map=segment_map, log=log)
     ids = _active(tx, eval_cutoff, active_days)
     y = churn_labels(log, eval_cutoff, window, ids)
     churn_p = 1.0 - model.p_alive_.reindex(ids).to_numpy()
@@ -135,10 +142,10 @@ def evaluate_one_window_back(tx: pd.DataFrame, as_of: pd.Timestamp, window: int,
     scores = {ACTIVITY: churn_p, "recency": recency}
     evaluation = {name: {**score_quality(y, s), "top_decile_lift": float(lift_table(y, s)["lift"].iloc[0])}
                   for name, s in scores.items()}
-    drivers = explain_drivers(ChurnProbability(model.estimator_).fit(X), X, y, seed=seed)
+    drivers = explain_drivers(ChurnProbability(model.estimator_).fit(X), X, y, seed=seed, max_customers=max_customers)
     return {
         "model": model, "cutoff": eval_cutoff, "train_cutoff": model.train_cutoff_, "customers": len(ids),
-        "train_customers": model.n_train_,
+        "train_customers": model.n_train_, "train_window_customers": model.n_customers_,
         "threshold": threshold, "evaluation": evaluation,
         "lift": lift_table(y, churn_p), "baseline_lift": {"recency": lift_table(y, recency)},
         "calibration": calibration_table(y, churn_p),
@@ -151,8 +158,10 @@ def evaluate_one_window_back(tx: pd.DataFrame, as_of: pd.Timestamp, window: int,
 
 def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv: pd.DataFrame | None, window: int,
                      active_days: int, control_share: float, max_targets: int | None, seed: int,
-                     warnings: list[str], notes: list[str], segment_map: Any = None) -> dict[str, Any]:
-    """Everything :class:`~crmlib.pages.churn.analysis.ChurnResult` needs in transactions mode."""
+                     warnings: list[str], notes: list[str], segment_map: Any = None,
+                     max_customers: int | None = DEFAULT_MAX_CUSTOMERS) -> dict[str, Any]:
+    """Everything :class:`~crmlib.pages.churn.analysis.ChurnResult` needs in transactions mode
+    (``max_customers``: see :func:`evaluate_one_window_back`)."""
     if transactions is None or transactions.empty:
         raise DataError("transactions mode needs transactions with customer ids")
     tx = _customer_rows(transactions)
@@ -167,8 +176,10 @@ def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv
             f"{'nowhere' if pd.isna(first) else first.date()}; a later period or a shorter churn window makes it "
             "possible")
     log = CustomerLog.from_transactions(tx)  # prepared once for every cutoff of the page
-    ev = evaluate_one_window_back(tx, as_of, window, active_days, seed, segment_map, log=log)
-    scores, basis, _ = score_today(tx, as_of, window, active_days, clv, seed, segment_map, warnings, notes, log=log)
+    ev = evaluate_one_window_back(tx, as_of, window, active_days, seed, segment_map, log=log,
+                                  max_customers=max_customers)
+    scores, basis, _ = score_today(tx, as_of, window, active_days, clv, seed, segment_map, warnings, notes, log=log,
+                                   max_customers=max_customers)
     model = ev.pop("model")
     fitted_as_of = str((ev["cutoff"] - pd.Timedelta(days=1)).date())
     notes.append(Message(N_("Checked one window back: the activity model fitted as of {as_of} (trained on "

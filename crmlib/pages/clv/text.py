@@ -90,10 +90,12 @@ def _cutoff_dates(page: ValuePage) -> str:
 
 
 def values_text(page: ValuePage, currency: str = "GBP") -> str:
-    """Customer equity, how many customers, the median value and the top tier's share (Markdown)."""
+    """Customer equity, how many customers, the median value and the top tier's share (Markdown);
+    with a training sample, what it was (:meth:`ValuePage.sample_text`)."""
     v = page.table
     tiers = page.tiers()
     first = tiers.index[0]
+    sample = page.sample_text()
     return _("Over the next {months} months our {customers} customers are expected to bring in **{equity}** "
              "(customer equity: the sum of every customer's value, future months discounted at {rate} a month). "
              "The median customer is worth {median}; the {tier} ({tier_customers} customers) hold {share} of it. "
@@ -101,7 +103,7 @@ def values_text(page: ValuePage, currency: str = "GBP") -> str:
         months=page.values.months, customers=format_count(len(v)), equity=format_money(page.customer_equity, currency),
         rate=format_percent(page.values.discount_rate), median=format_money(v["clv"].median(), currency),
         tier=md(tier_label(first)), tier_customers=format_count(tiers.loc[first, "customers"]),
-        share=format_percent(tiers.loc[first, "share_of_equity"], 0))
+        share=format_percent(tiers.loc[first, "share_of_equity"], 0)) + (f" {shown(sample)}" if sample else "")
 
 
 def tiers_table(page: ValuePage, currency: str = "GBP") -> ManagerTable:

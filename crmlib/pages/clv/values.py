@@ -18,12 +18,16 @@ import pandas as pd
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
 from crmlib.core.customer_log import CustomerLog
+from crmlib.core.i18n import N_
+from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, describe_sample
 from crmlib.core.value import CustomerValues
 from crmlib.errors import DataError
 from crmlib.pages.clv.analysis import equity_by_segment
 
 #: the validated horizon: one quarter
 HORIZON_DAYS = 91
+#: what the activity model's training sample keeps the shares of (a message id, shown through ``_()``)
+BOUGHT_STRATUM = N_("customers who bought in the window and who did not")
 
 
 @dataclass
@@ -68,6 +72,11 @@ class ValuePage:
         mean = mean.loc[[c for c in order if c in mean.index]]
         mean["chosen"] = mean.index == self.values.chosen
         return mean
+
+    def sample_text(self) -> str:
+        """The sentence on the training sample (empty when every customer was trained on)."""
+        activity = self.activity
+        return describe_sample(activity.n_train_, activity.n_customers_, stratified_by=BOUGHT_STRATUM)
 
     def metrics(self, warnings: Sequence[str] = ()) -> dict[str, Any]:
         """``metrics/03_clv.json``: the declared keys plus the value model's headline numbers.
@@ -114,6 +123,7 @@ def run_value(
     segment_map: dict[str, dict[str, Any]] | None = None,
     candidates: Sequence[str] = value.CANDIDATES,
     seed: int = 0,
+    max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
 ) -> ValuePage:
     """The value page in one call.
 
@@ -125,6 +135,9 @@ def run_value(
     3. From that one table: equity by segment (``segments``: the segmentation page's
        ``customers_segments.parquet``, optional), the forecast vs the last 365 days'
        spend by segment (by value tier without segments), the retention what-if.
+
+    ``max_customers`` (the setting ``max_training_customers``): above it every model trains
+    on a seeded, stratified sample of that many customers; every customer is valued.
     """
     as_of = pd.Timestamp(as_of).normalize()
     tx = transactions[transactions["customer_id"].notna()]
@@ -133,10 +146,12 @@ def run_value(
     if tx.empty:
         raise DataError("no purchases with a customer id up to the analysis date", column="customer_id")
     log = CustomerLog.from_transactions(tx)  # prepared once for every cutoff of the page
-    activity = ActivityModel(int(window_days), seed=seed).fit(tx, as_of, segment_map=segment_map, log=log)
+    activity = ActivityModel(int(window_days), seed=seed, max_customers=max_customers).fit(
+        tx, as_of, segment_map=segment_map, log=log)
     cv = value.fit_customer_values(tx, as_of, horizon_days=HORIZON_DAYS, window_days=int(window_days),
                                    discount_rate=discount_rate, candidates=candidates, tiers=tiers,
-                                   activity=activity, months=int(horizon_months), seed=seed, log=log)
+                                   activity=activity, months=int(horizon_months), seed=seed, log=log,
+                                   max_customers=max_customers)
     by_segment = equity_by_segment(cv.table, segments)
     seg = segment_series(segments)
     past = value.past_spend(log, as_of, 365)
