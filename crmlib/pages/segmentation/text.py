@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmlib.core.formatting import format_date, format_money, format_percent, format_period
+from crmlib.core.formatting import format_count, format_date, format_money, format_percent, format_period
 from crmlib.core.i18n import N_, _, get_language
 from crmlib.core.summaries import DEFAULT_SEGMENT_MAP, RFM_BINS
 from crmlib.core.tables import ManagerTable, manager_table
@@ -204,6 +204,10 @@ def clusters_text(result: Segmentation) -> str:
     """Markdown: how many groups the data holds, one line per group in plain words."""
     m = result.clusters
     lines = [_("The customers fall most clearly into **{count} groups**:").format(count=m.k_)]
+    if m.n_fitted_ < m.n_customers_:
+        lines[0] = _("The groups were found on a random sample of {sample} of the {customers} customers, and every "
+                     "customer was then put in the group nearest to them.").format(
+            sample=format_count(m.n_fitted_), customers=format_count(m.n_customers_)) + " " + lines[0]
     for cluster, row in m.profiles_.iterrows():
         numbers = {"group": cluster, "description": md(cluster_description(row["description"])),
                    "customers": f"{int(row['customers']):,}", "customer_share": f"{row['customer_share']:.0%}"}

@@ -1,0 +1,107 @@
+"""The segmentation page at scale (issue 17): integer-code aggregates equal the pandas ones they
+replaced, and clusters are fitted on a seeded sample only above the training limit."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.core import summaries
+from crmlib.core.i18n import using_language
+from crmlib.pages import segmentation as seg
+from segmentation_reference import reference_cohort_tables
+
+
+def _dirty_log(seed: int, customers: int = 400, invoices: int = 3000, days: int = 900) -> pd.DataFrame:
+    """Invoices of several lines over 2.5 years, anonymous lines, a missing amount, shuffled rows."""
+    rng = np.random.default_rng(seed)
+    who = rng.integers(0, customers, invoices).astype(str).astype(object)
+    who[rng.random(invoices) < 0.1] = None
+    when = pd.Timestamp("2009-07-01") + pd.to_timedelta(rng.integers(0, days, invoices), unit="D")
+    lines = np.repeat(np.arange(invoices), rng.integers(1, 5, invoices))
+    frame = pd.DataFrame({
+        "customer_id": who[lines], "invoice_id": (700000 + lines).astype(str),
+        "invoice_date": when[lines] + pd.to_timedelta(rng.integers(0, 40000, len(lines)), unit="s"),
+        "amount": rng.gamma(2, 15, len(lines)),
+    })
+    frame.loc[5, "amount"] = np.nan
+    return frame
+
+
+def _logs():
+    from crmlib.datasets import make_synthetic
+
+    synthetic = make_synthetic(n_customers=500, groups=3, seed=4).transactions
+    yield synthetic, "2011-12-31"
+    yield _dirty_log(1), "2011-06-30"
+    yield _dirty_log(2).sample(frac=1, random_state=0).reset_index(drop=True), "2011-09-15"
+    yield _dirty_log(3).astype({"customer_id": "str"}), "2010-12-31"
+
+
+def test_cohorts_on_codes_equal_the_group_by_version():
+    for log, as_of in _logs():
+        fast, reference = seg.cohort_tables(log, as_of), reference_cohort_tables(log, as_of)
+        assert fast.keys() == reference.keys()
+        pd.testing.assert_series_equal(fast["sizes"], reference["sizes"], check_names=False)
+        for name in ("active", "retention", "revenue", "revenue_per_customer"):
+            pd.testing.assert_frame_equal(fast[name], reference[name], rtol=1e-9, check_dtype=name != "active")
+            assert fast[name].notna().sum().sum() > 0
+        assert (fast["active"].fillna(0).to_numpy() == reference["active"].fillna(0).to_numpy()).all()
+
+
+def test_purchase_gaps_are_the_core_inter_purchase_days():
+    for log, as_of in _logs():
+        fast = seg.purchase_gaps(log, as_of)
+        reference = summaries.inter_purchase_days(log, as_of)
+        assert len(fast) > 100
+        assert np.array_equal(np.sort(fast), np.sort(reference))
+
+
+@pytest.fixture(scope="module")
+def planted():
+    from crmlib.datasets import make_synthetic
+
+    data = make_synthetic(n_customers=1200, groups=4, seed=3)
+    summary = summaries.customer_summary(data.transactions, "2011-12-31")
+    truth = data.truth.customers.set_index("customer_id")["group"].reindex(summary.index)
+    return summary, truth
+
+
+def test_clusters_use_every_customer_up_to_the_limit(planted):
+    summary, _ = planted
+    everyone = seg.BehaviourClusters(k_range=(2, 6), random_state=0).fit(summary)
+    at_limit = seg.BehaviourClusters(k_range=(2, 6), random_state=0, max_customers=len(summary)).fit(summary)
+    assert everyone.n_fitted_ == at_limit.n_fitted_ == at_limit.n_customers_ == len(summary)
+    assert everyone.labels_.equals(at_limit.labels_) and everyone.silhouette_ == at_limit.silhouette_
+
+
+def test_clusters_above_the_limit_fit_a_seeded_sample_and_assign_everyone(planted):
+    from sklearn.metrics import adjusted_rand_score
+
+    summary, truth = planted
+    model = seg.BehaviourClusters(k_range=(2, 6), random_state=0, max_customers=500).fit(summary)
+    assert model.n_fitted_ == 500 and model.n_customers_ == len(summary)
+    assert model.labels_.index.equals(summary.index) and model.labels_.notna().all()
+    assert model.profiles_["customers"].sum() == len(summary)
+    assert model.k_ == 4 and adjusted_rand_score(truth, model.labels_) >= 0.8
+    shuffled = seg.BehaviourClusters(k_range=(2, 6), random_state=0, max_customers=500).fit(
+        summary.sample(frac=1, random_state=9))
+    assert model.labels_.equals(shuffled.labels_.reindex(model.labels_.index))   # row order does not matter
+    other_seed = seg.BehaviourClusters(k_range=(2, 6), random_state=1, max_customers=500).fit(summary)
+    assert other_seed.n_fitted_ == 500
+
+
+def test_the_page_states_the_sample_in_english_and_korean():
+    from crmlib.datasets import make_synthetic
+
+    tx = make_synthetic(n_customers=1500, groups=3, seed=11).transactions
+    n = tx["customer_id"].nunique()
+    full = seg.segment_customers(tx, "2011-12-31", random_state=5, max_training_customers=n)
+    assert "sample" not in seg.clusters_text(full)
+    sampled = seg.segment_customers(tx, "2011-12-31", random_state=5, max_training_customers=1000)
+    assert sampled.clusters.n_fitted_ == 1000
+    assert sampled.metrics()["customers"] == n == sampled.customers["cluster"].notna().sum()
+    assert f"random sample of 1,000 of the {n:,} customers" in seg.clusters_text(sampled)
+    with using_language("ko"):
+        korean = seg.clusters_text(sampled)
+    assert "1,000" in korean and "sample" not in korean
