@@ -105,3 +105,21 @@ def test_the_page_states_the_sample_in_english_and_korean():
     with using_language("ko"):
         korean = seg.clusters_text(sampled)
     assert "1,000" in korean and "sample" not in korean
+
+
+def test_the_customer_check_counts_distinct_known_ids_like_the_filtered_frame(tmp_path):
+    from crmlib import schema
+    from crmlib.core.context import RunContext
+    from crmlib.errors import NotApplicableError
+
+    (tmp_path / "workbook.yml").write_text("sources: []\n")
+    ctx = RunContext.create("02_segmentation", as_of="2011-12-31", config_path=tmp_path / "workbook.yml",
+                            artifacts_dir=tmp_path / "artifacts")
+    no_table = pd.DataFrame()      # (an empty customer table: the count is the log's alone)
+    log = _dirty_log(8)
+    log.loc[log.index[:40], "customer_id"] = ""
+    for ids in (log, log.astype({"customer_id": "str"}), log.assign(customer_id=log["customer_id"].str.len())):
+        expected = int(schema.known_customers(ids)["customer_id"].nunique())
+        assert ctx.require_customers(ids, minimum=1, customers=no_table) == expected > 0
+    with pytest.raises(NotApplicableError):
+        ctx.require_customers(log.assign(customer_id=""), minimum=1, customers=no_table)
