@@ -9,7 +9,8 @@ import pytest
 from crmlib.core import summaries
 from crmlib.core.i18n import using_language
 from crmlib.pages import segmentation as seg
-from segmentation_reference import reference_cohort_tables
+from segmentation_reference import (reference_assign_segments, reference_cohort_tables, reference_lifecycle_stage,
+                                    reference_rfm_scores, reference_segment_table)
 
 
 def _dirty_log(seed: int, customers: int = 400, invoices: int = 3000, days: int = 900) -> pd.DataFrame:
@@ -123,3 +124,65 @@ def test_the_customer_check_counts_distinct_known_ids_like_the_filtered_frame(tm
         assert ctx.require_customers(ids, minimum=1, customers=no_table) == expected > 0
     with pytest.raises(NotApplicableError):
         ctx.require_customers(log.assign(customer_id=""), minimum=1, customers=no_table)
+
+
+
+def _summaries():
+    from crmlib.datasets import make_synthetic
+
+    yield summaries.customer_summary(make_synthetic(n_customers=700, groups=3, seed=6).transactions, "2011-12-31")
+    for log, as_of in list(_logs())[1:]:
+        yield summaries.customer_summary(log.dropna(subset=["customer_id"]).fillna({"amount": 1.0}), as_of)
+    rng = np.random.default_rng(0)   # heavy ties: few distinct values
+    n = 3000
+    yield pd.DataFrame({"recency_days": rng.integers(0, 5, n), "frequency": rng.integers(1, 4, n),
+                        "monetary": rng.integers(1, 3, n) * 10.0, "tenure_days": rng.integers(0, 400, n),
+                        "last_purchase": pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+                        "previous_purchase": pd.Timestamp("2010-06-01") + pd.to_timedelta(rng.integers(0, 300, n), "D")},
+                       index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"))
+
+
+CUSTOM_MAP = {"map": {"Top": {"r": "4-5", "f": "4-5", "m": "3-5"}, "Top low spend": {"r": "4-5", "f": "4-5", "m": "1-2"},
+                      "Rest": {"r": "1-3"}, "Mid": {"r": "4-5", "f": "1-3"}}}
+
+
+def test_scores_segments_tables_and_stages_equal_the_pandas_versions():
+    for customers in _summaries():
+        fast, reference = summaries.rfm_scores(customers), reference_rfm_scores(customers)
+        pd.testing.assert_frame_equal(fast, reference)
+        scored = customers.join(fast)
+        for config in ({}, CUSTOM_MAP):
+            segment_map = summaries.load_segment_map(config)
+            segments = summaries.assign_segments(scored, segment_map)
+            pd.testing.assert_series_equal(segments, reference_assign_segments(scored, segment_map))
+            pd.testing.assert_series_equal(summaries.assign_segments(scored[["rfm_score"]], segment_map), segments)
+            scored["segment"] = segments
+            for by in ("segment", "r_score"):
+                pd.testing.assert_frame_equal(seg.segment_table(scored, segment_map, by=by),
+                                              reference_segment_table(scored, segment_map, by=by), rtol=1e-9)
+        for days in ((30, 90, None), (60, 200, 10)):
+            pd.testing.assert_series_equal(seg.lifecycle_stage(customers, active_days=days[0], lapsed_days=days[1],
+                                                               new_days=days[2]),
+                                           reference_lifecycle_stage(customers, active_days=days[0],
+                                                                     lapsed_days=days[1], new_days=days[2]))
+
+
+def test_the_artifact_writes_categories_as_text():
+    from crmlib.datasets import make_synthetic
+
+    result = seg.segment_customers(make_synthetic(n_customers=300, groups=3, seed=2).transactions, "2011-12-31")
+    artifact = result.artifact()
+    for column in ("segment", "lifecycle_stage"):
+        pd.testing.assert_series_equal(artifact[column], result.customers[column].astype("str").reset_index(drop=True))
+
+
+def test_the_segment_list_download_equals_the_customer_by_customer_version():
+    from crmlib.datasets import make_synthetic
+    from segmentation_reference import reference_segment_list
+
+    for config in ({}, CUSTOM_MAP):
+        result = seg.segment_customers(make_synthetic(n_customers=600, groups=3, seed=8).transactions, "2011-12-31",
+                                       segments_config=config)
+        fast, reference = seg.segment_list(result), reference_segment_list(result)
+        pd.testing.assert_frame_equal(fast, reference, check_dtype=False)
+        assert (fast.astype(str).to_numpy() == reference.astype(str).to_numpy()).all()

@@ -45,14 +45,27 @@ def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]
     })
     table["customer_share"] = table["customers"] / total_customers if total_customers else 0.0
     table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
-    position = grouped["monetary"].rank(method="first", ascending=False)
-    in_top = position <= np.ceil(0.2 * grouped["monetary"].transform("size"))
-    top_revenue = customers["monetary"].where(in_top, 0.0).groupby(customers[by], observed=False).sum()
-    table["top20_share_within"] = top_revenue / table["revenue"].where(table["revenue"] > 0)
+    group = pd.Categorical(customers[by]) if not isinstance(customers[by].dtype, pd.CategoricalDtype) \
+        else customers[by].array
+    top_revenue = pd.Series(_top_sums(group.codes, customers["monetary"].to_numpy(dtype="float64"),
+                                      len(group.categories)), index=group.categories)
+    table["top20_share_within"] = top_revenue.reindex(table.index, fill_value=0.0) / \
+        table["revenue"].where(table["revenue"] > 0)
     if segment_map is not None and by == "segment":
         table["action"] = pd.Series({k: v["action"] for k, v in segment_map.items()})
     return table
 
+
+def _top_sums(group: np.ndarray, values: np.ndarray, n_groups: int, top: float = 0.2) -> np.ndarray:
+    """Per group 0..n_groups-1 (-1 = none): the sum of its ceil(``top`` x size) largest values."""
+    known = group >= 0
+    group, values = group[known], values[known]
+    order = np.lexsort((-values, group))          # by group, largest first (ties: any order, same sum)
+    group, values = group[order], values[order]
+    sizes = np.bincount(group, minlength=n_groups)
+    rank = np.arange(len(group)) - (np.cumsum(sizes) - sizes)[group]
+    keep = rank < np.ceil(top * sizes)[group]
+    return np.bincount(group[keep], weights=values[keep], minlength=n_groups)
 
 def pareto_curve(values: pd.Series) -> pd.DataFrame:
     """Cumulative revenue share against cumulative customer share, best customers first.
@@ -280,15 +293,16 @@ def lifecycle_stage(customers: pd.DataFrame, *, active_days: int, lapsed_days: i
     new_days = active_days if new_days is None else new_days
     recency = customers["recency_days"]
     last_gap = (customers["last_purchase"] - customers["previous_purchase"]) / np.timedelta64(1, "D")
+    code = {stage: i for i, stage in enumerate(LIFECYCLE_STAGES)}
     stage = np.select(
         [customers["tenure_days"] <= new_days,
          (recency <= active_days) & (last_gap > lapsed_days),
          recency <= active_days,
          recency <= lapsed_days],
-        ["new", "reactivated", "active", "at-risk"],
-        default="lapsed",
+        [code["new"], code["reactivated"], code["active"], code["at-risk"]],
+        default=code["lapsed"],
     )
-    return pd.Series(pd.Categorical(stage, categories=list(LIFECYCLE_STAGES), ordered=True),
+    return pd.Series(pd.Categorical.from_codes(stage, categories=list(LIFECYCLE_STAGES), ordered=True),
                      index=customers.index, name="lifecycle_stage")
 
 
@@ -315,7 +329,8 @@ def cohort_tables(transactions: pd.DataFrame, as_of: Any, *, customer_col: str =
     cohort0 = int(cohort.min()) if len(cohort) else 0
     cell = (cohort - cohort0) * width + k                       # one number per (cohort, k)
     n_cells = int(cell.max()) + 1 if len(cell) else 0
-    customers = pd.unique(cell * np.int64(max(log.n_customers, 1)) + log.customer) // max(log.n_customers, 1)
+    pairs = np.sort(log.customer * np.int64(max(n_cells, 1)) + cell)                 # (customer, cell), sorted
+    customers = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] % max(n_cells, 1) if len(pairs) else pairs
     present = np.flatnonzero(np.bincount(cell, minlength=n_cells))
     keys = pd.MultiIndex.from_arrays([(present // width + cohort0).astype("int32"),
                                       (present % width).astype("int32")], names=["cohort", "k"])
@@ -363,11 +378,11 @@ def _purchase_days(transactions: pd.DataFrame, as_of: pd.Timestamp, *, customer_
     day = day.astype("int64")
     amount = (np.nan_to_num(pd.to_numeric(transactions[amount_col], errors="coerce").to_numpy(dtype="float64"))
               if amount_col else np.zeros(len(day)))
-    code, day, amount = code[keep].astype("int64"), day[keep], amount[keep]
-    if len(day) > 1:
+    if len(day) > 1:   # a run shares its customer and day, so it is kept or dropped as a whole
         heads = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
         if len(heads) < 0.8 * len(day):
-            code, day, amount = code[heads], day[heads], np.add.reduceat(amount, heads)
+            code, day, keep, amount = code[heads], day[heads], keep[heads], np.add.reduceat(amount, heads)
+    code, day, amount = code[keep].astype("int64"), day[keep], amount[keep]
     return _PurchaseDays(code, day, amount, int(code.max()) + 1 if len(code) else 0)
 
 
@@ -382,9 +397,10 @@ def purchase_gaps(transactions: pd.DataFrame, as_of: Any, *, customer_col: str =
     log = _purchase_days(transactions, _as_timestamp(as_of, "as_of"), customer_col=customer_col, date_col=date_col)
     if not len(log.day):
         return np.array([], dtype="int64")
-    d0 = log.day.min()
-    occasions = np.unique(log.customer * np.int64(log.day.max() - d0 + 1) + (log.day - d0))
-    customer, day = occasions // np.int64(log.day.max() - d0 + 1), occasions % np.int64(log.day.max() - d0 + 1)
+    d0, span = log.day.min(), np.int64(log.day.max() - log.day.min() + 1)
+    occasions = np.sort(log.customer * span + (log.day - d0))
+    occasions = occasions[np.r_[True, occasions[1:] != occasions[:-1]]]     # distinct (customer, day)
+    customer, day = occasions // span, occasions % span
     return np.diff(day)[customer[1:] == customer[:-1]].astype("int64")
 
 
@@ -431,6 +447,15 @@ def attribute_profile(customers: pd.DataFrame, attributes: pd.DataFrame, attribu
     return profile
 
 
+def category_text(values: pd.Series) -> Any:
+    """A categorical column as text (``astype("str")``), built from its few categories instead of
+    writing a million Python strings."""
+    codes = values.cat.codes.to_numpy()
+    text = pd.array(values.cat.categories.astype("str"), dtype="str")
+    if (codes >= 0).all():
+        return text.take(codes)
+    return pd.array(values.astype("str"), dtype="str")
+
 SEGMENTS_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_score", "segment", "cluster", "lifecycle_stage",
     "r_score", "f_score", "m_score", "orders", "avg_order_value", "tenure_days", "first_purchase",
@@ -454,7 +479,7 @@ class Segmentation:
         """``customers_segments.parquet``: one row per customer, plain (non-categorical) columns."""
         out = self.customers.reset_index()
         for col in ("segment", "lifecycle_stage"):
-            out[col] = out[col].astype("str")
+            out[col] = category_text(out[col])
         return out[SEGMENTS_COLUMNS]
 
     def metrics(self) -> dict[str, Any]:
