@@ -193,7 +193,7 @@ def _coded_lines(transactions: pd.DataFrame, as_of: pd.Timestamp) -> _CodedLines
     dated = ~np.isnat(day.view("datetime64[D]"))
     keep = dated & (day <= _day_numbers(pd.DatetimeIndex([as_of]))[0])
     customer = _id_codes(transactions["customer_id"], strip=True)
-    invoice, _ = factorize_ids(transactions["invoice_id"])
+    invoice = pd.factorize(transactions["invoice_id"])[0]    # only counted: no need for factorize_ids' sorted ids
     amount = np.nan_to_num(transactions["amount"].to_numpy(dtype="float64", na_value=np.nan), nan=0.0)
     if not keep.all():
         customer, invoice, day, amount = customer[keep], invoice[keep], day[keep], amount[keep]
@@ -230,7 +230,8 @@ def _live_on(customer: np.ndarray, day: np.ndarray, n_customers: int, days: np.n
     live = np.zeros((len(days), n_customers), dtype=bool)
     if not len(day):
         return live
-    occasion = pd.unique(customer * np.int64(1 << 32) + (day - day.min()))   # distinct (customer, day)
+    occasion = np.sort(customer * np.int64(1 << 32) + (day - day.min()))     # (customer, day), sorted
+    occasion = occasion[np.r_[True, occasion[1:] != occasion[:-1]]]              # each once
     occ_customer, occ_day = occasion >> 32, (occasion & 0xFFFFFFFF) + day.min()
     useful = occ_day > days.min() - window
     occ_customer, occ_day = occ_customer[useful], occ_day[useful]
