@@ -67,6 +67,7 @@ def _top_sums(group: np.ndarray, values: np.ndarray, n_groups: int, top: float =
     keep = rank < np.ceil(top * sizes)[group]
     return np.bincount(group[keep], weights=values[keep], minlength=n_groups)
 
+
 def pareto_curve(values: pd.Series) -> pd.DataFrame:
     """Cumulative revenue share against cumulative customer share, best customers first.
 
