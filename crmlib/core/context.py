@@ -231,7 +231,9 @@ class RunContext:
         """
         if customers is None:
             self.require_transactions()
-        known = int(schema.known_customers(transactions)[schema.CUSTOMER_ID].nunique()) if len(transactions) else 0
+        # distinct ids first: filtering the frame would copy every column of every line
+        ids = pd.Index(transactions[schema.CUSTOMER_ID].unique()).dropna() if len(transactions) else pd.Index([])
+        known = int((ids.astype("str") != "").sum())
         if customers is not None:
             known = max(known, len(customers))
         if known < minimum:

@@ -43,8 +43,12 @@ def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", freq
     require_columns(summary, (recency_col, frequency_col, monetary_col), "RFM scores")
 
     def score(values: pd.Series) -> np.ndarray:
-        position = (values.rank(method="average") - 0.5) / len(values)
-        return np.minimum(1 + np.floor(RFM_BINS * position.to_numpy()), RFM_BINS).astype("int64")
+        # mid-rank = the rank pandas' rank(method="average") gives: below + (tied + 1) / 2 (exact in floats)
+        v = values.to_numpy(dtype="float64")
+        ordered = np.sort(v)
+        below, through = np.searchsorted(ordered, v, side="left"), np.searchsorted(ordered, v, side="right")
+        position = (below + (through - below + 1) / 2 - 0.5) / len(v)
+        return np.minimum(1 + np.floor(RFM_BINS * position), RFM_BINS).astype("int64")
 
     out = pd.DataFrame(index=summary.index)
     if summary.empty:
@@ -53,8 +57,20 @@ def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", freq
     out["r_score"] = score(-summary[recency_col].astype("float64"))
     out["f_score"] = score(summary[frequency_col].astype("float64"))
     out["m_score"] = score(summary[monetary_col].astype("float64"))
-    out["rfm_score"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str))
+    out["rfm_score"] = _score_text().take(_score_index(out))
     return out
+
+
+def _score_text() -> Any:
+    """The 125 score strings "111" .. "555" (a text array), in :func:`_score_index` order."""
+    r, f, m = (a.ravel() for a in np.meshgrid(*[np.arange(1, RFM_BINS + 1)] * 3, indexing="ij"))
+    return pd.array([f"{a}{b}{c}" for a, b, c in zip(r, f, m)], dtype="str")
+
+
+def _score_index(scores: pd.DataFrame) -> np.ndarray:
+    """Position 0..124 of each customer's (r, f, m) scores in :func:`segment_grid`'s order."""
+    return ((scores["r_score"].to_numpy() - 1) * RFM_BINS + scores["f_score"].to_numpy() - 1) * RFM_BINS \
+        + scores["m_score"].to_numpy() - 1
 
 
 #: Default named segments over the 5 x 5 x 5 RFM scores, in display order (best first).
@@ -187,7 +203,12 @@ def assign_segments(scores: pd.DataFrame, segment_map: dict[str, dict[str, Any]]
     ``segment_map`` comes from :func:`load_segment_map` (default map when ``None``).
     """
     segment_map = segment_map or load_segment_map()
-    lookup = segment_grid(segment_map).set_index("rfm_score")["segment"]
-    names = scores["rfm_score"].map(lookup)
-    return pd.Series(pd.Categorical(names, categories=list(segment_map), ordered=True),
-                     index=scores.index, name="segment")
+    grid = segment_grid(segment_map)
+    names = list(segment_map)
+    if {"r_score", "f_score", "m_score"} <= set(scores.columns):    # the scores' codes: no string lookup
+        code_of_score = pd.Index(names).get_indexer(grid["segment"])
+        codes = code_of_score[_score_index(scores)]
+        return pd.Series(pd.Categorical.from_codes(codes, categories=names, ordered=True),
+                         index=scores.index, name="segment")
+    named = scores["rfm_score"].map(grid.set_index("rfm_score")["segment"])
+    return pd.Series(pd.Categorical(named, categories=names, ordered=True), index=scores.index, name="segment")

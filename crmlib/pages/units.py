@@ -26,6 +26,7 @@ from crmlib.core.formatting import format_count, format_money, format_percent
 from crmlib.core.i18n import N_, _
 from crmlib.core.parameters import Parameter
 from crmlib.core.pages import Page, PageMetrics
+from crmlib.core.summaries import _argsort_labels, factorize_ids
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
 
@@ -86,20 +87,37 @@ class UnitsView:
 
 
 def analyse_units(transactions: pd.DataFrame) -> UnitsView:
-    """Per customer and unit: bought there or not, and revenue (known customers only)."""
+    """Per customer and unit: bought there or not, and revenue (known customers only).
+
+    Customers (sorted ids) and units (sorted names) are integer codes; one ``bincount``
+    over customer x unit gives both tables, so 10M lines need no string group-by. A blank
+    customer id is anonymous; a missing amount counts 0.
+    """
     for column in (CUSTOMER_ID, SOURCE, AMOUNT):
         if column not in transactions.columns:
             raise ValueError(f"transactions need a '{column}' column")
-    known = transactions.loc[transactions[CUSTOMER_ID].notna() & (transactions[CUSTOMER_ID].astype("str") != ""),
-                             [CUSTOMER_ID, SOURCE, AMOUNT]]
-    units = sorted(known[SOURCE].astype("str").unique())
-    revenue = (known.assign(**{SOURCE: known[SOURCE].astype("str")})
-               .pivot_table(index=CUSTOMER_ID, columns=SOURCE, values=AMOUNT, aggfunc="sum", fill_value=0.0)
-               .reindex(columns=units, fill_value=0.0).astype("float64"))
-    revenue.columns.name = None
-    presence = known.groupby([CUSTOMER_ID, known[SOURCE].astype("str")]).size().unstack(fill_value=0) > 0
-    presence = presence.reindex(index=revenue.index, columns=units, fill_value=False)
-    presence.columns.name = None
+    customer, ids = factorize_ids(transactions[CUSTOMER_ID])
+    ids = pd.Index(ids)
+    blank = np.flatnonzero(ids.astype("str") == "")
+    if len(blank):
+        customer = np.where(np.isin(customer, blank), -1, customer)
+    unit_code, unit_values = pd.factorize(transactions[SOURCE])
+    unit_names = pd.Index(unit_values).astype("str")
+    units = sorted(set(unit_names[np.unique(unit_code[(customer >= 0) & (unit_code >= 0)])]))
+    unit_of_code = pd.Index(units).get_indexer(unit_names)              # factorized value -> position in units
+    rows = (customer >= 0) & (unit_code >= 0)
+    amount = np.nan_to_num(pd.to_numeric(transactions[AMOUNT], errors="coerce").to_numpy(dtype="float64"))
+    present = np.flatnonzero(np.bincount(customer[rows], minlength=len(ids)))   # known customers with a unit
+    order = present[_argsort_labels(ids[present])]
+    rank = np.full(len(ids), -1, dtype="int64")
+    rank[order] = np.arange(len(order))
+    cell = rank[customer[rows]] * len(units) + unit_of_code[unit_code[rows]]
+    shape = (len(order), len(units))
+    index, columns = pd.Index(ids[order], name=CUSTOMER_ID), pd.Index(units, dtype="str")
+    revenue = pd.DataFrame(np.bincount(cell, weights=amount[rows], minlength=shape[0] * shape[1]).reshape(shape),
+                           index=index, columns=columns)
+    presence = pd.DataFrame(np.bincount(cell, minlength=shape[0] * shape[1]).reshape(shape) > 0,
+                            index=index, columns=columns)
     view = UnitsView(units=units, presence=presence, revenue=revenue)
     if len(units) < 2:
         view.available = False
@@ -175,22 +193,41 @@ def value_by_units(view: UnitsView, clv: pd.DataFrame | None = None,
     """
     if not view.available:
         return pd.DataFrame(columns=["group", "customers", "revenue_per_customer"])
-    group = pd.Series(np.where(view.multi_unit, SEVERAL_UNITS, ONE_UNIT), index=view.presence.index, name="group")
-    frame = pd.DataFrame({"group": group, "revenue": view.revenue.sum(axis=1)})
-    aggregations: dict[str, tuple[str, str]] = {"customers": ("revenue", "size"),
-                                                "revenue_per_customer": ("revenue", "mean")}
+    values = {"revenue": view.revenue.to_numpy().sum(axis=1)}
     if clv is not None and {CUSTOMER_ID, "clv"} <= set(clv.columns):
-        values = clv.assign(**{CUSTOMER_ID: clv[CUSTOMER_ID].astype("str")}).drop_duplicates(CUSTOMER_ID)
-        frame["clv"] = frame.index.astype("str").map(values.set_index(CUSTOMER_ID)["clv"])
-        aggregations.update(mean_clv=("clv", "mean"), median_clv=("clv", "median"))
+        values["clv"] = _looked_up(view.presence.index, clv, "clv")
     if churn is not None and {CUSTOMER_ID, "churn_probability"} <= set(churn.columns):
-        scores = churn.assign(**{CUSTOMER_ID: churn[CUSTOMER_ID].astype("str")}).drop_duplicates(CUSTOMER_ID)
-        frame["churn_probability"] = frame.index.astype("str").map(scores.set_index(CUSTOMER_ID)["churn_probability"])
-        aggregations.update(mean_churn_probability=("churn_probability", "mean"))
-    table = frame.groupby("group").agg(**aggregations).reindex([ONE_UNIT, SEVERAL_UNITS])
-    table["customers"] = table["customers"].fillna(0).astype("int64")
-    return table.reset_index()
+        values["churn_probability"] = _looked_up(view.presence.index, churn, "churn_probability")
+    multi = view.multi_unit.to_numpy()
+    rows = {}
+    for group, members in ((ONE_UNIT, ~multi), (SEVERAL_UNITS, multi)):
+        row = {"customers": int(members.sum()), "revenue_per_customer": _mean(values["revenue"][members])}
+        if "clv" in values:
+            known = values["clv"][members][~np.isnan(values["clv"][members])]
+            row.update(mean_clv=_mean(known), median_clv=float(np.median(known)) if len(known) else np.nan)
+        if "churn_probability" in values:
+            scores = values["churn_probability"][members]
+            row["mean_churn_probability"] = _mean(scores[~np.isnan(scores)])
+        rows[group] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("group").reset_index()
 
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else np.nan
+
+def _looked_up(ids: pd.Index, table: pd.DataFrame, column: str) -> np.ndarray:
+    """``table[column]`` of each id (ids compared as text; the first row of a repeated id; NaN
+    when absent), by Arrow's hash lookup rather than a pandas map of a million strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.array(table[CUSTOMER_ID].astype("str").array, type=pa.large_string())
+    wanted = pa.array(ids.astype("str").array, type=pa.large_string())
+    position = pc.index_in(wanted, value_set=keys).to_numpy(zero_copy_only=False)
+    found = ~np.isnan(position)
+    values = np.full(len(ids), np.nan)
+    values[found] = table[column].to_numpy(dtype="float64")[position[found].astype("int64")]
+    return values
 
 def only_here(view: UnitsView) -> pd.DataFrame:
     """Per unit: its customers who buy nowhere else in the group, most "only here" first.

@@ -54,7 +54,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 from crmlib.core.formatting import format_count
 from crmlib.core.i18n import N_, _
 from crmlib.core.text import md
-from crmlib.pages.campaigns.inputs import SCORE_COLUMNS, campaign_label, shown_date
+from crmlib.pages.campaigns.inputs import SCORE_COLUMNS, campaign_label, is_in, shown_date
 
 ALPHA = 0.05
 POWER = 0.80
@@ -189,9 +189,18 @@ def customer_outcomes(rows: pd.DataFrame, transactions: pd.DataFrame, as_of: Any
     window_end = (out["contact_date"] + pd.Timedelta(days=response_window_days)).clip(upper=as_of)
     out["observed_days"] = (window_end - out["contact_date"]).dt.days.clip(lower=0).astype(int)
 
-    ids = set(out["customer_id"].astype(str))
-    tx = transactions.loc[transactions["customer_id"].notna(), ["customer_id", "invoice_id", "invoice_date", "amount"]]
-    tx = tx[tx["customer_id"].astype(str).isin(ids)]
+    # Only lines inside some customer's window can count: cut the log by date first (a
+    # comparison of timestamps), so the id work below touches a month of lines, not all.
+    dates = transactions["invoice_date"]
+    if len(out):
+        first = out["contact_date"].min() + pd.Timedelta(days=1)
+        last = out["contact_date"].max() + pd.Timedelta(days=int(response_window_days) + 1)
+        near = ((dates >= first) & (dates < last)).to_numpy(dtype=bool, na_value=False)
+    else:
+        near = np.zeros(len(transactions), dtype=bool)
+    tx = transactions.loc[near, ["customer_id", "invoice_id", "invoice_date", "amount"]]
+    tx = tx[tx["customer_id"].notna()]
+    tx = tx[is_in(tx["customer_id"], out["customer_id"])]
     tx = tx.assign(customer_id=tx["customer_id"].astype(str), day=tx["invoice_date"].dt.normalize())
     joined = tx.merge(out[["customer_id", "contact_date", "observed_days"]], on="customer_id", how="inner")
     joined["days_since_contact"] = (joined["day"] - joined["contact_date"]).dt.days

@@ -17,7 +17,7 @@ from crmlib.core.text import md
 from crmlib.pages.segmentation.analysis import (  # noqa: F401  (the page's API, for its notebook)
     CLUSTER_FEATURES, LIFECYCLE_STAGES, SEGMENTS_COLUMNS, attribute_columns, attribute_crosstab,
     attribute_profile, BehaviourClusters, cohort_tables, describe_clusters, lifecycle_stage,
-    lifecycle_thresholds, pareto_curve, segment_customers, segment_table, Segmentation, top_share,
+    lifecycle_thresholds, pareto_curve, purchase_gaps, segment_customers, segment_table, Segmentation, top_share,
 )
 from crmlib.pages.segmentation.text import (  # noqa: F401  (the page's API, for its notebook)
     LIFECYCLE_LABELS, WIN_BACK_SEGMENTS, analyst_notes, attribute_tables, cluster_description, clusters_text,

@@ -7,17 +7,18 @@ Customer summaries, RFM scores and the segment map come from :mod:`crmlib.core.s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from crmlib.core.i18n import N_, _
+from crmlib.core.sampling import sample_customers
 from crmlib.core.summaries import (
     _as_timestamp,
     assign_segments,
     customer_summary,
-    inter_purchase_days,
+    factorize_ids,
     load_segment_map,
     rfm_scores,
 )
@@ -44,13 +45,27 @@ def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]
     })
     table["customer_share"] = table["customers"] / total_customers if total_customers else 0.0
     table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
-    position = grouped["monetary"].rank(method="first", ascending=False)
-    in_top = position <= np.ceil(0.2 * grouped["monetary"].transform("size"))
-    top_revenue = customers["monetary"].where(in_top, 0.0).groupby(customers[by], observed=False).sum()
-    table["top20_share_within"] = top_revenue / table["revenue"].where(table["revenue"] > 0)
+    group = pd.Categorical(customers[by]) if not isinstance(customers[by].dtype, pd.CategoricalDtype) \
+        else customers[by].array
+    top_revenue = pd.Series(_top_sums(group.codes, customers["monetary"].to_numpy(dtype="float64"),
+                                      len(group.categories)), index=group.categories)
+    table["top20_share_within"] = top_revenue.reindex(table.index, fill_value=0.0) / \
+        table["revenue"].where(table["revenue"] > 0)
     if segment_map is not None and by == "segment":
         table["action"] = pd.Series({k: v["action"] for k, v in segment_map.items()})
     return table
+
+
+def _top_sums(group: np.ndarray, values: np.ndarray, n_groups: int, top: float = 0.2) -> np.ndarray:
+    """Per group 0..n_groups-1 (-1 = none): the sum of its ceil(``top`` x size) largest values."""
+    known = group >= 0
+    group, values = group[known], values[known]
+    order = np.lexsort((-values, group))          # by group, largest first (ties: any order, same sum)
+    group, values = group[order], values[order]
+    sizes = np.bincount(group, minlength=n_groups)
+    rank = np.arange(len(group)) - (np.cumsum(sizes) - sizes)[group]
+    keep = rank < np.ceil(top * sizes)[group]
+    return np.bincount(group[keep], weights=values[keep], minlength=n_groups)
 
 
 def pareto_curve(values: pd.Series) -> pd.DataFrame:
@@ -91,8 +106,14 @@ class BehaviourClusters:
        customers), unless ``n_clusters`` fixes it.
     3. Same data (in any row order) + same ``random_state`` => same clusters; clusters are numbered 1..k
        from the highest to the lowest median spend, so numbers are stable across runs.
+    4. With more than ``max_customers`` customers, a seeded random sample of
+       ``max_customers`` of them (:func:`crmlib.core.sampling.sample_customers`) describes
+       the groups as well as everyone: k-means and the silhouettes are fitted on the
+       sample, the scaler on everyone, and every customer is then assigned to the nearest
+       centre. Up to ``max_customers`` nothing is sampled.
 
-    Learned attributes: ``labels_`` (Series, cluster per customer), ``k_``,
+    Learned attributes: ``labels_`` (Series, cluster per customer), ``n_fitted_`` (customers
+    the centres were fitted on), ``n_customers_`` (customers assigned), ``k_``,
     ``silhouette_``, ``silhouette_by_k_`` (Series), ``profiles_`` (one row per cluster:
     customers, share, medians of the features, ``description`` in plain words such as
     "frequent, high spend, recent"), ``centers_`` (standardised log-feature means).
@@ -100,13 +121,14 @@ class BehaviourClusters:
 
     def __init__(self, n_clusters: int | None = None, k_range: tuple[int, int] = (2, 8),
                  features: tuple[str, ...] = CLUSTER_FEATURES, random_state: int = 0,
-                 silhouette_sample: int = 3000, n_init: int = 10) -> None:
+                 silhouette_sample: int = 3000, n_init: int = 10, max_customers: int | None = None) -> None:
         self.n_clusters = n_clusters
         self.k_range = k_range
         self.features = tuple(features)
         self.random_state = random_state
         self.silhouette_sample = silhouette_sample
         self.n_init = n_init
+        self.max_customers = max_customers
 
     def _matrix(self, customers: pd.DataFrame) -> np.ndarray:
         missing = [c for c in self.features if c not in customers.columns]
@@ -130,8 +152,14 @@ class BehaviourClusters:
         customers = customers.sort_index()  # row order must not change the result
         x = self._matrix(customers)
         self.scaler_ = StandardScaler().fit(x)
-        z = self.scaler_.transform(x)
-        n = len(z)
+        z_all = self.scaler_.transform(x)
+        self.n_customers_ = len(z_all)
+        fit_rows = np.arange(len(z_all))
+        if self.max_customers is not None and len(z_all) > self.max_customers:
+            fit_rows = sample_customers(pd.DataFrame({"row": fit_rows}), self.max_customers,
+                                        seed=self.random_state)["row"].to_numpy()
+        z = z_all[fit_rows]
+        n = self.n_fitted_ = len(z)
         if self.n_clusters is not None:
             ks = [int(self.n_clusters)]
         else:
@@ -154,12 +182,13 @@ class BehaviourClusters:
         self.kmeans_ = fits[self.k_]
 
         # number clusters 1..k by descending median spend (stable, meaningful ids)
-        raw = pd.Series(self.kmeans_.labels_, index=customers.index)
+        labels = self.kmeans_.labels_ if n == len(z_all) else self.kmeans_.predict(z_all)
+        raw = pd.Series(labels, index=customers.index)
         spend_col = "monetary" if "monetary" in customers else self.features[-1]
         order = customers[spend_col].groupby(raw).median().sort_values(ascending=False).index
         self.relabel_ = {int(old): new for new, old in enumerate(order, start=1)}
         self.labels_ = raw.map(self.relabel_).rename("cluster").astype("int64")
-        self.centers_ = pd.DataFrame(z, index=customers.index, columns=list(self.features)).groupby(self.labels_).mean()
+        self.centers_ = pd.DataFrame(z_all, index=customers.index, columns=list(self.features)).groupby(self.labels_).mean()
         self.profiles_ = self._profiles(customers)
         return self
 
@@ -265,15 +294,16 @@ def lifecycle_stage(customers: pd.DataFrame, *, active_days: int, lapsed_days: i
     new_days = active_days if new_days is None else new_days
     recency = customers["recency_days"]
     last_gap = (customers["last_purchase"] - customers["previous_purchase"]) / np.timedelta64(1, "D")
+    code = {stage: i for i, stage in enumerate(LIFECYCLE_STAGES)}
     stage = np.select(
         [customers["tenure_days"] <= new_days,
          (recency <= active_days) & (last_gap > lapsed_days),
          recency <= active_days,
          recency <= lapsed_days],
-        ["new", "reactivated", "active", "at-risk"],
-        default="lapsed",
+        [code["new"], code["reactivated"], code["active"], code["at-risk"]],
+        default=code["lapsed"],
     )
-    return pd.Series(pd.Categorical(stage, categories=list(LIFECYCLE_STAGES), ordered=True),
+    return pd.Series(pd.Categorical.from_codes(stage, categories=list(LIFECYCLE_STAGES), ordered=True),
                      index=customers.index, name="lifecycle_stage")
 
 
@@ -290,16 +320,24 @@ def cohort_tables(transactions: pd.DataFrame, as_of: Any, *, customer_col: str =
     cohort size. Rows are cohorts (``YYYY-MM``), columns k = 0, 1, ...
     """
     as_of_ts = _as_timestamp(as_of, "as_of")
-    dates = pd.to_datetime(transactions[date_col])
-    rows = transactions[customer_col].notna() & (dates.dt.normalize() <= as_of_ts)
-    month = (dates.dt.year * 12 + dates.dt.month - 1)[rows]
-    frame = pd.DataFrame({"customer": transactions.loc[rows, customer_col], "month": month,
-                          "amount": transactions.loc[rows, amount_col]})
-    frame["cohort"] = frame.groupby("customer", observed=True)["month"].transform("min")
-    frame["k"] = frame["month"] - frame["cohort"]
-    grouped = frame.groupby(["cohort", "k"])
-    active = grouped["customer"].nunique().unstack(fill_value=0)
-    revenue = grouped["amount"].sum().unstack(fill_value=0.0)
+    log = _purchase_days(transactions, as_of_ts, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+    month = log.day.astype("datetime64[D]").astype("datetime64[M]").astype("int64") + 1970 * 12
+    first = np.full(log.n_customers, np.iinfo("int64").max)
+    np.minimum.at(first, log.customer, month)
+    cohort = first[log.customer]
+    k = month - cohort
+    width = np.int64(int(k.max()) + 1 if len(k) else 1)
+    cohort0 = int(cohort.min()) if len(cohort) else 0
+    cell = (cohort - cohort0) * width + k                       # one number per (cohort, k)
+    n_cells = int(cell.max()) + 1 if len(cell) else 0
+    pairs = np.sort(log.customer * np.int64(max(n_cells, 1)) + cell)                 # (customer, cell), sorted
+    customers = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] % max(n_cells, 1) if len(pairs) else pairs
+    present = np.flatnonzero(np.bincount(cell, minlength=n_cells))
+    keys = pd.MultiIndex.from_arrays([(present // width + cohort0).astype("int32"),
+                                      (present % width).astype("int32")], names=["cohort", "k"])
+    active = pd.Series(np.bincount(customers, minlength=n_cells)[present], index=keys).unstack(fill_value=0)
+    revenue = pd.Series(np.bincount(cell, weights=log.amount, minlength=n_cells)[present], index=keys) \
+        .unstack(fill_value=0.0)
     sizes = active[0]
 
     def label(index: pd.Index) -> pd.Index:
@@ -319,6 +357,52 @@ def cohort_tables(transactions: pd.DataFrame, as_of: Any, *, customer_col: str =
         if isinstance(table, pd.DataFrame):
             table.columns.name = "months since first purchase"
     return out
+
+
+class _PurchaseDays(NamedTuple):
+    """Identified lines on or before ``as_of`` as integer arrays (runs of one customer and day merged)."""
+
+    customer: np.ndarray    # customer code 0..n_customers-1
+    day: np.ndarray         # days since 1970-01-01
+    amount: np.ndarray      # summed amount (missing counts 0); zeros without an amount column
+    n_customers: int
+
+
+def _purchase_days(transactions: pd.DataFrame, as_of: pd.Timestamp, *, customer_col: str = "customer_id",
+                   date_col: str = "invoice_date", amount_col: str | None = None) -> _PurchaseDays:
+    """Customer codes and day numbers of the identified lines up to ``as_of``: no string group-by,
+    no copy of the id column. Consecutive lines of one customer on one day (an invoice's lines)
+    are merged first."""
+    code, _ = factorize_ids(transactions[customer_col])
+    day = pd.to_datetime(transactions[date_col]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    keep = (code >= 0) & ~np.isnat(day) & (day <= np.datetime64(as_of.date(), "D"))
+    day = day.astype("int64")
+    amount = (np.nan_to_num(pd.to_numeric(transactions[amount_col], errors="coerce").to_numpy(dtype="float64"))
+              if amount_col else np.zeros(len(day)))
+    if len(day) > 1:   # a run shares its customer and day, so it is kept or dropped as a whole
+        heads = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
+        if len(heads) < 0.8 * len(day):
+            code, day, keep, amount = code[heads], day[heads], keep[heads], np.add.reduceat(amount, heads)
+    code, day, amount = code[keep].astype("int64"), day[keep], amount[keep]
+    return _PurchaseDays(code, day, amount, int(code.max()) + 1 if len(code) else 0)
+
+
+def purchase_gaps(transactions: pd.DataFrame, as_of: Any, *, customer_col: str = "customer_id",
+                  date_col: str = "invoice_date") -> np.ndarray:
+    """Days between consecutive purchase days of the same customer, all customers pooled.
+
+    The same gaps as :func:`crmlib.core.summaries.inter_purchase_days` (a purchase day is
+    a calendar day with a purchase; rows without a customer id or after ``as_of`` are
+    ignored), in another order: customers by first appearance, then by day.
+    """
+    log = _purchase_days(transactions, _as_timestamp(as_of, "as_of"), customer_col=customer_col, date_col=date_col)
+    if not len(log.day):
+        return np.array([], dtype="int64")
+    d0, span = log.day.min(), np.int64(log.day.max() - log.day.min() + 1)
+    occasions = np.sort(log.customer * span + (log.day - d0))
+    occasions = occasions[np.r_[True, occasions[1:] != occasions[:-1]]]     # distinct (customer, day)
+    customer, day = occasions // span, occasions % span
+    return np.diff(day)[customer[1:] == customer[:-1]].astype("int64")
 
 
 def attribute_columns(attributes: pd.DataFrame, max_levels: int = 20) -> list[str]:
@@ -364,6 +448,15 @@ def attribute_profile(customers: pd.DataFrame, attributes: pd.DataFrame, attribu
     return profile
 
 
+def category_text(values: pd.Series) -> Any:
+    """A categorical column as text (``astype("str")``), built from its few categories instead of
+    writing a million Python strings."""
+    codes = values.cat.codes.to_numpy()
+    text = pd.array(values.cat.categories.astype("str"), dtype="str")
+    if (codes >= 0).all():
+        return text.take(codes)
+    return pd.array(values.astype("str"), dtype="str")
+
 SEGMENTS_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_score", "segment", "cluster", "lifecycle_stage",
     "r_score", "f_score", "m_score", "orders", "avg_order_value", "tenure_days", "first_purchase",
@@ -387,7 +480,7 @@ class Segmentation:
         """``customers_segments.parquet``: one row per customer, plain (non-categorical) columns."""
         out = self.customers.reset_index()
         for col in ("segment", "lifecycle_stage"):
-            out[col] = out[col].astype("str")
+            out[col] = category_text(out[col])
         return out[SEGMENTS_COLUMNS]
 
     def metrics(self) -> dict[str, Any]:
@@ -423,12 +516,15 @@ def segment_customers(
     random_state: int = 42,
     active_days: int | None = None,
     lapsed_days: int | None = None,
+    max_training_customers: int | None = None,
 ) -> Segmentation:
     """Customer summary, RFM scores, named segments, clusters and life-cycle stages in one call.
 
     ``segments_config`` is ``workbook.yml``'s ``segments:`` (see :func:`load_segment_map`);
     ``active_days`` / ``lapsed_days`` of ``None`` are derived from the inter-purchase
-    times (:func:`lifecycle_thresholds`). Customers without an id are left out.
+    times (:func:`lifecycle_thresholds`). Customers without an id are left out. With more
+    than ``max_training_customers`` customers the clusters are fitted on a seeded sample
+    of that many and every customer is assigned (:class:`BehaviourClusters`).
     """
     segment_map = load_segment_map(segments_config)
     customers = customer_summary(transactions, as_of)
@@ -436,11 +532,12 @@ def segment_customers(
         raise DataError("no customer purchases on or before as_of: nothing to segment", column="customer_id")
     customers = customers.join(rfm_scores(customers))
     customers["segment"] = assign_segments(customers, segment_map)
-    model = BehaviourClusters(n_clusters=n_clusters, k_range=k_range, random_state=random_state).fit(customers)
+    model = BehaviourClusters(n_clusters=n_clusters, k_range=k_range, random_state=random_state,
+                              max_customers=max_training_customers).fit(customers)
     customers["cluster"] = model.labels_.reindex(customers.index)
     customers["cluster_description"] = customers["cluster"].map(model.profiles_["description"])
     as_of_ts = _as_timestamp(as_of, "as_of")
-    thresholds = lifecycle_thresholds(inter_purchase_days(transactions, as_of_ts))
+    thresholds = lifecycle_thresholds(purchase_gaps(transactions, as_of_ts))
     if active_days is not None or lapsed_days is not None:
         thresholds["active_days"] = int(active_days or thresholds["active_days"])
         thresholds["lapsed_days"] = int(lapsed_days or thresholds["lapsed_days"])

@@ -16,14 +16,15 @@ configures in ``workbook.yml`` (in any language) are data, shown as they are.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from crmlib.core.formatting import format_date, format_money, format_percent, format_period
+from crmlib.core.formatting import format_count, format_date, format_money, format_percent, format_period
 from crmlib.core.i18n import N_, _, get_language
 from crmlib.core.summaries import DEFAULT_SEGMENT_MAP, RFM_BINS
 from crmlib.core.tables import ManagerTable, manager_table
 from crmlib.core.text import md
-from crmlib.pages.segmentation.analysis import LIFECYCLE_STAGES, Segmentation
+from crmlib.pages.segmentation.analysis import LIFECYCLE_STAGES, Segmentation, category_text
 
 #: Life-cycle stage (the artifact's value) -> the label a reader sees (a msgid, shown through ``_()``).
 LIFECYCLE_LABELS: dict[str, str] = {
@@ -140,20 +141,32 @@ def segment_details(result: Segmentation) -> pd.DataFrame:
 
 
 def segment_list(result: Segmentation) -> pd.DataFrame:
-    """One row per customer for campaigns: segment, RFM scores, last purchase, spend."""
+    """One row per customer for campaigns: segment, RFM scores, last purchase, spend.
+
+    Sorted by segment name, then by spend (largest first); text columns are built from
+    their categories, not written out customer by customer.
+    """
     c = result.customers
-    return pd.DataFrame({
+    stages = c["lifecycle_stage"].array
+    labels = pd.array([LIFECYCLE_LABELS.get(s, s) for s in stages.categories.astype("str")], dtype="str")
+    frame = pd.DataFrame({
         "Customer id": c.index.astype(str),
-        "RFM segment": c["segment"].astype(str).to_numpy(),
-        "RFM score": c["rfm_score"].astype(str).to_numpy(),
+        "RFM segment": category_text(c["segment"]),
+        "RFM score": c["rfm_score"].astype(str).array,
         "Recency score": c["r_score"].to_numpy(), "Frequency score": c["f_score"].to_numpy(),
         "Monetary score": c["m_score"].to_numpy(),
-        "Last purchase": c["last_purchase"].dt.strftime("%Y-%m-%d").to_numpy(),
+        "Last purchase": c["last_purchase"].dt.strftime("%Y-%m-%d").array,
         "Days since last purchase": c["recency_days"].to_numpy(),
         "Purchase days": c["frequency"].to_numpy(), "Orders": c["orders"].to_numpy(),
         "Spend": c["monetary"].round(2).to_numpy(),
-        "Life-cycle stage": c["lifecycle_stage"].astype(str).map(LIFECYCLE_LABELS).to_numpy(),
-    }).sort_values(["RFM segment", "Spend"], ascending=[True, False], kind="stable")
+        "Life-cycle stage": labels.take(stages.codes) if (stages.codes >= 0).all() else
+        c["lifecycle_stage"].astype(str).map(LIFECYCLE_LABELS).to_numpy(),
+    })
+    segments = c["segment"].array
+    name_rank = np.argsort(np.argsort(np.asarray(segments.categories.astype("str"), dtype=object), kind="stable"))
+    if (segments.codes < 0).any() or not segments.categories.astype("str").is_unique:
+        return frame.sort_values(["RFM segment", "Spend"], ascending=[True, False], kind="stable")
+    return frame.iloc[np.lexsort((-frame["Spend"].to_numpy(), name_rank[segments.codes]))]
 
 
 #: Headers of :func:`attribute_tables`' profile table (msgids; English as the table showed them before).
@@ -204,6 +217,10 @@ def clusters_text(result: Segmentation) -> str:
     """Markdown: how many groups the data holds, one line per group in plain words."""
     m = result.clusters
     lines = [_("The customers fall most clearly into **{count} groups**:").format(count=m.k_)]
+    if m.n_fitted_ < m.n_customers_:
+        lines[0] = _("The groups were found on a random sample of {sample} of the {customers} customers, and every "
+                     "customer was then put in the group nearest to them.").format(
+            sample=format_count(m.n_fitted_), customers=format_count(m.n_customers_)) + " " + lines[0]
     for cluster, row in m.profiles_.iterrows():
         numbers = {"group": cluster, "description": md(cluster_description(row["description"])),
                    "customers": f"{int(row['customers']):,}", "customer_share": f"{row['customer_share']:.0%}"}
