@@ -184,18 +184,22 @@ def parquet_rows(path: str | Path) -> int:
 
 
 def read_transactions(path: str | Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """A stored log as a pandas frame (the month partition column left out)."""
-    path = Path(path)
-    columns = list(columns) if columns is not None else None
-    if not path.is_dir():
-        return pd.read_parquet(path, columns=columns)
+    """A stored log as a pandas frame (the month partition column left out).
+
+    ``columns``: only these, in the stored order; asked-for columns the log does not
+    have (an optional column no source provided) are left out, not an error.
+    """
     import pyarrow.dataset as ds
 
-    files = sorted(str(f) for f in path.rglob("*.parquet"))
+    path = Path(path)
+    files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
     if not files:
         raise FileNotFoundError(f"{path}: no Parquet files in this folder")
-    table = ds.dataset(files, format="parquet").to_table(columns=columns)
-    return table.to_pandas()
+    dataset = ds.dataset(files, format="parquet")
+    if columns is not None:
+        wanted = set(columns)
+        columns = [c for c in dataset.schema.names if c in wanted]
+    return dataset.to_table(columns=columns).to_pandas()
 
 
 # ----------------------------------------------------------------------------- sessions
