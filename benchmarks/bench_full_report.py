@@ -205,7 +205,7 @@ def main() -> None:
             print(f"    report folder {du / 1e9:.2f} GB", flush=True)
             kept[key] = result
             kept_file.write_text(json.dumps(kept, indent=1))
-        if ("old", size) in results and "wall" in results[("old", size)] and "wall" in results[("new", size)]:
+        if "wall" in results.get(("old", size), {}) and "wall" in results.get(("new", size), {}):
             old, new = results[("old", size)], results[("new", size)]
             print(f"  old / new: time {old['wall'] / new['wall']:.1f}x, largest process "
                   f"{old['max_peak_mb'] / new['max_peak_mb']:.1f}x", flush=True)
