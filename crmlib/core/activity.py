@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 # ---- and crmlib.core.btyd: repoint these imports, nothing else in this module)
 from crmlib.core.btyd import fit_with_fallback
 from crmlib.core.classifiers import make_models
-from crmlib.core.customer_log import CustomerLog
+from crmlib.core.customer_log import CustomerLog, keep_rows
 from crmlib.core.features import churn_labels, purchase_features
 from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, in_batches, sample_customers
@@ -152,12 +152,13 @@ class ActivityModel:
             raise ModelError(f"window_days must be at least 7; got {self.window_days}")
         as_of = pd.Timestamp(as_of).normalize()
         self.customers_, self.segment_map_ = customers, segment_map
-        tx = transactions[transactions["customer_id"].notna()]
-        tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
+        # the log itself, not a copy (every use below reads up to as_of only)
+        tx = keep_rows(transactions, transactions["customer_id"].notna())
         self.as_of_ = as_of
         self.score_cutoff_ = as_of + pd.Timedelta(days=1)
         self.train_cutoff_ = self.score_cutoff_ - pd.Timedelta(days=int(self.window_days))
-        first = tx["invoice_date"].min()
+        dates = tx["invoice_date"]
+        first = dates[dates < self.score_cutoff_].min()
         if pd.isna(first) or self.train_cutoff_ - first < pd.Timedelta(days=MIN_HISTORY_DAYS):
             raise DataError(f"an activity model with a {self.window_days}-day window needs {MIN_HISTORY_DAYS} days "
                             f"of purchases before {self.train_cutoff_.date()}; the data start "
@@ -249,7 +250,7 @@ class ActivityModel:
                                     spread=out["spread"])
             return out
         last_train_day = self.train_cutoff_ - pd.Timedelta(days=1)
-        train_fit = fit_with_fallback(tx[tx["invoice_date"] < self.train_cutoff_], last_train_day, "bgnbd",
+        train_fit = fit_with_fallback(tx, last_train_day, "bgnbd",
                                       max_customers=self.max_customers, seed=self.seed)
         if not train_fit.usable:
             out["reason"] = Message(N_("BG/NBD could not be fitted at the training cutoff"))

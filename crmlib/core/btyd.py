@@ -260,13 +260,21 @@ def fit_model(
     return fit
 
 
-def _occasion_transactions(transactions: pd.DataFrame, occasion: str) -> pd.DataFrame:
-    """Transactions with dates coarsened so that one purchase occasion is a ``occasion``."""
+def _occasion_transactions(transactions: pd.DataFrame, occasion: str, as_of: Any = None) -> pd.DataFrame:
+    """Transactions with dates coarsened so that one purchase occasion is a ``occasion``.
+
+    ``as_of``: rows dated after that calendar day are dropped *before* coarsening (a
+    Wednesday after ``as_of`` must not become the Monday before it); daily occasions need
+    no cut, since :func:`btyd_summary` ignores later rows itself.
+    """
     if occasion == "day":
         return transactions
     if occasion == "week":
         cols = [c for c in ("customer_id", "invoice_date", "amount") if c in transactions.columns]
-        out = transactions[cols].copy()
+        out = transactions[cols]
+        if as_of is not None:
+            out = out[out["invoice_date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
+        out = out.copy()
         dates = pd.to_datetime(out["invoice_date"]).dt.normalize()
         out["invoice_date"] = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")  # the week's Monday
         return out
@@ -332,7 +340,7 @@ def fit_with_fallback(
             break
         occ = rung["occasion"]
         if occ not in summaries:
-            summaries[occ] = btyd_summary(_occasion_transactions(transactions, occ), as_of, time_unit=time_unit)
+            summaries[occ] = btyd_summary(_occasion_transactions(transactions, occ, as_of), as_of, time_unit=time_unit)
         rows = summaries[occ]
         if max_customers is not None and len(rows) > int(max_customers):
             if sample is None:

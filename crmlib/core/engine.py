@@ -183,11 +183,14 @@ def parquet_rows(path: str | Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def read_transactions(path: str | Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_transactions(path: str | Path, columns: Iterable[str] | None = None, *,
+                      customers_only: bool = False) -> pd.DataFrame:
     """A stored log as a pandas frame (the month partition column left out).
 
     ``columns``: only these, in the stored order; asked-for columns the log does not
     have (an optional column no source provided) are left out, not an error.
+    ``customers_only``: only the lines with a customer id, filtered while reading (no
+    second copy of the log in memory).
     """
     import pyarrow.dataset as ds
 
@@ -199,7 +202,8 @@ def read_transactions(path: str | Path, columns: Iterable[str] | None = None) ->
     if columns is not None:
         wanted = set(columns)
         columns = [c for c in dataset.schema.names if c in wanted]
-    return dataset.to_table(columns=columns).to_pandas()
+    row_filter = ds.field("customer_id").is_valid() if customers_only else None
+    return dataset.to_table(columns=columns, filter=row_filter).to_pandas()
 
 
 # ----------------------------------------------------------------------------- sessions

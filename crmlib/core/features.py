@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib.core.btyd import p_alive
-from crmlib.core.customer_log import CustomerLog, as_customer_log, day_number
+from crmlib.core.customer_log import CustomerLog, as_customer_log, day_number, keep_rows
 from crmlib.core.i18n import N_
 from crmlib.core.summaries import TIME_UNITS, assign_segments, rfm_scores
 from crmlib.core.validation import require_columns
@@ -58,7 +58,7 @@ FEATURE_LABELS: dict[str, str] = {
 
 def _customer_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     require_columns(transactions, ("amount", "customer_id", "invoice_date", "invoice_id"), "customer features")
-    tx = transactions[transactions["customer_id"].notna()]
+    tx = keep_rows(transactions, transactions["customer_id"].notna())
     if not pd.api.types.is_datetime64_any_dtype(tx["invoice_date"]):
         raise DataError("invoice_date is not a date column", column="invoice_date")
     return tx

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from crmlib.core.activity import ActivityModel, _features
 from crmlib.core.btyd import UNIT_DAYS, ModelFit, fit_spend, fit_with_fallback
-from crmlib.core.customer_log import CustomerLog
+from crmlib.core.customer_log import CustomerLog, keep_rows
 from crmlib.core.features import spend_between  # noqa: F401  (re-exported: crmlib.core.value.spend_between)
 from crmlib.core.i18n import N_, Message
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, in_batches, sample_customers
@@ -44,7 +44,9 @@ def _customer_rows(transactions: pd.DataFrame) -> pd.DataFrame:
     missing = {"customer_id", "invoice_id", "invoice_date", "amount"} - set(transactions.columns)
     if missing:
         raise DataError("transactions lack required columns", column=sorted(missing)[0])
-    tx = transactions[transactions["customer_id"].notna()]
+    tx = keep_rows(transactions, transactions["customer_id"].notna())
+    if isinstance(tx["customer_id"].dtype, pd.StringDtype):  # already text: no copy
+        return tx
     return tx.assign(customer_id=tx["customer_id"].astype(str))
 
 
@@ -164,9 +166,8 @@ def forecast_candidates(
     if unknown:
         raise ModelError(f"unknown value candidates {unknown}; allowed: {', '.join(CANDIDATES)}")
     cutoff = _day(cutoff)
-    tx = _customer_rows(transactions)
-    tx = tx[tx["invoice_date"] < cutoff + pd.Timedelta(days=1)]
-    if tx.empty:
+    tx = _customer_rows(transactions)  # rows after the cutoff stay: every use below reads up to the cutoff only
+    if not (tx["invoice_date"] < cutoff + pd.Timedelta(days=1)).any():
         raise DataError(f"no purchases with a customer id up to {cutoff.date()}", column="customer_id")
     h = int(horizon_days)
     log = log if log is not None else CustomerLog.from_transactions(tx)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from crmlib.core.activity import ActivityModel
 from crmlib.core.btyd import DAYS_PER_MONTH, UNIT_DAYS, fit_spend
-from crmlib.core.customer_log import CustomerLog
+from crmlib.core.customer_log import CustomerLog, keep_rows
 from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
 from crmlib.core.summaries import btyd_summary
@@ -191,7 +191,7 @@ def fit_customer_values(
     """
     as_of = _day(as_of)
     tx = _customer_rows(transactions)
-    tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
+    tx = keep_rows(tx, tx["invoice_date"] < as_of + pd.Timedelta(days=1))
     warnings: list[str] = []
     log = log if log is not None else CustomerLog.from_transactions(tx)
     bt = backtest(tx, as_of, cutoffs, horizon_days, candidates=candidates, window_days=window_days, seed=seed,

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from crmlib.core.activity import ActivityModel
-from crmlib.core.customer_log import CustomerLog
+from crmlib.core.customer_log import CustomerLog, keep_rows
 from crmlib.core.features import _customer_rows, churn_labels
 from crmlib.core.i18n import N_, Message
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS
@@ -165,7 +165,7 @@ def run_transactions(transactions: pd.DataFrame | None, as_of: pd.Timestamp, clv
     if transactions is None or transactions.empty:
         raise DataError("transactions mode needs transactions with customer ids")
     tx = _customer_rows(transactions)
-    tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
+    tx = keep_rows(tx, tx["invoice_date"] < as_of + pd.Timedelta(days=1))
     eval_cutoff = as_of + pd.Timedelta(days=1) - pd.Timedelta(days=window)
     train_cutoff = eval_cutoff - pd.Timedelta(days=window)
     first = tx["invoice_date"].min()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
-from crmlib.core.customer_log import CustomerLog
+from crmlib.core.customer_log import CustomerLog, keep_rows
 from crmlib.core.i18n import N_
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, describe_sample
 from crmlib.core.value import CustomerValues
@@ -140,9 +140,10 @@ def run_value(
     on a seeded, stratified sample of that many customers; every customer is valued.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    tx = transactions[transactions["customer_id"].notna()]
-    tx = tx.assign(customer_id=tx["customer_id"].astype(str))
-    tx = tx[tx["invoice_date"] < as_of + pd.Timedelta(days=1)]
+    tx = keep_rows(transactions, transactions["customer_id"].notna())  # no copy of a log of customers' rows
+    if not isinstance(tx["customer_id"].dtype, pd.StringDtype):
+        tx = tx.assign(customer_id=tx["customer_id"].astype(str))
+    tx = keep_rows(tx, tx["invoice_date"] < as_of + pd.Timedelta(days=1))
     if tx.empty:
         raise DataError("no purchases with a customer id up to the analysis date", column="customer_id")
     log = CustomerLog.from_transactions(tx)  # prepared once for every cutoff of the page
