@@ -228,3 +228,24 @@ def test_workbook_engine_setting_is_checked_when_the_configuration_is_read(tmp_p
     path.write_text("engine: polars\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"workbook.yml: engine: unknown value 'polars'"):
         load_config(path)
+
+
+@pytest.mark.parametrize("engine_name", ["pandas", "duckdb", "spark"])
+def test_a_runs_engine_computes_the_segmentation_summary(tmp_path, small_log, engine_name) -> None:
+    """`engine:` in workbook.yml decides where page 02's customer summary is computed; same numbers."""
+    from crmlib.core.context import RunContext
+    from crmlib.datasets import write_synthetic_csv
+
+    if engine_name == "spark" and not engines.spark_available()[0]:
+        pytest.skip(f"Spark engine not tested: {engines.spark_available()[1]}")
+    csv = write_synthetic_csv(small_log, tmp_path / "log.csv")
+    config = tmp_path / "workbook.yml"
+    spark = "spark: {master: 'local[1]'}\n" if engine_name == "spark" else ""
+    config.write_text(f"sources:\n  - path: {csv}\nengine: {engine_name}\n{spark}", encoding="utf-8")
+    ctx = RunContext.create("02_segmentation", as_of="2011-11-30", config_path=config, artifacts_dir=tmp_path / "art")
+    assert ctx.engine_name() == engine_name
+    transactions = ctx.load_transactions()
+    got = ctx.customer_summary(transactions)
+    want = summaries.customer_summary(transactions, ctx.as_of)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+    assert not (tmp_path / "art" / ".engine").exists()

@@ -17,6 +17,7 @@ it is missing or was built for another ``as_of`` (and says so), and writes the p
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +213,31 @@ class RunContext:
                 "before this analysis."
             ))
         return self.path(TRANSACTIONS)
+
+    def engine_name(self) -> str:
+        """The row-level engine of this run: ``engine:`` of ``workbook.yml``, with ``auto``
+        decided by the clean log's number of lines (:mod:`crmlib.core.engine`)."""
+        settings = engine.engine_settings(self.config)
+        if settings.engine != "auto":
+            return settings.engine
+        return settings.resolve(engine.parquet_rows(self.transactions_file()) if self.sources else 0)
+
+    def customer_summary(self, transactions: pd.DataFrame) -> pd.DataFrame:
+        """Every customer's summary at ``as_of`` (:func:`crmlib.core.summaries.customer_summary`),
+        computed by the run's engine: in this process from ``transactions`` (pandas), or by
+        DuckDB or Spark from the stored clean log (the same numbers; ``tests/test_engines.py``)."""
+        name = self.engine_name()
+        if name == "pandas":
+            from crmlib.core.summaries import customer_summary
+
+            return customer_summary(transactions, self.as_of)
+        settings = engine.engine_settings(self.config)
+        options = {"temp_directory": self.artifacts_dir / ".engine"} if name == "duckdb" else {}
+        with engine.Engine(name, master=settings.spark_master, spark_conf=settings.spark_conf,
+                           **options) as run_engine:
+            summary = engine.customer_summary(self.transactions_file(), self.as_of, run_engine)
+        shutil.rmtree(self.artifacts_dir / ".engine", ignore_errors=True)
+        return summary
 
     # ----------------------------------------------------------------- what a page needs
     def require_transactions(self) -> None:

@@ -517,6 +517,7 @@ def segment_customers(
     active_days: int | None = None,
     lapsed_days: int | None = None,
     max_training_customers: int | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> Segmentation:
     """Customer summary, RFM scores, named segments, clusters and life-cycle stages in one call.
 
@@ -524,10 +525,12 @@ def segment_customers(
     ``active_days`` / ``lapsed_days`` of ``None`` are derived from the inter-purchase
     times (:func:`lifecycle_thresholds`). Customers without an id are left out. With more
     than ``max_training_customers`` customers the clusters are fitted on a seeded sample
-    of that many and every customer is assigned (:class:`BehaviourClusters`).
+    of that many and every customer is assigned (:class:`BehaviourClusters`). ``summary``:
+    the customer summary at ``as_of`` when the run's engine already computed it
+    (:meth:`crmlib.core.context.RunContext.customer_summary`); else it is computed here.
     """
     segment_map = load_segment_map(segments_config)
-    customers = customer_summary(transactions, as_of)
+    customers = summary.copy() if summary is not None else customer_summary(transactions, as_of)
     if customers.empty:
         raise DataError("no customer purchases on or before as_of: nothing to segment", column="customer_id")
     customers = customers.join(rfm_scores(customers))
