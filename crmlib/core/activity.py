@@ -133,8 +133,8 @@ class ActivityModel:
 
     # ------------------------------------------------------------------ fit
     def fit(self, transactions: pd.DataFrame, as_of: Any, *, customers: pd.DataFrame | None = None,
-            segment_map: dict[str, dict[str, Any]] | None = None, log: CustomerLog | None = None
-            ) -> "ActivityModel":
+            segment_map: dict[str, dict[str, Any]] | None = None, log: CustomerLog | None = None,
+            btyd_summaries: dict[str, pd.DataFrame] | None = None) -> "ActivityModel":
         """Train on the window ending at ``as_of`` and score every customer at ``as_of``.
 
         ``transactions`` may hold rows after ``as_of``: they are never read.
@@ -143,6 +143,8 @@ class ActivityModel:
         shorter than :data:`MIN_HISTORY_DAYS`, :class:`ModelError` when everybody (or
         nobody) bought in the training window. ``log``: ``transactions`` prepared once
         (:class:`~crmlib.core.customer_log.CustomerLog`; built here when not given).
+        ``btyd_summaries``: the BTYD summaries at ``as_of`` already computed on the same
+        transactions (``fit_with_fallback``'s ``cache``), shared with the BTYD check.
         """
         if self.calibration not in ("sigmoid", "isotonic", "prior"):
             raise ModelError(f"calibration must be sigmoid, isotonic or prior; got {self.calibration!r}")
@@ -187,7 +189,7 @@ class ActivityModel:
 
         X_now = _features(log, self.score_cutoff_, customers, segment_map).reindex(columns=self.feature_columns_)
         classifier_p = pd.Series(self._score(X_now), index=X_now.index, name="p_alive")
-        self.btyd_ = self._btyd_check(tx, y, X.index, self.cv_roc_auc_[self.estimator_name_])
+        self.btyd_ = self._btyd_check(tx, y, X.index, self.cv_roc_auc_[self.estimator_name_], btyd_summaries)
         if self.btyd_["used"]:
             self.source_ = "bgnbd"
             self.p_alive_ = self.btyd_.pop("p_alive").reindex(classifier_p.index).rename("p_alive")
@@ -228,14 +230,15 @@ class ActivityModel:
         q = np.clip(p, 1e-6, 1 - 1e-6)
         return self.calibrator_.predict_proba(np.log(q / (1 - q)).reshape(-1, 1))[:, 1]
 
-    def _btyd_check(self, tx: pd.DataFrame, y: np.ndarray, train_ids: pd.Index, classifier_auc: float | None
-                    ) -> dict[str, Any]:
+    def _btyd_check(self, tx: pd.DataFrame, y: np.ndarray, train_ids: pd.Index, classifier_auc: float | None,
+                    summaries: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
         """Apply :data:`SOURCE_RULE`'s BTYD conditions; returns what was found."""
         out: dict[str, Any] = {"used": False, "clean": None, "spread": None, "roc_auc": None, "reason": ""}
         if self.use_btyd == "never":
             out["reason"] = Message(N_("BTYD not considered (use_btyd='never')"))
             return out
-        final = fit_with_fallback(tx, self.as_of_, "bgnbd", max_customers=self.max_customers, seed=self.seed)
+        final = fit_with_fallback(tx, self.as_of_, "bgnbd", max_customers=self.max_customers, seed=self.seed,
+                                  cache=summaries)
         out["clean"] = bool(final.clean)
         if not final.clean:
             out["reason"] = Message(N_("BG/NBD does not measure drop-out here (parameters at their bounds: "

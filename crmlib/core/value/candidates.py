@@ -183,11 +183,12 @@ def forecast_candidates(
         observed = np.maximum(X_now["tenure_days"].to_numpy() + 1.0, h)
         out["average_per_period"] = X_now["monetary"].to_numpy() * h / observed
 
+    btyd_summaries: dict[str, pd.DataFrame] = {}  # one summary per purchase occasion for both models
     for name in ("bgnbd_gg", "pareto_nbd_gg"):
         if name not in candidates:
             continue
         model = name.removesuffix("_gg")
-        fit = fit_with_fallback(tx, cutoff, model, max_customers=max_customers, seed=seed)
+        fit = fit_with_fallback(tx, cutoff, model, max_customers=max_customers, seed=seed, cache=btyd_summaries)
         if not fit.usable:
             notes.append(Message(N_("{model}: not usable at {date} ({reason})."), model=Message(CANDIDATE_LABELS[name]),
                                  date=str(cutoff.date()), reason=fit.message or Message(N_("no fit"))))
@@ -236,7 +237,7 @@ def forecast_candidates(
                                                                                       target[buyers])
                         if activity is None:
                             activity = ActivityModel(window_days, seed=seed, max_customers=max_customers).fit(
-                                tx, cutoff, log=log)
+                                tx, cutoff, log=log, btyd_summaries=btyd_summaries)
                         p = activity.p_alive_.reindex(ids).to_numpy()
                         out["hurdle"] = p * in_batches(spend_if_active.predict, X_now_aligned)
     result.activity = activity
