@@ -132,6 +132,7 @@ class CandidateForecasts:
     notes: list[str] = field(default_factory=list)
     train_rows: int = 0
     train_rows_total: int = 0
+    customers_seen: int = 0
 
 
 def forecast_candidates(
@@ -146,6 +147,7 @@ def forecast_candidates(
     seed: int = 0,
     log: CustomerLog | None = None,
     max_customers: int | None = DEFAULT_MAX_CUSTOMERS,
+    forecast_customers: int | None = None,
 ) -> CandidateForecasts:
     """Each candidate's spend forecast for ``(cutoff, cutoff + horizon_days]`` per customer.
 
@@ -160,7 +162,10 @@ def forecast_candidates(
     ``max_customers`` bounds the training: the spend models train on at most
     ``max_customers`` x ``training_windows`` stacked rows (:func:`_training_sample`) and an
     activity model fitted here on ``max_customers`` customers; every customer is scored.
-    ``None`` trains on everything.
+    ``None`` trains on everything. ``forecast_customers``: forecast only a seeded sample
+    of that many of the customers seen up to ``cutoff``, stratified by whether they
+    bought in the last 90 days (a backtest checks a sample; ``customers_seen`` keeps how
+    many there were); ``None`` forecasts everyone.
     """
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown:
@@ -172,10 +177,13 @@ def forecast_candidates(
     h = int(horizon_days)
     log = log if log is not None else CustomerLog.from_transactions(tx)
     X_now = _features(log, cutoff + pd.Timedelta(days=1), None, None)
+    customers_seen = len(X_now)
+    if forecast_customers is not None:
+        X_now = sample_customers(X_now, int(forecast_customers), stratify=X_now["spend_last_90d"] > 0, seed=seed)
     ids = X_now.index
     out = pd.DataFrame(index=ids)
     notes: list[str] = []
-    result = CandidateForecasts(cutoff, h, out, None, notes=notes)
+    result = CandidateForecasts(cutoff, h, out, None, notes=notes, customers_seen=customers_seen)
 
     if "last_period" in candidates:
         out["last_period"] = spend_between(log, cutoff - pd.Timedelta(days=h), cutoff).reindex(ids).fillna(0.0)

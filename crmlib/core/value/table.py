@@ -146,6 +146,8 @@ class CustomerValues:
                 "training_customers": self.activity.n_train_, "customers_scored": int(len(self.table)),
                 "spend_model_training_rows": {"used": self.train_rows, "available": self.train_rows_total},
                 "backtest_cutoffs": [str(c.date()) for c in self.backtest.cutoffs],
+                "backtest_customers_checked": (int(self.backtest.table["customers"].min())
+                                               if len(self.backtest.table) else 0),
                 "backtest": self.backtest.summary_table().reset_index().to_dict(orient="records"),
                 "selection_rule": SELECTION_RULE, "activity": self.activity.summary(),
                 "level_factor": self.level_factor, "warnings": list(self.warnings)}

@@ -18,7 +18,8 @@ import pandas as pd
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
 from crmlib.core.customer_log import CustomerLog, keep_rows
-from crmlib.core.i18n import N_
+from crmlib.core.formatting import format_count
+from crmlib.core.i18n import N_, Message, Sentences
 from crmlib.core.sampling import DEFAULT_MAX_CUSTOMERS, describe_sample
 from crmlib.core.value import CustomerValues
 from crmlib.errors import DataError
@@ -74,9 +75,18 @@ class ValuePage:
         return mean
 
     def sample_text(self) -> str:
-        """The sentence on the training sample (empty when every customer was trained on)."""
+        """The sentences on the training sample and the backtest's checked sample (empty when
+        every customer was trained on and checked)."""
         activity = self.activity
-        return describe_sample(activity.n_train_, activity.n_customers_, stratified_by=BOUGHT_STRATUM)
+        trained = describe_sample(activity.n_train_, activity.n_customers_, stratified_by=BOUGHT_STRATUM)
+        table = self.values.backtest.table
+        if table.empty or "customers_seen" not in table or (table["customers"] >= table["customers_seen"]).all():
+            return trained
+        checked = Message(N_("The check against past quarters forecast a random sample of {sample} of the {total} "
+                             "customers at each check date; its totals are scaled to every customer."),
+                          sample=format_count(int(table["customers"].min())),
+                          total=format_count(int(table["customers_seen"].max())))
+        return Sentences(*[part for part in (trained, checked) if part])
 
     def metrics(self, warnings: Sequence[str] = ()) -> dict[str, Any]:
         """``metrics/03_clv.json``: the declared keys plus the value model's headline numbers.
