@@ -47,7 +47,7 @@ def _cache_features() -> None:
 
     @functools.wraps(original)
     def cached(transactions, cutoff, customers, segment_map):
-        key = (len(transactions), pd.Timestamp(cutoff), customers is None, segment_map is None)
+        key = (id(transactions), pd.Timestamp(cutoff), customers is None, segment_map is None)
         if key not in cache:
             cache[key] = original(transactions, cutoff, customers, segment_map)
         return cache[key]
