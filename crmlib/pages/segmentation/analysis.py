@@ -24,6 +24,7 @@ from crmlib.core.summaries import (
 )
 from crmlib.errors import ConfigError, DataError, ModelError
 
+
 def segment_table(customers: pd.DataFrame, segment_map: dict[str, dict[str, Any]] | None = None,
                   *, by: str = "segment") -> pd.DataFrame:
     """Customers, revenue share and average value per segment (or any column ``by``).
