@@ -40,6 +40,8 @@ def plot_clv_distribution(values: pd.DataFrame, currency: str = "GBP"):
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
     data = values[values["clv"] > 0].assign(clv_tier=lambda d: d["clv_tier"].astype(str).map(_))
+    if len(data):  # the lowest 1 % share the first bar, so fractions of a penny do not stretch the scale
+        data = data.assign(clv=data["clv"].clip(lower=max(float(data["clv"].quantile(0.01)), 0.01)))
     sns.histplot(data, x="clv", hue="clv_tier", log_scale=True, bins=40, multiple="stack", ax=ax,
                  hue_order=[_(str(c)) for c in values["clv_tier"].cat.categories])
     if ax.get_legend() is not None:
