@@ -317,7 +317,8 @@ def _net_returns(data: pd.DataFrame, reason: np.ndarray, is_return: np.ndarray,
 
 
 def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z: float,
-              max_price_ratio: float) -> tuple[np.ndarray, dict[str, Any], pd.Series]:
+              max_price_ratio: float, *, quantity_centre: tuple[float, float] | None = None,
+              usual_price: pd.Series | None = None) -> tuple[np.ndarray, dict[str, Any], pd.Series]:
     """Flag lines with an extreme quantity, or a price far from the product's usual price.
 
     Assumptions:
@@ -329,20 +330,32 @@ def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z:
        priced more than ``max_price_ratio`` times above or below it is extreme (typing
        errors, manual prices). Volume discounts stay well inside that ratio.
     Returns the flags, the quantity bounds and each line's product median price (for caps).
+
+    A log cleaned in parts (:mod:`crmlib.cleaning_chunks`) passes the whole log's figures:
+    ``quantity_centre`` = (median, median absolute deviation) of the log quantities and
+    ``usual_price`` = each product's median price, indexed by ``product_id``.
     """
     flags = np.zeros(len(data), dtype=bool)
     bounds: dict[str, Any] = {}
     qty = data[schema.QUANTITY].to_numpy()
-    logs = np.log(qty[alive])
-    if logs.size:
-        centre = float(np.median(logs))
-        spread = 1.4826 * float(np.median(np.abs(logs - centre)))
+    if quantity_centre is None:
+        logs = np.log(qty[alive])
+        if logs.size:
+            centre = float(np.median(logs))
+            quantity_centre = (centre, float(np.median(np.abs(logs - centre))))
+    if quantity_centre is not None:
+        centre = quantity_centre[0]
+        spread = 1.4826 * quantity_centre[1]
         if spread > 0:
             low, high = float(np.exp(centre - max_z * spread)), float(np.exp(centre + max_z * spread))
             bounds[schema.QUANTITY] = {"low": round(low, 4), "high": round(high, 4)}
             flags |= alive & ((qty < low) | (qty > high))
     price = data[schema.UNIT_PRICE].where(alive)
-    usual = price.groupby(product, sort=False).transform("median")
+    if usual_price is None:
+        usual = price.groupby(product, sort=False).transform("median")
+    else:
+        at = usual_price.index.get_indexer(data[schema.PRODUCT_ID])
+        usual = pd.Series(np.where(at >= 0, usual_price.to_numpy()[at], np.nan), index=data.index)
     ratio = (price / usual).to_numpy()
     flags |= alive & ((ratio > max_price_ratio) | (ratio < 1 / max_price_ratio))
     bounds[schema.UNIT_PRICE] = {"max_ratio_to_product_median": max_price_ratio}
@@ -418,10 +431,7 @@ def clean_sources(
         _normalise(data, params["normalise"]["upper_ids"])
 
     # integer codes of the ids, shared by the rules below (factorising text is the costly part)
-    codes, uniques = {}, {}
-    for name, col in (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID)):
-        code, uniques[name] = pd.factorize(data[col])
-        codes[name] = code.astype(np.int32)  # half the memory of intp; 2**31 distinct ids is plenty
+    codes, uniques = _id_codes(data)
 
     dates = data[schema.INVOICE_DATE]
     window = date_window(params)
@@ -434,43 +444,7 @@ def clean_sources(
         as_of = month_end_as_of(valid_dates.max())
         del valid_dates
     as_of = pd.Timestamp(as_of).normalize()
-    reason[(reason == 0) & (dates >= as_of + pd.Timedelta(days=1)).to_numpy()] = _CODE["after_as_of"]
-
-    if params["duplicates"]["enabled"]:
-        alive_pos = np.flatnonzero(reason == 0)
-        reason[_exact_duplicates(data, alive_pos, codes)] = _CODE["duplicate"]
-
-    if params["non_product"]["enabled"]:
-        listed = {c.upper() for c in params["non_product"]["codes"]}
-        # tested on the distinct codes, then spread to the lines (code -1 = missing id: no match)
-        products = pd.Series(uniques["product"]) if ids_upper else pd.Series(uniques["product"]).str.upper()
-        is_code = _spread(products.isin(listed).to_numpy(), codes["product"])
-        reason[(reason == 0) & is_code] = _CODE["non_product"]
-        if params["non_product"]["non_positive_price"]:
-            reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
-
-    returns_stats: dict[str, Any] = {"mode": params["returns"]["mode"] if params["returns"]["enabled"] else "off"}
-    if params["returns"]["enabled"]:
-        prefix = str(params["returns"]["cancel_prefix"] or "")
-        is_return = (data[schema.QUANTITY] < 0).to_numpy()
-        if prefix:
-            invoices = pd.Series(uniques["invoice"])
-            invoices = invoices if ids_upper else invoices.str.upper()
-            # "C536379" is a cancellation, "CD00001" or "CUST-9" is not: the prefix must precede a digit
-            marked = _spread(invoices.str.match(re.escape(prefix.upper()) + r"\d").fillna(False)
-                             .to_numpy(dtype=bool), codes["invoice"])
-            is_return = is_return | marked
-        is_return = is_return & (reason == 0)
-        if params["returns"]["mode"] == "net" and is_return.any():
-            returns_stats.update(_net_returns(data, reason, is_return, codes))
-        else:
-            returns_stats["return_lines"] = int(is_return.sum())
-        reason[is_return] = _CODE["return"]
-
-    reason[(reason == 0) & (data[schema.QUANTITY] <= 0).to_numpy()] = _CODE["non_positive_quantity"]
-    anonymous = data[schema.CUSTOMER_ID].isna().to_numpy()
-    if not params["missing_customer"]["keep"]:
-        reason[(reason == 0) & anonymous] = _CODE["missing_customer"]
+    returns_stats, anonymous = _rules_from_as_of(data, reason, codes, uniques, params, as_of)
 
     outlier_stats: dict[str, Any] = {"action": params["outliers"]["action"] if params["outliers"]["enabled"] else "off"}
     is_outlier = np.zeros(n, dtype=bool)
@@ -528,6 +502,65 @@ def clean_sources(
     return CleaningResult(transactions=transactions, quarantine=quarantine, audit=audit)
 
 
+def _rules_from_as_of(data: pd.DataFrame, reason: np.ndarray, codes: dict[str, np.ndarray],
+                      uniques: dict[str, Any], params: dict[str, dict[str, Any]],
+                      as_of: pd.Timestamp) -> tuple[dict[str, Any], np.ndarray]:
+    """The rules from ``after_as_of`` to ``missing_customer`` on ``data`` (normalised, with
+    the id codes of :func:`_id_codes`), in place on ``reason`` (and ``quantity``, netted).
+    Returns the returns' statistics and which lines have no customer id. Every rule here
+    looks at one line, or at lines of the same customer (returns) or the same invoice
+    (duplicates), so a log split by customer gives the same result part by part."""
+    ids_upper = params["normalise"]["enabled"] and params["normalise"]["upper_ids"]
+    reason[(reason == 0) & (data[schema.INVOICE_DATE] >= as_of + pd.Timedelta(days=1)).to_numpy()] = _CODE["after_as_of"]
+
+    if params["duplicates"]["enabled"]:
+        alive_pos = np.flatnonzero(reason == 0)
+        reason[_exact_duplicates(data, alive_pos, codes)] = _CODE["duplicate"]
+
+    if params["non_product"]["enabled"]:
+        listed = {c.upper() for c in params["non_product"]["codes"]}
+        # tested on the distinct codes, then spread to the lines (code -1 = missing id: no match)
+        products = pd.Series(uniques["product"]) if ids_upper else pd.Series(uniques["product"]).str.upper()
+        is_code = _spread(products.isin(listed).to_numpy(), codes["product"])
+        reason[(reason == 0) & is_code] = _CODE["non_product"]
+        if params["non_product"]["non_positive_price"]:
+            reason[(reason == 0) & (data[schema.UNIT_PRICE] <= 0).to_numpy()] = _CODE["non_positive_price"]
+
+    returns_stats: dict[str, Any] = {"mode": params["returns"]["mode"] if params["returns"]["enabled"] else "off"}
+    if params["returns"]["enabled"]:
+        prefix = str(params["returns"]["cancel_prefix"] or "")
+        is_return = (data[schema.QUANTITY] < 0).to_numpy()
+        if prefix:
+            invoices = pd.Series(uniques["invoice"])
+            invoices = invoices if ids_upper else invoices.str.upper()
+            # "C536379" is a cancellation, "CD00001" or "CUST-9" is not: the prefix must precede a digit
+            marked = _spread(invoices.str.match(re.escape(prefix.upper()) + r"\d").fillna(False)
+                             .to_numpy(dtype=bool), codes["invoice"])
+            is_return = is_return | marked
+        is_return = is_return & (reason == 0)
+        if params["returns"]["mode"] == "net" and is_return.any():
+            returns_stats.update(_net_returns(data, reason, is_return, codes))
+        else:
+            returns_stats["return_lines"] = int(is_return.sum())
+        reason[is_return] = _CODE["return"]
+
+    reason[(reason == 0) & (data[schema.QUANTITY] <= 0).to_numpy()] = _CODE["non_positive_quantity"]
+    anonymous = data[schema.CUSTOMER_ID].isna().to_numpy()
+    if not params["missing_customer"]["keep"]:
+        reason[(reason == 0) & anonymous] = _CODE["missing_customer"]
+    return returns_stats, anonymous
+
+
+def _id_codes(data: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Integer codes of the invoice, product and customer ids (-1 = missing) and the
+    distinct ids, shared by the rules (factorising text is the costly part)."""
+    codes, uniques = {}, {}
+    for name, col in (("invoice", schema.INVOICE_ID), ("product", schema.PRODUCT_ID), ("customer", schema.CUSTOMER_ID)):
+        code, uniques[name] = pd.factorize(data[col])
+        codes[name] = code.astype(np.int32)  # half the memory of intp; 2**31 distinct ids is plenty
+    return codes, uniques
+
+
 def _unify_customers(transactions: pd.DataFrame, identity: list[dict[str, Any]],
                      root: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One customer across sources (:mod:`crmlib.core.identity`): the transactions with the
@@ -571,19 +604,31 @@ def _transactions(data: pd.DataFrame, kept: np.ndarray, is_outlier: np.ndarray, 
 def _quarantine(raws: list[crm_io.RawSource], src_index: np.ndarray, rows: np.ndarray,
                 reason: np.ndarray) -> pd.DataFrame:
     frames = []
+    with_sheets = any(r.sheet is not None for r in raws)
     for i, raw in enumerate(raws):
         mine = np.flatnonzero((src_index == i) & (reason > 0))
-        original = raw.frame.take(rows[mine] - 1).reset_index(drop=True)
-        original = original.rename(columns={c: f"{c}_original" for c in original.columns
-                                            if c in ("source", "source_sheet", "source_row", "reason")})
-        if len(raws) > 1:  # the same column name may hold different types in different files
-            original = original.astype("str").where(original.notna())
-        original["source"] = raw.name
-        if any(r.sheet is not None for r in raws):
-            original["source_sheet"] = raw.sheet
-        original["source_row"] = rows[mine]
-        original["reason"] = np.array(REASONS, dtype=object)[reason[mine] - 1]
-        frames.append(original)
+        frames.append(_quarantined_rows(raw.frame.take(rows[mine] - 1), raw, rows[mine], reason[mine],
+                                        many=len(raws) > 1, with_sheets=with_sheets))
+    return _quarantine_frame(frames)
+
+
+def _quarantined_rows(original: pd.DataFrame, raw: crm_io.RawSource, rows: np.ndarray, reason: np.ndarray, *,
+                      many: bool, with_sheets: bool) -> pd.DataFrame:
+    """One part's set-aside rows as read (``original``), with where they come from and why."""
+    original = original.reset_index(drop=True)
+    original = original.rename(columns={c: f"{c}_original" for c in original.columns
+                                        if c in ("source", "source_sheet", "source_row", "reason")})
+    if many:  # the same column name may hold different types in different files
+        original = original.astype("str").where(original.notna())
+    original["source"] = raw.name
+    if with_sheets:
+        original["source_sheet"] = raw.sheet
+    original["source_row"] = rows
+    original["reason"] = np.array(REASONS, dtype=object)[reason - 1]
+    return original
+
+
+def _quarantine_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return out.astype({c: "str" for c in ("source", "source_sheet", "reason") if c in out})
 
