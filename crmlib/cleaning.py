@@ -384,6 +384,7 @@ def clean_sources(
     *,
     identity: list[dict[str, Any]] | None = None,
     root: str | Path | None = None,
+    chunked: bool | None = None,
 ) -> CleaningResult:
     """Read, validate and clean the configured sources into canonical transactions.
 
@@ -396,7 +397,16 @@ def clean_sources(
     ``customer_view`` and ``identity`` (counts only; no phone or e-mail); ``root`` is the
     project folder whose pseudonym key hashes them (:func:`crmlib.core.privacy.load_key`).
     Raises :class:`DataError` for unusable files and when no row is left.
+
+    ``chunked``: clean in parts with bounded memory (:mod:`crmlib.cleaning_chunks`, same
+    result); ``None`` (default) does so when the text sources hold more than
+    :data:`crmlib.cleaning_chunks.CHUNKED_ABOVE_LINES` lines (estimated from their sizes).
     """
+    if chunked is not False and sources:
+        from crmlib import cleaning_chunks
+
+        if chunked or cleaning_chunks.estimated_lines(sources) > cleaning_chunks.CHUNKED_ABOVE_LINES:
+            return cleaning_chunks.clean_sources_chunked(sources, as_of, rules, identity=identity, root=root)
     params = resolve_rules(rules)
     if identity and root is None:
         raise ConfigError("identity resolution needs the project folder (root) that holds the pseudonym key")
