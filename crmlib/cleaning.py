@@ -355,7 +355,8 @@ def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z:
         usual = price.groupby(product, sort=False).transform("median")
     else:
         at = usual_price.index.get_indexer(data[schema.PRODUCT_ID])
-        usual = pd.Series(np.where(at >= 0, usual_price.to_numpy()[at], np.nan), index=data.index)
+        found = np.append(usual_price.to_numpy(dtype="float64"), np.nan)  # position -1: not found
+        usual = pd.Series(found[at], index=data.index)
     ratio = (price / usual).to_numpy()
     flags |= alive & ((ratio > max_price_ratio) | (ratio < 1 / max_price_ratio))
     bounds[schema.UNIT_PRICE] = {"max_ratio_to_product_median": max_price_ratio}

@@ -322,6 +322,8 @@ class _OutlierInputs:
         if not self.prices:
             return pd.Series(dtype="float64")
         counts = pd.concat(self.prices).groupby(level=[0, 1], sort=True).sum()
+        if counts.empty:
+            return pd.Series(dtype="float64")
         product = counts.index.get_level_values(0)
         price = counts.index.get_level_values(1).to_numpy(dtype="float64")
         n = counts.to_numpy()
@@ -377,7 +379,10 @@ class StoredCleaningResult(CleaningResult):
         target = folder / "transactions.parquet"
         tmp = Path(tempfile.mkdtemp(prefix=".transactions.", dir=folder))
         shutil.rmtree(tmp)
-        shutil.copytree(self.transactions_path, tmp)
+        if Path(self.transactions_path).is_dir():
+            shutil.copytree(self.transactions_path, tmp)
+        else:
+            shutil.copy2(self.transactions_path, tmp)
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
@@ -521,14 +526,23 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
             rows.to_parquet(target, index=False)
         shutil.rmtree(spool.folder / f"part-{k:04d}")
     if not totals.rows_kept:
-        counts = {REASONS[c - 1]: n for c, n in sorted(totals.by_code.items(), key=lambda x: -x[1]) if c > 0}
+        # as value_counts orders them: most rows first, ties in the order the reasons first occur
+        codes = sorted((c for c in range(1, len(REASONS) + 1) if totals.by_code[c]),
+                       key=lambda c: (-totals.by_code[c], totals.first_at[c]))
+        counts = {REASONS[c - 1]: int(totals.by_code[c]) for c in codes}
         raise DataError(f"no rows left after cleaning ({totals.rows_in:,} rows read)",
                         file=", ".join(str(p.raw.path) for p in part_list),
                         examples=[f"{r}: {c:,} rows ({REASON_TEXT[r]})" for r, c in counts.items()],
                         hint="check the cleaning rules in workbook.yml, as_of, and the quarantine reasons above")
 
     from crmlib.core import engine
-    stored = engine.write_transactions(_months_in_order(months), folder / "transactions.parquet")
+    if totals.rows_kept <= engine.PARTITION_ROWS:  # one file in the original order, as the whole-frame path writes
+        frame = pd.concat(list(_months_in_order(months)), ignore_index=True)
+        order = np.lexsort((frame.pop("source_row_").to_numpy(), frame.pop("_source_index").to_numpy()))
+        stored = engine.write_transactions(frame.take(order).reset_index(drop=True), folder / "transactions.parquet")
+        del frame
+    else:  # month by month, each in the original order: the whole-frame path's folder
+        stored = engine.write_transactions(_months_in_order(months, drop=True), folder / "transactions.parquet")
     shutil.rmtree(months, ignore_errors=True)
     quarantine = totals.quarantine_frame(len(part_list))
     returns_stats = _returns_stats(params, returns_parts)
@@ -609,6 +623,7 @@ class _Totals:
         self.rows = np.zeros((n_parts, 2), dtype=np.int64)             # per source part: kept, quarantined
         self.by_code = np.zeros(len(REASONS) + 1, dtype=np.int64)
         self.value_by_code = np.zeros(len(REASONS) + 1, dtype=np.float64)
+        self.first_at: dict[int, tuple] = {}                                # reason -> (source part, row) first seen
         self.anonymous_kept = 0
         self.customers = 0
         self.invoices: list[np.ndarray] = []
@@ -638,6 +653,9 @@ class _Totals:
         self.rows += np.stack([np.bincount(src[kept], minlength=len(parts)),
                                np.bincount(src[~kept], minlength=len(parts))], axis=1)
         self.by_code += np.bincount(reason, minlength=len(REASONS) + 1)
+        for code in np.unique(reason[reason > 0]).tolist():
+            at = np.flatnonzero(reason == code)[0]  # parts hold lines in the original order
+            self.first_at[code] = min(self.first_at.get(code, (np.inf, np.inf)), (int(src[at]), int(rows[at])))
         self.value_by_code += np.bincount(reason, weights=data[_VALUE].to_numpy(), minlength=len(REASONS) + 1)
         customer = data[schema.CUSTOMER_ID]
         self.anonymous_kept += int((customer.isna().to_numpy() & kept).sum())
@@ -711,10 +729,12 @@ class _Totals:
         }
 
 
-def _months_in_order(folder: Path) -> Iterator[pd.DataFrame]:
-    """The clean lines month by month, each month in the original order (source, row)."""
+def _months_in_order(folder: Path, drop: bool = False) -> Iterator[pd.DataFrame]:
+    """The clean lines month by month, each month in the original order (source, row);
+    ``drop``: without the two order columns."""
     for month in sorted(folder.iterdir()):
         frames = [pd.read_parquet(f) for f in sorted(month.glob("*.parquet"))]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        order = np.lexsort((frame.pop("source_row_").to_numpy(), frame.pop("_source_index").to_numpy()))
-        yield frame.take(order).reset_index(drop=True)
+        order = np.lexsort((frame["source_row_"].to_numpy(), frame["_source_index"].to_numpy()))
+        frame = frame.take(order).reset_index(drop=True)
+        yield frame.drop(columns=["source_row_", "_source_index"]) if drop else frame
