@@ -62,7 +62,7 @@ CHUNKED_ABOVE_LINES = 20_000_000
 #: Lines read and parsed at a time.
 CHUNK_ROWS = 1_000_000
 #: Lines per part of the spool (each part is cleaned in memory on its own).
-PART_LINES = 2_500_000
+PART_LINES = 1_000_000
 _RAW = "__raw__"     # prefix of the raw columns kept in the spool for the quarantine
 _REASON, _VALUE = "_reason", "_line_value"
 
@@ -264,27 +264,42 @@ def _check_failures(part: _Part, max_share: float) -> None:
 
 
 # ----------------------------------------------------------------------------- one part of the log
-def _read_part(spool: _Spool, k: int, raw_dtypes: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
-    """A part's parsed lines (in the original order) and, per source part, its raw rows."""
-    parsed, raws = [], {}
+def _read_part(spool: _Spool, k: int) -> tuple[pd.DataFrame, list[tuple[int, Path, int]]]:
+    """A part's parsed lines (in the original order) and its files: (source part, path, lines)."""
+    parsed, files = [], []
     for index, path in spool.files[k]:
-        table = pq.read_table(path)
-        frame = table.to_pandas()
-        raw_cols = [c for c in frame.columns if c.startswith(_RAW)]
-        raw = frame[raw_cols]
-        raw.columns = [c[len(_RAW):] for c in raw_cols]
-        raws.setdefault(index, []).append(raw)
-        parsed.append(frame.drop(columns=raw_cols))
+        names = [c for c in pq.read_schema(path).names if not c.startswith(_RAW)]
+        frame = pq.read_table(path, columns=names).to_pandas()
+        files.append((index, path, len(frame)))
+        parsed.append(frame)
     data = pd.concat(parsed, ignore_index=True) if len(parsed) > 1 else parsed[0]
+    del parsed
     for col, dtype in spool.columns.items():  # a column no file of this part has (e.g. from another source)
         if col not in data:
             data[col] = pd.Series(pd.NA if dtype == "str" else np.nan, index=data.index).astype(dtype)
-    data = data[[*spool.columns, _REASON, _VALUE]]
-    raw_frames = {}
-    for index, frames in raws.items():
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        raw_frames[index] = frame.astype({c: t for c, t in raw_dtypes[index].items() if frame[c].dtype != t})
-    return data, raw_frames
+    crm_io._release_arrow_buffers()
+    return data[[*spool.columns, _REASON, _VALUE]], files
+
+
+def _raw_rows(files: list[tuple[int, Path, int]], index: int, wanted: np.ndarray, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """The raw rows of source part ``index`` at ``wanted`` (positions among the part's lines
+    of that source part), as read."""
+    frames, before = [], 0
+    for i, path, n in files:
+        if i != index:
+            continue
+        mine = wanted[(wanted >= before) & (wanted < before + n)] - before
+        before += n
+        if not mine.size:
+            continue
+        names = [c for c in pq.read_schema(path).names if c.startswith(_RAW)]
+        frame = pq.read_table(path, columns=names).take(pa.array(mine)).to_pandas()
+        frame.columns = [c[len(_RAW):] for c in names]
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.astype({c: t for c, t in dtypes.items() if frame[c].dtype != t})
 
 
 def _clean_part(data: pd.DataFrame, params: dict[str, Any], as_of: pd.Timestamp) -> tuple[np.ndarray, dict[str, Any]]:
@@ -480,7 +495,7 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
     for k in range(parts):
         if not spool.files[k]:
             continue
-        data, _ = _read_part(spool, k, raw_dtypes)
+        data, _ = _read_part(spool, k)
         reason, returns = _clean_part(data, params, as_of)
         returns_parts.append(returns)
         if outliers:
@@ -498,13 +513,13 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
     for k in range(parts):
         if not spool.files[k]:
             continue
-        data, raw_frames = _read_part(spool, k, raw_dtypes)
+        data, files = _read_part(spool, k)
         state = np.load(spool.folder / f"part-{k:04d}" / "state.npz")
         del data[_REASON]
         reason = state["reason"].copy()
         data[schema.QUANTITY] = state["quantity"]
         is_outlier = _outlier_step(data, reason, params, centre, usual, totals)
-        totals.add(data, reason, is_outlier, raw_frames, part_list, with_sheets)
+        totals.add(data, reason, is_outlier, files, raw_dtypes, part_list, with_sheets)
         kept = reason == 0
         order = data[["_source_index", "source_row"]].to_numpy()[kept]
         line_value = data.pop(_VALUE)
@@ -644,8 +659,8 @@ class _Totals:
     def rows_in(self) -> int:
         return int(self.rows.sum())
 
-    def add(self, data: pd.DataFrame, reason: np.ndarray, is_outlier: np.ndarray, raw_frames: dict[int, pd.DataFrame],
-            parts: list[_Part], with_sheets: bool) -> None:
+    def add(self, data: pd.DataFrame, reason: np.ndarray, is_outlier: np.ndarray, files: list[tuple[int, Path, int]],
+            raw_dtypes: list[dict[str, Any]], parts: list[_Part], with_sheets: bool) -> None:
         self._parts, self._with_sheets = parts, with_sheets
         src = data["_source_index"].to_numpy()
         rows = data["source_row"].to_numpy()
@@ -662,13 +677,13 @@ class _Totals:
         self.customers += int(customer[kept].nunique())
         self.invoices.append(pd.unique(data[schema.INVOICE_ID][kept].dropna()))
         self.products.append(pd.unique(data[schema.PRODUCT_ID][kept].dropna()))
-        for i, raw in raw_frames.items():
+        for i in sorted({index for index, _, _ in files}):
             mine = src == i
             local = np.cumsum(mine) - 1
             out = np.flatnonzero(mine & ~kept)
             self.quarantine.setdefault(i, []).append(cleaning._quarantined_rows(
-                raw.take(local[out]), parts[i].raw, rows[out], reason[out], many=len(parts) > 1,
-                with_sheets=with_sheets))
+                _raw_rows(files, i, local[out], raw_dtypes[i]), parts[i].raw, rows[out], reason[out],
+                many=len(parts) > 1, with_sheets=with_sheets))
 
     def kept(self, transactions: pd.DataFrame) -> None:
         amount = transactions[schema.AMOUNT]
