@@ -312,16 +312,24 @@ def _clean_part(data: pd.DataFrame, params: dict[str, Any], as_of: pd.Timestamp)
 
 @dataclass
 class _OutlierInputs:
-    """Counts of the whole log's kept quantities and (product, price) pairs."""
+    """The whole log's kept quantities (as counts of each distinct value) and (product, price)
+    pairs (spooled by a hash of the product: the pairs of one product meet in one file set)."""
 
+    folder: Path
+    parts: int
     quantities: list[pd.Series] = field(default_factory=list)
-    prices: list[pd.Series] = field(default_factory=list)
+    written: int = 0
 
     def add(self, data: pd.DataFrame, alive: np.ndarray) -> None:
         self.quantities.append(pd.Series(data[schema.QUANTITY].to_numpy()[alive]).value_counts(sort=False))
         pairs = pd.DataFrame({"product": data[schema.PRODUCT_ID].to_numpy()[alive],
                               "price": data[schema.UNIT_PRICE].to_numpy()[alive]})
-        self.prices.append(pairs.groupby(["product", "price"], sort=False).size())
+        of = (pd.util.hash_pandas_object(pairs["product"], index=False).to_numpy() % np.uint64(self.parts)).astype(np.int64)
+        for j in np.unique(of):
+            target = self.folder / f"products-{j:04d}" / f"p{self.written:06d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pairs.iloc[np.flatnonzero(of == j)].to_parquet(target, index=False)
+        self.written += 1
 
     def quantity_centre(self) -> tuple[float, float] | None:
         """(median, median absolute deviation) of the log quantities, as ``np.median`` gives them."""
@@ -333,25 +341,15 @@ class _OutlierInputs:
         return centre, _weighted_median(np.abs(logs - centre), counts.to_numpy())
 
     def usual_price(self) -> pd.Series:
-        """Each product's median price, as ``groupby(...).median()`` gives it."""
-        if not self.prices:
+        """Each product's median price, by the same ``groupby(...).median()`` as the whole-frame path."""
+        medians = []
+        for folder in sorted(self.folder.glob("products-*")):
+            pairs = pd.concat([pd.read_parquet(f) for f in sorted(folder.glob("*.parquet"))], ignore_index=True)
+            medians.append(pairs.groupby("product", sort=False)["price"].median())
+            shutil.rmtree(folder)
+        if not medians:
             return pd.Series(dtype="float64")
-        counts = pd.concat(self.prices).groupby(level=[0, 1], sort=True).sum()
-        if counts.empty:
-            return pd.Series(dtype="float64")
-        product = counts.index.get_level_values(0)
-        price = counts.index.get_level_values(1).to_numpy(dtype="float64")
-        n = counts.to_numpy()
-        names = product.to_numpy(dtype=object)
-        firsts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])  # sorted: each product's first row
-        group = names[firsts]
-        ends = np.cumsum(n)
-        starts = np.r_[0, ends[:-1]][firsts]                       # lines before each product
-        totals = np.add.reduceat(n, firsts)
-        low = price[np.searchsorted(ends, starts + (totals - 1) // 2, side="right")]
-        high = price[np.searchsorted(ends, starts + totals // 2, side="right")]
-        usual = np.where(totals % 2 == 1, high, (low + high) / 2)
-        return pd.Series(usual, index=pd.Index(group, dtype=product.dtype))
+        return pd.concat(medians)
 
 
 def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
@@ -490,7 +488,7 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
 
     # pass 1: the rules up to missing_customer, part by part; the outliers' inputs of the whole log
     outliers = params["outliers"]["enabled"]
-    inputs = _OutlierInputs()
+    inputs = _OutlierInputs(spool.folder, parts)
     returns_parts = []
     for k in range(parts):
         if not spool.files[k]:
