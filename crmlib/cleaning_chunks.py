@@ -33,9 +33,9 @@ in another order) while holding only a chunk or a part of the log at a time:
 The result is a :class:`StoredCleaningResult`: the clean lines stay on disk
 (:attr:`StoredCleaningResult.transactions_path`); ``result.transactions`` reads them
 whole on demand (for small logs and tests), :meth:`StoredCleaningResult.read_transactions`
-reads chosen columns. Falls back to the whole-frame path (:func:`crmlib.cleaning.clean_sources`)
-when a file needs a decision that only the whole file can make (:class:`NotChunkable`:
-e.g. thousands separators recognised in only some chunks).
+reads chosen columns. A file that needs a decision only the whole file can make (e.g.
+thousands separators recognised in only some chunks) raises :class:`NotChunkable`, and
+:func:`crmlib.cleaning.clean_sources` then cleans the log whole, as before.
 """
 from __future__ import annotations
 
@@ -51,10 +51,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from crmlib import cleaning
+from crmlib import cleaning_rules as cleaning
 from crmlib import io as crm_io
 from crmlib import schema
-from crmlib.cleaning import _CODE, REASONS, REASON_TEXT, CleaningResult
+from crmlib.cleaning_rules import _CODE, REASONS, REASON_TEXT, CleaningResult
+from crmlib.core.periods import month_end_as_of
 from crmlib.errors import ConfigError, DataError
 
 #: Above this many lines (estimated from the files' sizes) :func:`crmlib.cleaning.clean_sources` cleans in parts.
@@ -435,8 +436,9 @@ def clean_sources_chunked(
     result, memory bounded by ``chunk_rows`` and the size of a part (``parts``: default one
     per :data:`PART_LINES` estimated lines). ``workdir``: where the spool and the stored log
     go (a new temporary folder by default; removed by :meth:`StoredCleaningResult.close`).
-    ``whole_files_ok=False`` makes a text file that cannot be streamed an error
-    (:class:`NotChunkable`) instead of a fallback (tests)."""
+    Raises :class:`NotChunkable` when a file needs a decision only the whole file can make
+    (:func:`crmlib.cleaning.clean_sources` then cleans it whole); ``whole_files_ok=False``
+    raises it too for a text file that cannot be streamed (instead of reading it whole)."""
     params = cleaning.resolve_rules(rules)
     if identity and root is None:
         raise ConfigError("identity resolution needs the project folder (root) that holds the pseudonym key")
@@ -447,11 +449,6 @@ def clean_sources_chunked(
     folder = Path(tempfile.mkdtemp(prefix="crm-clean-", dir=workdir))
     try:
         return _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, whole_files_ok)
-    except NotChunkable:
-        shutil.rmtree(folder, ignore_errors=True)
-        if not whole_files_ok:
-            raise
-        return cleaning.clean_sources(sources, as_of, rules, identity=identity, root=root, chunked=False)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -482,7 +479,7 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
         if spool.latest is None:
             raise DataError("no readable invoice dates, so the analysis date cannot be derived",
                             column=schema.INVOICE_DATE)
-        as_of = cleaning.month_end_as_of(spool.latest)
+        as_of = month_end_as_of(spool.latest)
     as_of = pd.Timestamp(as_of).normalize()
     raw_dtypes = [p.dtypes for p in part_list]
 
