@@ -182,7 +182,10 @@ def test_the_chunked_path_is_chosen_by_size(monkeypatch, tmp_path):
     assert 1 <= cleaning_chunks.estimated_lines(sources) <= 4
     assert type(cleaning.clean_sources(sources, pd.Timestamp("2011-03-31"))) is cleaning.CleaningResult
     monkeypatch.setattr(cleaning_chunks, "CHUNKED_ABOVE_LINES", 1)
-    assert isinstance(cleaning.clean_sources(sources, pd.Timestamp("2011-03-31")), cleaning_chunks.StoredCleaningResult)
+    result = cleaning.clean_sources(sources, pd.Timestamp("2011-03-31"))
+    assert isinstance(result, cleaning_chunks.StoredCleaningResult)
+    result.close()
+    assert not result.workdir.exists()
 
 
 def test_a_log_above_the_partition_size_is_stored_month_by_month_in_the_same_order(dirty_sources, tmp_path,
