@@ -15,6 +15,10 @@ Usage: python benchmarks/bench_cleaning.py [--rows N] [--repeat K] [--skip-large
    --only 01_data_cleaning`` as the report runs it; prints the wall time, the page's time
    (papermill's), and the peak resident memory (VmHWM) of the runner and of the page's
    kernel (aim at 10M lines: page <= 30 s, every process <= 3.5 GB).
+4. With ``--chunked CSV ...``: for each file, ``clean_sources`` whole-frame and forced in
+   parts (:mod:`crmlib.cleaning_chunks`, default chunk and part sizes), each in a fresh
+   process; prints time and peak resident memory of both and their ratios (aim: the
+   chunked peak bounded, about 3 GB or less, whatever the size of the log).
 """
 from __future__ import annotations
 
@@ -41,11 +45,11 @@ def tutorial(path: Path) -> pd.DataFrame:
     return df.drop_duplicates()
 
 
-def workbook(path: Path):
+def workbook(path: Path, chunked: bool | None = None):
     from crmlib import cleaning
     from crmlib.core.config import SOURCE_DEFAULTS
 
-    return cleaning.clean_sources([{**SOURCE_DEFAULTS, "path": str(path), "name": "web"}], None, {})
+    return cleaning.clean_sources([{**SOURCE_DEFAULTS, "path": str(path), "name": "web"}], None, {}, chunked=chunked)
 
 
 def best_of_interleaved(fns: list, repeat: int) -> list[float]:
@@ -74,15 +78,20 @@ def peak_rss_mb() -> float:
     return peak if peak == peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(path: str) -> None:
-    """Run in a fresh process: clean one file, report time and memory as JSON."""
+def child(path: str, chunked: bool | None = None) -> None:
+    """Run in a fresh process: clean one file, report time and memory as JSON (chunked: and
+    write the stored log, as the cleaning page does)."""
     import pandera.pandas  # noqa: F401  (imports are not part of the measurement)
 
-    from crmlib import cleaning  # noqa: F401
+    from crmlib import cleaning, cleaning_chunks  # noqa: F401
 
     before = rss_mb()
     start = time.perf_counter()
-    result = workbook(Path(path))
+    result = workbook(Path(path), chunked)
+    if chunked:
+        with tempfile.TemporaryDirectory() as tmp:
+            result.write(tmp)
+        result.close()
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_mb": peak,
@@ -161,6 +170,23 @@ def page_run(csv: Path) -> None:
           f"kernel {kernel:,.0f} MB (aim <= 3,500 MB)")
 
 
+def chunked_run(csv: Path) -> None:
+    """Whole-frame and chunked cleaning of one file, each in a fresh process."""
+    runs = {}
+    for mode in ("whole", "chunked"):
+        out = subprocess.run([sys.executable, __file__, "--child", str(csv), "--mode", mode], capture_output=True,
+                             text=True, cwd=ROOT, check=False)
+        if out.returncode != 0:
+            print(out.stderr[-2000:])
+            raise SystemExit(1)
+        runs[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+    w, c = runs["whole"], runs["chunked"]
+    print(f"== {csv.name}: {w['rows_in']:,} lines ({w['rows_kept']:,} kept; chunked {c['rows_kept']:,})")
+    print(f"whole-frame : {w['seconds']:6.1f} s, peak {w['peak_mb']:,.0f} MB")
+    print(f"chunked     : {c['seconds']:6.1f} s, peak {c['peak_mb']:,.0f} MB (incl. writing the stored log)")
+    print(f"ratio       : time {c['seconds'] / w['seconds']:.2f} x, peak {c['peak_mb'] / w['peak_mb']:.2f} x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="lines in the synthetic log")
@@ -168,10 +194,17 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true", help="only the sample comparison")
     parser.add_argument("--page", nargs="*", type=Path, default=[],
                         help="CSV files to run the cleaning page on, as crm report does (then nothing else runs)")
+    parser.add_argument("--chunked", nargs="*", type=Path, default=[],
+                        help="CSV files to clean whole-frame and in parts (then nothing else runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, {"auto": None, "whole": False, "chunked": True}[args.mode])
+        return
+    if args.chunked:
+        for csv in args.chunked:
+            chunked_run(csv)
         return
     if args.page:
         for csv in args.page:

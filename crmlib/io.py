@@ -630,7 +630,8 @@ def _read_excel(path: Path, sheet: Any, text_cols: list[str]) -> pd.DataFrame:
         raise DataError(f"cannot read sheet {sheet!r} of the Excel workbook ({exc})", file=path) from None
 
 
-def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd.DataFrame, pd.Series]:
+def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01, ahead: int = 0,
+                 failures: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Canonical frame of one source and a boolean mask of rows that could not be read.
 
     Rows with an unreadable or missing date, quantity, price/amount, invoice or product
@@ -639,6 +640,13 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
     :class:`DataError` names the file, the column and up to five example rows.
     Derived columns: ``invoice_id`` (customer + day) and ``product_id`` (``ALL``) when the
     file has none; ``unit_price`` = amount / quantity or ``amount`` = quantity x unit_price.
+
+    For a file read in chunks (:mod:`crmlib.cleaning_chunks`): the first ``ahead`` rows of
+    ``raw.frame`` are the file's first rows, read ahead of the chunk only so that formats
+    are inferred as on the whole file (they are parsed, then left out of the result); and
+    with ``failures`` (a dict) the unreadable values are counted there per column
+    (``{column: {"count", "examples": [(position in the chunk, value)], "what", "hint"}}``)
+    instead of being checked against ``max_invalid_share``: the caller checks the file's total.
     """
     frame, m, n = raw.frame, raw.mapping, len(raw.frame)
     out: dict[str, pd.Series] = {}
@@ -648,6 +656,13 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
         nonlocal invalid
         invalid |= parsed.isna().to_numpy()
         rows = _failed(parsed, original)
+        if failures is not None:
+            mine = rows[rows >= ahead]
+            seen = failures.setdefault(canonical, {"count": 0, "examples": [], "what": what, "hint": hint,
+                                                   "column": m[canonical]})
+            seen["count"] += int(mine.size)
+            seen["examples"] += [(int(i) - ahead, original.iloc[i]) for i in mine[:5]]
+            return
         share = rows.size / n if n else 0.0
         if rows.size and share > max_invalid_share:
             examples = [f"row {i + 1}: {original.iloc[i]!r}" for i in rows[:5]]
@@ -693,6 +708,9 @@ def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01) -> tuple[pd
             out[canonical] = as_text(frame[m[canonical]])
     canonical_frame = pd.DataFrame(out, index=frame.index, copy=False)  # no copy of 10M-row columns
     canonical_frame[schema.SOURCE] = raw.name
+    if ahead:
+        canonical_frame, invalid = canonical_frame.iloc[ahead:].reset_index(drop=True), invalid[ahead:]
+        return canonical_frame, pd.Series(invalid, index=canonical_frame.index)
     return canonical_frame, pd.Series(invalid, index=frame.index)
 
 
