@@ -37,20 +37,28 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LINES_PER_CUSTOMER = 9.0       # make_synthetic(dirt=True): about 9 lines per customer
-CHUNK_CUSTOMERS = 1_300_000    # one make_synthetic call per ~12M lines keeps the generator under ~6 GB
+#: Log shapes: make_synthetic settings and the lines per customer they give (dirt=True).
+#: ``default`` is the generator's own (about 3 invoices of 3 lines per customer);
+#: ``chain`` is a store chain's members (more frequent buyers, 6 lines a receipt): about
+#: 27.5 lines per customer, so 100M lines have about 3.6M customers.
+SHAPES = {
+    "default": ({}, 9.0),
+    "chain": ({"alpha": 1.2, "lines_per_invoice": 6.0}, 27.5),
+}
+CHUNK_LINES = 12_000_000       # one make_synthetic call per ~12M lines keeps the generator under ~6 GB
 
 
-def write_log(lines: int, path: Path, python: str) -> None:
+def write_log(lines: int, path: Path, python: str, shape: str = "default") -> None:
     """Write a dirty synthetic log of about ``lines`` lines to ``path`` (CSV), in chunks."""
+    settings, lines_per_customer = SHAPES[shape]
     code = f"""
 import pandas as pd
 from crmlib.datasets import make_synthetic, write_synthetic_csv
-customers, done, chunk = {int(lines / LINES_PER_CUSTOMER)}, 0, 0
+customers, done, chunk = {int(lines / lines_per_customer)}, 0, 0
 path = {str(path)!r}
 while done < customers:
-    n = min({CHUNK_CUSTOMERS}, customers - done)
-    tx = make_synthetic(n_customers=n, dirt=True, seed=chunk).transactions
+    n = min({int(CHUNK_LINES / lines_per_customer)}, customers - done)
+    tx = make_synthetic(n_customers=n, dirt=True, seed=chunk, **{settings!r}).transactions
     if chunk:  # disjoint ids across chunks
         for column, offset in (("customer_id", done), ("invoice_id", chunk * 10**8)):
             codes = pd.to_numeric(tx[column], errors="coerce")
@@ -173,6 +181,8 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "crm_full_report_bench",
                         help="where logs and reports are written (logs kept for the next run)")
     parser.add_argument("--old", type=Path, help="another checkout (with its .venv) to run on the same logs, for the ratio")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="default",
+                        help="default: ~9 lines per customer; chain: ~27.5 (100M lines = 3.6M customers)")
     parser.add_argument("--rerun", action="store_true", help="run the old checkout again even if a result is kept")
     parser.add_argument("--skip-new", action="store_true", help="run only the --old checkout")
     args = parser.parse_args()
@@ -181,10 +191,11 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; logs in {args.folder}", flush=True)
     results: dict[tuple[str, int], dict] = {}
     for size in (int(s) for s in args.sizes):
-        csv = args.folder / f"transactions_{size}.csv"
+        csv = args.folder / (f"transactions_{size}.csv" if args.shape == "default"
+                             else f"transactions_{args.shape}_{size}.csv")
         if not csv.exists():
             t0 = time.perf_counter()
-            write_log(size, csv, str(ROOT / ".venv" / "bin" / "python"))
+            write_log(size, csv, str(ROOT / ".venv" / "bin" / "python"), args.shape)
             print(f"\n== wrote {csv.name}: {csv.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - t0:.0f} s", flush=True)
         lines = sum(1 for _ in csv.open("rb")) - 1
         print(f"\n== {lines:,} lines ({csv.stat().st_size / 1e9:.2f} GB CSV)", flush=True)
