@@ -86,6 +86,10 @@ class UnitsView:
         return self.units_used >= 2
 
 
+#: The clean-log columns this page reads (``RunContext.load_transactions(columns=..., customers_only=True)``).
+COLUMNS = (CUSTOMER_ID, SOURCE, AMOUNT)
+
+
 def analyse_units(transactions: pd.DataFrame) -> UnitsView:
     """Per customer and unit: bought there or not, and revenue (known customers only).
 

@@ -9,6 +9,10 @@ Three parts, re-exported here:
   verdict, targeting quality (uplift by score decile, Qini curve);
 * :mod:`.present` writes the manager's sentences and tables and draws the charts.
 """
+#: The clean-log columns this page reads (``RunContext.load_transactions(columns=..., customers_only=True)``):
+#: a campaign is measured on its customers' invoices, matched by id (and by each unit's own id).
+COLUMNS = ("customer_id", "source_customer_id", "invoice_id", "invoice_date", "amount", "source")
+
 from crmlib.pages.campaigns.inputs import (CAMPAIGN_COLUMNS, GROUP_WORDS, SCORE_COLUMNS, CampaignInputs, IdMatch,
                                            Validation, collect_campaigns, known_customer_ids, match_ids,
                                            normalise_ids, parse_group, published_retention_lists,
@@ -24,7 +28,7 @@ from crmlib.pages.campaigns.present import (campaign_sentence, campaign_table, h
                                             plot_uplift_summary, short_money, targeting_text)
 
 __all__ = [
-    "CAMPAIGN_COLUMNS", "GROUP_WORDS", "SCORE_COLUMNS", "CampaignInputs", "IdMatch", "Validation",
+    "COLUMNS", "CAMPAIGN_COLUMNS", "GROUP_WORDS", "SCORE_COLUMNS", "CampaignInputs", "IdMatch", "Validation",
     "collect_campaigns", "known_customer_ids", "match_ids", "normalise_ids", "parse_group",
     "published_retention_lists", "read_campaign_file", "unify_member_ids", "validate_campaigns",
     "DEFAULT_RESPONSE_WINDOW_DAYS", "REVENUE_METHOD", "RESPONSE_METHOD", "VERDICT_RULE", "VERDICTS",
