@@ -90,6 +90,7 @@ def clean_sources(
     identity: list[dict[str, Any]] | None = None,
     root: str | Path | None = None,
     chunked: bool | None = None,
+    workdir: str | Path | None = None,
 ) -> CleaningResult:
     """Read, validate and clean the configured sources into canonical transactions.
 
@@ -106,13 +107,17 @@ def clean_sources(
     ``chunked``: clean in parts with bounded memory (:mod:`crmlib.cleaning_chunks`, same
     result); ``None`` (default) does so when the text sources hold more than
     :data:`crmlib.cleaning_chunks.CHUNKED_ABOVE_LINES` lines (estimated from their sizes).
+    ``workdir``: where that path spools its parts (a run's scratch folder, on the disk of
+    its artifacts, so the clean log is then moved into place; the system's temporary
+    folder by default).
     """
     if chunked is not False and sources:
         from crmlib import cleaning_chunks
 
         if chunked or cleaning_chunks.estimated_lines(sources) > cleaning_chunks.CHUNKED_ABOVE_LINES:
             try:
-                return cleaning_chunks.clean_sources_chunked(sources, as_of, rules, identity=identity, root=root)
+                return cleaning_chunks.clean_sources_chunked(sources, as_of, rules, identity=identity, root=root,
+                                                             workdir=workdir)
             except cleaning_chunks.NotChunkable:  # a file only the whole-frame path reads right: as before
                 pass
     params = resolve_rules(rules)

@@ -377,31 +377,36 @@ class StoredCleaningResult(CleaningResult):
             return object.__getattribute__(self, "read_transactions")()
         return object.__getattribute__(self, name)
 
-    def read_transactions(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The clean lines, only ``columns`` (all when ``None``), in the dtypes of
-        :data:`crmlib.schema.TRANSACTION_DTYPES` (the stored times are in microseconds)."""
+    def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None, *,
+                          outliers_only: bool = False) -> pd.DataFrame:
+        """The clean lines, only ``columns`` (all when ``None``), only the flagged outliers
+        when ``outliers_only``, in the dtypes of :data:`crmlib.schema.TRANSACTION_DTYPES`
+        (the stored times are in microseconds); read from disk, nothing else loaded."""
         from crmlib.core import engine
-        frame = engine.read_transactions(self.transactions_path, columns)
+        frame = engine.read_transactions(self.transactions_path, columns, outliers_only=outliers_only)
         if schema.INVOICE_DATE in frame:
             frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
         return frame
 
     def write(self, artifacts_dir: str | Path) -> dict[str, Path]:
-        """As :meth:`CleaningResult.write`, the stored folder copied into place (not read)."""
+        """As :meth:`CleaningResult.write`, the stored log moved into place (not read or
+        copied: at 100M lines it is gigabytes; a rename when the working folder is on the
+        same disk, see ``workdir`` of :func:`clean_sources_chunked`). The result then reads
+        from the written artifact."""
         folder = Path(artifacts_dir)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "transactions.parquet"
-        tmp = Path(tempfile.mkdtemp(prefix=".transactions.", dir=folder))
-        shutil.rmtree(tmp)
-        if Path(self.transactions_path).is_dir():
-            shutil.copytree(self.transactions_path, tmp)
-        else:
-            shutil.copy2(self.transactions_path, tmp)
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        tmp.replace(target)
+        if Path(self.transactions_path).resolve() != target.resolve():
+            tmp = Path(tempfile.mkdtemp(prefix=".transactions.", dir=folder))
+            shutil.rmtree(tmp)
+            shutil.move(self.transactions_path, tmp)
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            tmp.replace(target)
+            self.transactions_path = target
+            self.close()   # the parts are gone already; the working folder is left empty
         paths = {"transactions": target, "quarantine": folder / "quarantine.parquet",
                  "audit": folder / "cleaning_audit.json"}
         tmp_q = paths["quarantine"].with_suffix(".tmp.parquet")
@@ -414,7 +419,7 @@ class StoredCleaningResult(CleaningResult):
         return paths
 
     def close(self) -> None:
-        """Remove the working folder (the stored log with it)."""
+        """Remove the working folder (the stored log with it, unless :meth:`write` moved it out)."""
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

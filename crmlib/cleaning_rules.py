@@ -153,6 +153,17 @@ class CleaningResult:
     quarantine: pd.DataFrame
     audit: dict[str, Any]
 
+    def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None, *,
+                          outliers_only: bool = False) -> pd.DataFrame:
+        """The clean lines, only ``columns`` (all when ``None``; asked-for columns the log
+        does not have are left out), only the flagged outliers when ``outliers_only``. A
+        page that needs a few columns of a large log asks for them: a result cleaned in
+        parts reads them from disk (:class:`crmlib.cleaning_chunks.StoredCleaningResult`)."""
+        frame = self.transactions
+        if outliers_only:
+            frame = frame.loc[frame[schema.IS_OUTLIER].to_numpy(dtype=bool)]
+        return frame if columns is None else frame[[c for c in frame.columns if c in set(columns)]]
+
     def write(self, artifacts_dir: str | Path) -> dict[str, Path]:
         """Write ``transactions.parquet``, ``quarantine.parquet`` and ``cleaning_audit.json``.
 

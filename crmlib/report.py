@@ -354,6 +354,7 @@ def _run_in(run_dir: Path, output: Path, run: Any, declared: dict[str, page_regi
                                  language=run.language)
 
     _run_graph(page_registry.dependencies(declared, to_run), run_one, max_parallel, progress)
+    shutil.rmtree(artifacts / layout.SCRATCH, ignore_errors=True)
     pages = site.build_period(run_dir, names_in_order(names, executed), period=period, as_of=run.as_of, config=config)
     run_folders.publish(run_dir, target)
     return pages

@@ -145,7 +145,16 @@ def test_dirty_log_in_three_sources_is_the_same_in_parts(dirty_sources, rules, c
     assert isinstance(result, cleaning_chunks.StoredCleaningResult)
     assert whole.audit["by_rule"].get("duplicate") and whole.audit["returns"]["return_lines"]
     assert_same(whole, result)
+    from crmlib.pages.data_cleaning import COLUMNS, FLAGGED_COLUMNS
+    for columns, flagged in ((COLUMNS, False), (FLAGGED_COLUMNS, True)):  # what the cleaning page reads
+        expected = whole.read_transactions(columns, outliers_only=flagged).reset_index(drop=True)
+        assert list(expected.columns) == [c for c in whole.transactions.columns if c in columns]
+        assert len(expected) > 0 or (flagged and rules.get("outliers", {}).get("action") == "quarantine")
+        assert not flagged or expected["is_outlier"].all()
+        pd.testing.assert_frame_equal(result.read_transactions(columns, outliers_only=flagged), expected)
     written = result.write(tmp_path / "artifacts")
+    assert not result.workdir.exists()  # the stored log was moved out, the working folder removed
+    pd.testing.assert_frame_equal(result.read_transactions(FLAGGED_COLUMNS, outliers_only=True), expected)
     from crmlib.core import engine
     stored = engine.read_transactions(written["transactions"])
     assert stored[["customer_id", "invoice_id", "quantity"]].equals(

@@ -119,6 +119,16 @@ class RunContext:
         """Path of an artifact in this run's artifacts folder."""
         return self.artifacts_dir / name
 
+    def scratch_dir(self) -> Path:
+        """A working folder next to the artifacts (``.scratch``, created): for what a page
+        spills to disk (the chunked cleaning's parts, DuckDB's temporary files), on the
+        artifacts' disk so results are moved into place rather than copied."""
+        from crmlib.core.layout import SCRATCH
+
+        folder = self.artifacts_dir / SCRATCH
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     # ----------------------------------------------------------------- artifacts
     def read_json(self, name: str) -> dict[str, Any] | None:
         p = self.path(name)
@@ -206,7 +216,8 @@ class RunContext:
         hands the file to a row-level engine, instead of loading every column."""
         if not self._transactions_are_current():
             result = cleaning.clean_sources(self.sources, as_of=self.as_of, rules=self.config.get("cleaning", {}),
-                                            identity=self.config.get("identity"), root=self.config["_root"])
+                                            identity=self.config.get("identity"), root=self.config["_root"],
+                                            workdir=self.scratch_dir())
             result.write(self.artifacts_dir)
             self.notes.append(i18n.N_(
                 "The clean transactions were missing or out of date, so the cleaning step was re-run "
@@ -232,11 +243,11 @@ class RunContext:
 
             return customer_summary(transactions, self.as_of)
         settings = engine.engine_settings(self.config)
-        options = {"temp_directory": self.artifacts_dir / ".engine"} if name == "duckdb" else {}
+        options = {"temp_directory": self.scratch_dir() / "engine"} if name == "duckdb" else {}
         with engine.Engine(name, master=settings.spark_master, spark_conf=settings.spark_conf,
                            **options) as run_engine:
             summary = engine.customer_summary(self.transactions_file(), self.as_of, run_engine)
-        shutil.rmtree(self.artifacts_dir / ".engine", ignore_errors=True)
+        shutil.rmtree(self.scratch_dir() / "engine", ignore_errors=True)
         return summary
 
     # ----------------------------------------------------------------- what a page needs

@@ -184,13 +184,14 @@ def parquet_rows(path: str | Path) -> int:
 
 
 def read_transactions(path: str | Path, columns: Iterable[str] | None = None, *,
-                      customers_only: bool = False) -> pd.DataFrame:
+                      customers_only: bool = False, outliers_only: bool = False) -> pd.DataFrame:
     """A stored log as a pandas frame (the month partition column left out).
 
     ``columns``: only these, in the stored order; asked-for columns the log does not
     have (an optional column no source provided) are left out, not an error.
     ``customers_only``: only the lines with a customer id, filtered while reading (no
-    second copy of the log in memory).
+    second copy of the log in memory). ``outliers_only``: only the lines flagged as
+    outliers (``is_outlier``), filtered while reading.
     """
     import pyarrow.dataset as ds
 
@@ -203,6 +204,9 @@ def read_transactions(path: str | Path, columns: Iterable[str] | None = None, *,
         wanted = set(columns)
         columns = [c for c in dataset.schema.names if c in wanted]
     row_filter = ds.field("customer_id").is_valid() if customers_only else None
+    if outliers_only:
+        flagged = ds.field("is_outlier") == True  # noqa: E712  (an Arrow expression, not a Python test)
+        row_filter = flagged if row_filter is None else row_filter & flagged
     return dataset.to_table(columns=columns, filter=row_filter).to_pandas()
 
 

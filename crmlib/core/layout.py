@@ -30,6 +30,7 @@ ARTIFACTS = "artifacts"
 NOTEBOOKS = "notebooks"
 DOWNLOADS = "downloads"
 METRICS = "metrics"
+SCRATCH = ".scratch"     # in the artifacts folder while pages run (spilled parts); removed before publishing
 #: The folder of a published period that holds the analysts' files.
 ANALYST = "analyst"
 #: The page listing the analysts' files, and the stylesheet every page links.

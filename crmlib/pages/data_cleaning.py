@@ -117,6 +117,15 @@ def rules_with_overrides(rules: dict[str, Any] | None, *, returns_mode: str | No
     return merged
 
 
+#: The clean-log columns the page's profile, monthly chart, countries and one-customer view read
+#: (``CleaningResult.read_transactions``): a log cleaned in parts is not loaded whole.
+COLUMNS = (schema.INVOICE_DATE, schema.CUSTOMER_ID, schema.INVOICE_ID, schema.PRODUCT_ID, schema.COUNTRY,
+           schema.SOURCE, schema.AMOUNT, schema.IS_OUTLIER)
+#: The columns of the flagged-lines table (read for the flagged lines only).
+FLAGGED_COLUMNS = (schema.INVOICE_DATE, schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PRODUCT_NAME,
+                   schema.QUANTITY, schema.UNIT_PRICE, schema.AMOUNT, schema.IS_OUTLIER)
+
+
 def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: str | None = None) -> CleaningResult:
     """Clean the sources of a :class:`~crmlib.core.context.RunContext` (the page's main step).
 
@@ -125,7 +134,7 @@ def run_cleaning(ctx: Any, *, returns_mode: str | None = None, outlier_action: s
     """
     rules = rules_with_overrides(ctx.config.get("cleaning"), returns_mode=returns_mode, outlier_action=outlier_action)
     return clean_sources(ctx.sources, as_of=ctx.as_of, rules=rules, identity=ctx.config.get("identity"),
-                         root=ctx.config["_root"])
+                         root=ctx.config["_root"], workdir=ctx.scratch_dir())
 
 
 def rule_table(audit: dict[str, Any]) -> pd.DataFrame:
