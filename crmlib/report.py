@@ -59,6 +59,8 @@ from crmlib.core.text import md
 from crmlib.errors import ConfigError, CrmError
 
 KERNEL_NAME = "crm-workbook-python"
+#: Above this many source lines (estimated from the files' sizes) pages run one at a time.
+SIDE_BY_SIDE_MAX_LINES = 30_000_000
 
 
 class _NotebookFailed(Exception):
@@ -265,10 +267,14 @@ def run_report(
     only: str | None = None,
     output_dir: str | Path | None = None,
     progress: bool = True,
-    max_parallel: int = 2,
+    max_parallel: int | None = None,
     language: str | None = None,
 ) -> ReportResult:
     """Execute the notebooks for one period and publish ``<output_dir>/<period>/``.
+
+    ``max_parallel``: how many pages run side by side; by default 2, or 1 when the
+    sources hold more than :data:`SIDE_BY_SIDE_MAX_LINES` lines (each kernel of such a
+    log holds gigabytes, and two of them must not add up beyond the machine's memory).
 
     Raises :class:`ReportError` when a notebook fails (the previous report of the
     period stays as it was) and :class:`~crmlib.errors.ConfigError` for bad settings.
@@ -289,6 +295,10 @@ def run_report(
     if only is not None and only not in names:
         raise ConfigError(f"--only: unknown notebook '{only}'; choose one of: {', '.join(names)}")
     period, day = run.period, run.as_of
+    if max_parallel is None:
+        from crmlib.cleaning_chunks import estimated_lines
+
+        max_parallel = 1 if run.sources and estimated_lines(run.sources) > SIDE_BY_SIDE_MAX_LINES else 2
 
     output = (Path(output_dir) if output_dir else root / "reports").resolve()  # the kernelspec path must be absolute
     if run.sources:

@@ -195,3 +195,26 @@ def test_run_order_follows_the_declared_reads() -> None:
     assert graph["00_summary"] == set(declared) - {"00_summary"}
     # a page reading a page outside the run (--only, fewer notebooks) does not wait for it
     assert dependencies(declared, ["03_clv", "00_summary"]) == {"03_clv": set(), "00_summary": {"03_clv"}}
+
+
+def test_a_large_log_runs_its_pages_one_at_a_time(tmp_path, monkeypatch):
+    """Two kernels of a log of tens of millions of lines would add up beyond the machine's memory."""
+    (tmp_path / "sales.csv").write_text("InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+                                        + "".join(f"5{m:05d},A1,1,2011-{m:02d}-15 10:00,2.5,17850\n"
+                                                  for m in range(1, 13)))
+    (tmp_path / "workbook.yml").write_text("sources:\n  - path: sales.csv\n")
+    seen: list[int] = []
+
+    def run_in(run_dir, output, run, declared, folder, names, only, max_parallel, progress):
+        seen.append(max_parallel)
+        raise RuntimeError("stop before any notebook runs")
+
+    monkeypatch.setattr(report, "_run_in", run_in)
+    for limit in (10**9, 1):
+        monkeypatch.setattr(report, "SIDE_BY_SIDE_MAX_LINES", limit)
+        with pytest.raises(RuntimeError, match="stop before"):
+            report.run_report(config_path=tmp_path / "workbook.yml", output_dir=tmp_path / "out", progress=False)
+    with pytest.raises(RuntimeError, match="stop before"):  # asked for explicitly: as asked
+        report.run_report(config_path=tmp_path / "workbook.yml", output_dir=tmp_path / "out", progress=False,
+                          max_parallel=3)
+    assert seen == [2, 1, 3]
