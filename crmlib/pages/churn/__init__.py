@@ -98,7 +98,7 @@ def finding(m: Mapping[str, Any], currency: str) -> str | None:
 
 #: The clean-log columns this page reads (``RunContext.load_transactions(columns=...)``):
 #: at 10M lines every column takes 1.2 GB, these about half.
-COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "quantity", "amount", "country", "source")
+COLUMNS = ("customer_id", "invoice_id", "invoice_date", "product_id", "quantity", "amount", "country")
 
 PAGE = Page(
     name="04_churn",
