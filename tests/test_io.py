@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, parsing, schema
+from crmlib import cleaning, io, io_dates, parsing, schema
 from crmlib.core.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.pages import data_cleaning
@@ -241,7 +241,7 @@ def test_timezone_offsets_are_converted_to_utc(tmp_path):
 
 def test_last_invoice_date_reads_the_date_column(tmp_path):
     path = write(tmp_path, "t.csv", HEADER + ROWS)
-    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-06 09:00:00")
+    assert io_dates.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-06 09:00:00")
 
 
 def test_read_customers_maps_columns_and_keeps_ids_as_text(tmp_path):
