@@ -10,7 +10,7 @@
    baseline, for the page's cosine weights and for the earlier confidence weights
    (target: the share at least halved from the earlier 76 %, hit@10 above best sellers);
    product ranges: how many products collapse, the strongest pairs before and after.
-3. Synthetic log with ~1M baskets (crmlib.datasets.make_synthetic): time and peak memory of
+3. Synthetic log with ~1M baskets (crmlib.synthetic.make_synthetic): time and peak memory of
    pair affinity for all pairs from sparse X^T X (targets: <= 5 s, <= 2 GB), with mlxtend
    fpgrowth's time on the same baskets beside it.
 
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crmlib.pages import basket as mba  # noqa: E402
 from crmlib.core import config as config_mod  # noqa: E402
-from crmlib import datasets  # noqa: E402
+from crmlib.synthetic import make_synthetic  # noqa: E402
 
 MIN_SUPPORT = 0.01
 
@@ -155,7 +155,7 @@ def bench_recommendations(tx: pd.DataFrame) -> None:
 def bench_scale(n_baskets: int) -> None:
     print(f"== synthetic, ~{n_baskets:,} baskets")
     n_customers = max(100, int(n_baskets / 2.65))   # make_synthetic's defaults give ~2.65 invoices per customer
-    data, t_gen = timed(datasets.make_synthetic, n_customers, n_products=300, planted_pairs=3, seed=1)
+    data, t_gen = timed(make_synthetic, n_customers, n_products=300, planted_pairs=3, seed=1)
     tx = data.transactions
     baskets, t_build = timed(mba.build_baskets, tx)
     print(f"generated {len(tx):,} lines in {t_gen:.1f} s; build_baskets {t_build:.2f} s -> "

@@ -111,7 +111,7 @@ def sample_comparison(repeat: int) -> None:
 
 
 def large_log(rows: int) -> None:
-    from crmlib.datasets import make_synthetic, write_synthetic_csv
+    from crmlib.synthetic import make_synthetic, write_synthetic_csv
 
     print(f"== synthetic log, about {rows:,} lines")
     pilot = make_synthetic(5_000, dirt=True, seed=1)

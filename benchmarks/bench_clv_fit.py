@@ -1,6 +1,6 @@
 """Time BTYD fits on unique (frequency, recency, T) rows with weights against the plain fit.
 
-A synthetic purchase log with known BG/NBD parameters (crmlib.datasets.make_synthetic, two
+A synthetic purchase log with known BG/NBD parameters (crmlib.synthetic.make_synthetic, two
 years, CDNOW's parameters) is summarised with crmlib.core.summaries.btyd_summary and fitted
 twice with lifetimes' BetaGeoFitter:
 
@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from crmlib import datasets  # noqa: E402
+from crmlib.synthetic import make_synthetic  # noqa: E402
 from crmlib.core import btyd as clv  # noqa: E402
 from crmlib.core.summaries import btyd_summary  # noqa: E402
 
@@ -63,7 +63,7 @@ def compare(summary, label: str, run_plain: bool) -> dict:
 
 
 def run(n: int, run_plain: bool) -> list[dict]:
-    data, t_gen = timed(datasets.make_synthetic, n, seed=1, planted_pairs=0, lines_per_invoice=1.0, **TRUTH)
+    data, t_gen = timed(make_synthetic, n, seed=1, planted_pairs=0, lines_per_invoice=1.0, **TRUTH)
     end = data.truth.params["end"]
     print(f"{n:,} customers: {len(data.transactions):,} transaction rows generated in {t_gen:.1f} s")
     results = []
@@ -81,7 +81,7 @@ def main() -> None:
                         help="largest size at which the plain fit is measured (default 1M)")
     args = parser.parse_args()
     n, plain_max = int(args.customers), int(args.plain_max)
-    warm = datasets.make_synthetic(500, seed=2, planted_pairs=0)  # warm-up: imports and first calls off the clock
+    warm = make_synthetic(500, seed=2, planted_pairs=0)  # warm-up: imports and first calls off the clock
     clv.fit_model(btyd_summary(warm.transactions, warm.truth.params["end"]), "bgnbd")
     if n <= plain_max:
         for r in run(n, True):

@@ -1,6 +1,6 @@
 """Full `crm report` at scale: wall time per page, peak memory per process, scaling exponent.
 
-For each size the script writes a dirty synthetic log (``crmlib.datasets.make_synthetic``
+For each size the script writes a dirty synthetic log (``crmlib.synthetic.make_synthetic``
 with ``dirt=True``, about 9 lines per customer; in chunks with disjoint customer and
 invoice ids above 12M lines) as CSV, runs ``crm report`` on it in one process tree, and
 prints:
@@ -53,7 +53,7 @@ def write_log(lines: int, path: Path, python: str, shape: str = "default") -> No
     settings, lines_per_customer = SHAPES[shape]
     code = f"""
 import pandas as pd
-from crmlib.datasets import make_synthetic, write_synthetic_csv
+from crmlib.synthetic import make_synthetic, write_synthetic_csv
 customers, done, chunk = {int(lines / lines_per_customer)}, 0, 0
 path = {str(path)!r}
 while done < customers:

@@ -1,7 +1,7 @@
 """Row-level stages at scale: pandas vs DuckDB (vs Spark) on 1M and 10M synthetic lines (100M on request).
 
 For each size the script writes a synthetic log (the project's generator,
-``crmlib.datasets.make_synthetic``, in chunks of about 1M lines with disjoint customer and
+``crmlib.synthetic.make_synthetic``, in chunks of about 1M lines with disjoint customer and
 invoice ids) straight to month-partitioned Parquet (``crmlib.core.engine.write_transactions``),
 then runs the row-level stages on each engine in a fresh process: reading the log
 (pandas only; the other engines read inside each query), the customer summary, the
@@ -33,7 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from crmlib.core import engine as engines  # noqa: E402
-from crmlib.datasets import make_synthetic  # noqa: E402
+from crmlib.synthetic import make_synthetic  # noqa: E402
 
 LINES_PER_CUSTOMER = 8.4      # make_synthetic's default process: about 8.4 lines per customer over two years
 CHUNK_CUSTOMERS = 120_000     # about 1M lines per chunk

@@ -1,4 +1,4 @@
-"""Time crmlib.datasets.make_synthetic on a log of a given size (default 10M invoice lines).
+"""Time crmlib.synthetic.make_synthetic on a log of a given size (default 10M invoice lines).
 
 Usage: python benchmarks/bench_synthetic.py [ROWS] [--dirt] [--groups K]
 
@@ -12,7 +12,7 @@ import argparse
 import resource
 import time
 
-from crmlib.datasets import make_synthetic
+from crmlib.synthetic import make_synthetic
 
 
 def main() -> None:

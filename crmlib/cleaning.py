@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from crmlib import io as crm_io
+from crmlib import io_dates
 from crmlib import schema
 from crmlib.core import privacy
 from crmlib.core.identity import apply_identities, customer_view, read_member_lists, resolve_identities
@@ -158,7 +159,7 @@ def clean_sources(
 
     dates = data[schema.INVOICE_DATE]
     window = date_window(params)
-    reason[(reason == 0) & crm_io.outside_window(dates, window)] = _CODE["implausible_date"]
+    reason[(reason == 0) & io_dates.outside_window(dates, window)] = _CODE["implausible_date"]
     if as_of is None:
         valid_dates = dates[reason == 0]
         if valid_dates.empty:

@@ -9,7 +9,7 @@ in another order) while holding only a chunk or a part of the log at a time:
    CSV reader with the options pandas gives it when reading the whole file (so the column
    types are inferred from the same first block), :data:`CHUNK_ROWS` lines at a time. Each
    chunk is parsed by :func:`crmlib.io.parse_source` behind the file's first
-   :data:`crmlib.io.DATE_HEAD` rows, so dates are read in the form inferred on the whole
+   :data:`crmlib.io_dates.DATE_HEAD` rows, so dates are read in the form inferred on the whole
    column; unreadable values are counted over the whole file and checked against
    ``invalid_values.max_share`` at its end (same message). Excel workbooks, Parquet files
    and text files Arrow's streaming reader cannot read as pandas would (a column type
@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 
 from crmlib import cleaning_rules as cleaning
 from crmlib import io as crm_io
+from crmlib import io_dates
 from crmlib import schema
 from crmlib.cleaning_rules import _CODE, REASONS, REASON_TEXT, CleaningResult
 from crmlib.core.periods import month_end_as_of
@@ -233,7 +234,7 @@ def _spool_chunk(spool: _Spool, part: _Part, chunk: crm_io.RawSource, chunk_no: 
     if params["normalise"]["enabled"]:
         cleaning._normalise(frame, params["normalise"]["upper_ids"])
     dates = frame[schema.INVOICE_DATE]
-    reason[(reason == 0) & crm_io.outside_window(dates, window)] = _CODE["implausible_date"]
+    reason[(reason == 0) & io_dates.outside_window(dates, window)] = _CODE["implausible_date"]
     valid = dates[reason == 0]
     if not valid.empty:
         latest = valid.max()
@@ -471,7 +472,7 @@ def _clean(sources, as_of, params, identity, root, chunk_rows, parts, folder, wh
             if current is None or chunk.sheet != current.raw.sheet or chunk.path != current.raw.path:
                 if current is not None:
                     _check_failures(current, params["invalid_values"]["max_share"])
-                current = _Part(raw=replace(chunk, frame=chunk.frame.iloc[:crm_io.DATE_HEAD]), index=len(part_list),
+                current = _Part(raw=replace(chunk, frame=chunk.frame.iloc[:io_dates.DATE_HEAD]), index=len(part_list),
                                 dtypes=dict(chunk.frame.dtypes))
                 part_list.append(current)
             _spool_chunk(spool, current, chunk, chunk_no, params, with_sheets, window)

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crmlib import io as crm_io
+from crmlib import io_dates
 from crmlib import parsing, schema
 from crmlib.core.i18n import N_
 from crmlib.errors import ConfigError
@@ -30,7 +31,7 @@ NON_PRODUCT_CODES = [
 
 DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "invalid_values": {"max_share": 0.01},
-    "date_window": {"enabled": True, "earliest": crm_io.EARLIEST_PLAUSIBLE_DATE, "latest": None},
+    "date_window": {"enabled": True, "earliest": io_dates.EARLIEST_PLAUSIBLE_DATE, "latest": None},
     "normalise": {"enabled": True, "upper_ids": True},
     "duplicates": {"enabled": True},
     "non_product": {"enabled": True, "codes": NON_PRODUCT_CODES, "non_positive_price": True},

@@ -46,7 +46,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmlib import cleaning, io, run_folders, site
+from crmlib import cleaning, io_dates, run_folders, site
 from crmlib.cleaning import date_window
 from crmlib.core import i18n, layout
 from crmlib.core import pages as page_registry
@@ -375,7 +375,7 @@ def check_period_has_data(run: Any, requested: bool = True) -> None:
     published an empty report): the sources' invoice dates must reach into it.
     ``requested``: the period was asked for (``--period``/``--as-of``), not derived."""
     start = pd.Period(run.period, freq="M").start_time
-    inside, first, last = io.invoice_dates_between(run.sources, start, run.as_of + pd.Timedelta(days=1),
+    inside, first, last = io_dates.invoice_dates_between(run.sources, start, run.as_of + pd.Timedelta(days=1),
                                                    window=date_window(run.config["cleaning"]))
     if inside:
         return

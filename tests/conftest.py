@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from crmlib import datasets, report
+from crmlib import report
+from crmlib.synthetic import make_synthetic, write_synthetic_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +65,7 @@ def full_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     ``config``, ``result``, ``period_dir`` (the published period), ``people`` (the customer
     table), ``personal_ids``, ``formula_id``."""
     folder = tmp_path_factory.mktemp("e2e")
-    data = datasets.make_synthetic(n_customers=400, start="2010-01-01", end="2011-12-31", dirt=True, seed=7)
+    data = make_synthetic(n_customers=400, start="2010-01-01", end="2011-12-31", dirt=True, seed=7)
     tx = data.transactions.copy()
     names = dict(zip([a for pair in data.truth.planted_pairs[:2] for a in pair[:2]],
                      [*ATTACK_NAMES, KOREAN_PRODUCT]))
@@ -74,8 +75,8 @@ def full_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     korean = tx["customer_id"].isin(tx["customer_id"].dropna().unique()[::7])
     tx.loc[korean, "country"] = KOREAN_COUNTRY
     invoice = pd.to_numeric(tx["invoice_id"].str.lstrip("C"), errors="coerce").fillna(0)
-    shop = datasets.write_synthetic_csv(tx[invoice % 3 == 0], folder / "shop.csv")  # two business units
-    web = datasets.write_synthetic_csv(tx[invoice % 3 != 0], folder / "web.csv")
+    shop = write_synthetic_csv(tx[invoice % 3 == 0], folder / "shop.csv")  # two business units
+    web = write_synthetic_csv(tx[invoice % 3 != 0], folder / "web.csv")
 
     people = _customer_table(data.customers)
     people["customer_id"] = people["customer_id"].map(lambda c: ids.get(c, c))

@@ -4,7 +4,7 @@ import pytest
 
 from crmlib.core.i18n import using_language
 from crmlib.core.value.backtest import backtest
-from crmlib.datasets import make_synthetic
+from crmlib.synthetic import make_synthetic
 
 
 @pytest.fixture(scope="module")

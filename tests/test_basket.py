@@ -15,6 +15,7 @@ import pytest
 from crmlib.pages import basket as mb
 from crmlib.pages.basket import recommendations
 from crmlib import datasets
+from crmlib.synthetic import make_synthetic
 from crmlib.errors import ConfigError
 
 
@@ -59,7 +60,7 @@ def _brute_force(baskets: list[list[str]], min_support: float, max_len: int) -> 
 
 @pytest.fixture(scope="module")
 def synthetic():
-    return datasets.make_synthetic(1500, n_products=200, planted_pairs=3, seed=3)
+    return make_synthetic(1500, n_products=200, planted_pairs=3, seed=3)
 
 
 def test_itemsets_equal_brute_force(random_baskets):

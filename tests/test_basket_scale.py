@@ -15,7 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import basket_reference as ref  # noqa: E402
 
-from crmlib import cleaning, datasets  # noqa: E402
+from crmlib import cleaning  # noqa: E402
+from crmlib.synthetic import make_synthetic
 from crmlib.core import engine, i18n  # noqa: E402
 from crmlib.core.config import SOURCE_DEFAULTS  # noqa: E402
 from crmlib.pages import basket as mb  # noqa: E402
@@ -26,7 +27,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "online_retai
 
 @pytest.fixture(scope="module")
 def synthetic_log() -> pd.DataFrame:
-    tx = datasets.make_synthetic(1200, n_products=120, planted_pairs=3, seed=5).transactions.copy()
+    tx = make_synthetic(1200, n_products=120, planted_pairs=3, seed=5).transactions.copy()
     rng = np.random.default_rng(0)
     tx.loc[rng.random(len(tx)) < 0.03, "customer_id"] = None        # anonymous lines
     names = tx["product_name"].astype(object)

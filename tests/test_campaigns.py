@@ -339,14 +339,15 @@ def test_a_backfilled_retention_list_is_measured_by_a_later_report(tmp_path):
     import shutil
     from pathlib import Path
 
-    from crmlib import datasets, report
+    from crmlib import report
+    from crmlib.synthetic import make_synthetic, write_synthetic_csv
 
     root = Path(__file__).resolve().parents[1]
     (tmp_path / "notebooks").mkdir()
     for name in ("01_data_cleaning", "04_churn", "06_campaigns"):
         shutil.copy(root / "notebooks" / f"{name}.ipynb", tmp_path / "notebooks")
-    data = datasets.make_synthetic(n_customers=300, start="2010-06-01", end="2011-12-31", seed=11)
-    datasets.write_synthetic_csv(data, tmp_path / "sales.csv")
+    data = make_synthetic(n_customers=300, start="2010-06-01", end="2011-12-31", seed=11)
+    write_synthetic_csv(data, tmp_path / "sales.csv")
     config = tmp_path / "workbook.yml"
     config.write_text("sources: [sales.csv]\nnotebooks:\n  04_churn: {control_share: 0.5}\n", encoding="utf-8")
     output = tmp_path / "site"  # not <project>/reports: the runner tells page 06 where the site is

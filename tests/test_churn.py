@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from crmlib import datasets
+from crmlib.synthetic import SyntheticData, make_synthetic
 from crmlib.core import features
 from crmlib.pages import churn
 from crmlib.errors import ConfigError, DataError, NotApplicableError
@@ -24,10 +25,10 @@ def _tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def synthetic() -> datasets.SyntheticData:
+def synthetic() -> SyntheticData:
     # frequent buyers (about one purchase a fortnight) who rarely drop out, unless they had
     # service issues (30 % of customers): then a purchase is often their last
-    return datasets.make_synthetic(n_customers=1500, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
+    return make_synthetic(n_customers=1500, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
                                    a=1, b=100, churn_driver_effect=15, acquisition_share=0.8, seed=1)
 
 
@@ -233,7 +234,7 @@ def test_scores_cover_active_customers_and_value_at_risk_falls_back_to_spend(dri
 
 @pytest.fixture(scope="module")
 def small():
-    return datasets.make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
+    return make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
                                    a=1, b=100, churn_driver_effect=15, acquisition_share=0.8, seed=2)
 
 

@@ -265,12 +265,12 @@ def test_profile_rule_table_and_warnings(tmp_path):
 
 @pytest.mark.parametrize("mode", ["quarantine", "net"])
 def test_cleaning_recovers_the_dirt_planted_in_a_synthetic_log(tmp_path, mode):
-    from crmlib import datasets
+    from crmlib.synthetic import make_synthetic, write_synthetic_csv
 
     kw = dict(n_customers=300, start="2010-01-01", end="2011-12-31", seed=3)
-    dirty = datasets.make_synthetic(dirt=True, **kw)
-    clean_lines = len(datasets.make_synthetic(dirt=False, **kw).transactions)
-    path = datasets.write_synthetic_csv(dirty, tmp_path / "log.csv")
+    dirty = make_synthetic(dirt=True, **kw)
+    clean_lines = len(make_synthetic(dirt=False, **kw).transactions)
+    path = write_synthetic_csv(dirty, tmp_path / "log.csv")
     result = cleaning.clean_sources([{**SOURCE_DEFAULTS, "path": str(path), "name": "log"}], "2011-12-31",
                                     {"returns": {"mode": mode}, "outliers": False})
     planted, a = dirty.truth.dirt, result.audit
@@ -323,10 +323,11 @@ def test_cleaning_reasons_are_shown_in_the_reports_language():
 def test_page_summaries_on_codes_equal_the_plain_pandas_group_bys():
     """The cleaning page's profile, months and countries are counted on integer codes and
     Arrow; they equal the plain pandas group-bys (counts exactly, money to 1e-12)."""
-    from crmlib import datasets, schema
+    from crmlib import schema
+    from crmlib.synthetic import make_synthetic
     from crmlib.pages import data_cleaning
 
-    tx = datasets.make_synthetic(n_customers=300, start="2010-12-01", end="2011-12-31", seed=11).transactions
+    tx = make_synthetic(n_customers=300, start="2010-12-01", end="2011-12-31", seed=11).transactions
     tx = tx.assign(amount=tx["quantity"] * tx["unit_price"], is_outlier=False, source="web")
     tx.loc[tx.index[::7], "customer_id"] = None                       # anonymous lines
     tx.loc[tx.index[::11], "country"] = None                          # lines without a country

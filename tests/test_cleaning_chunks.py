@@ -23,7 +23,7 @@ import test_hardening
 import test_io
 from crmlib import cleaning, cleaning_chunks
 from crmlib.core.config import SOURCE_DEFAULTS
-from crmlib.datasets import make_synthetic
+from crmlib.synthetic import make_synthetic
 from crmlib.errors import CrmError
 
 _WHOLE = cleaning.clean_sources

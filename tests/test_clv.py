@@ -106,7 +106,7 @@ def test_holdout_validation_on_cdnow(cdnow_transactions):
 
 # --------------------------------------------------------------------------- synthetic
 def test_bgnbd_recovers_synthetic_parameters():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     truth = {"r": 0.5, "alpha": 6.0, "a": 0.6, "b": 3.0}
     data = make_synthetic(20_000, seed=11, planted_pairs=0, lines_per_invoice=1.0, **truth)
@@ -290,9 +290,9 @@ INTERNAL_WORDS = ("BG/NBD", "Pareto", "Gamma-Gamma", "ROC-AUC", "p_alive", "pena
 
 @pytest.fixture(scope="module")
 def value_page():
-    from crmlib import datasets
+    from crmlib.synthetic import make_synthetic
 
-    data = datasets.make_synthetic(900, start="2010-07-01", end="2011-12-31", r=2.0, alpha=10.0, a=2.0, b=6.0,
+    data = make_synthetic(900, start="2010-07-01", end="2011-12-31", r=2.0, alpha=10.0, a=2.0, b=6.0,
                                    planted_pairs=0, lines_per_invoice=1.0, seed=4)
     ids = data.transactions["customer_id"].dropna().astype(str).unique()
     segments = pd.DataFrame({"customer_id": ids, "segment": np.where(np.arange(len(ids)) % 3, "Loyal", "Lost")})

@@ -1,4 +1,4 @@
-"""Tests for crmlib.datasets: bundled data loaders and the synthetic generator's planted truth."""
+"""Tests for crmlib.datasets (bundled data loaders) and crmlib.synthetic (the generator's planted truth)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,28 +7,29 @@ import pytest
 import scipy.sparse as sp
 
 from crmlib import datasets
+from crmlib.synthetic import GROUP_PROFILES, SyntheticData, make_synthetic, write_synthetic_csv
 
 CANONICAL = ["customer_id", "invoice_id", "invoice_date", "product_id", "product_name", "category",
              "quantity", "unit_price", "amount", "country", "source"]
 
 
 @pytest.fixture(scope="module")
-def big() -> datasets.SyntheticData:
-    return datasets.make_synthetic(20000, seed=5)
+def big() -> SyntheticData:
+    return make_synthetic(20000, seed=5)
 
 
 @pytest.fixture(scope="module")
-def small() -> datasets.SyntheticData:
-    return datasets.make_synthetic(1500, seed=11)
+def small() -> SyntheticData:
+    return make_synthetic(1500, seed=11)
 
 
 def test_same_seed_same_data_other_seed_other_data():
-    one, two = datasets.make_synthetic(300, seed=3, dirt=True), datasets.make_synthetic(300, seed=3, dirt=True)
+    one, two = make_synthetic(300, seed=3, dirt=True), make_synthetic(300, seed=3, dirt=True)
     pd.testing.assert_frame_equal(one.transactions, two.transactions)
     pd.testing.assert_frame_equal(one.customers, two.customers)
     pd.testing.assert_frame_equal(one.truth.customers, two.truth.customers)
     assert one.truth.planted_pairs == two.truth.planted_pairs
-    other = datasets.make_synthetic(300, seed=4, dirt=True)
+    other = make_synthetic(300, seed=4, dirt=True)
     assert not other.transactions["amount"].sum() == pytest.approx(one.transactions["amount"].sum())
 
 
@@ -123,8 +124,8 @@ def test_planted_pairs_cooccur_strongest_first(small):
 
 
 def test_dirt_counts_match_truth_and_clean_log_is_inside():
-    clean = datasets.make_synthetic(800, seed=2)
-    dirty = datasets.make_synthetic(800, seed=2, dirt=True)
+    clean = make_synthetic(800, seed=2)
+    dirty = make_synthetic(800, seed=2, dirt=True)
     tx, counts = dirty.transactions, dirty.truth.dirt
     assert all(v > 0 for v in counts.values())
     assert clean.truth.dirt == dict.fromkeys(counts, 0)
@@ -151,8 +152,8 @@ def test_dirt_counts_match_truth_and_clean_log_is_inside():
 
 
 def test_churn_driver_speeds_up_dropout():
-    plain = datasets.make_synthetic(4000, seed=8)
-    driven = datasets.make_synthetic(4000, seed=8, churn_driver_effect=4.0)
+    plain = make_synthetic(4000, seed=8)
+    driven = make_synthetic(4000, seed=8, churn_driver_effect=4.0)
     tc = driven.truth.customers
     assert (driven.customers["service_issues"].to_numpy() == tc["driver"].to_numpy()).all()
     assert 0.25 < tc["driver"].mean() < 0.35
@@ -175,7 +176,7 @@ def test_planted_groups_are_recoverable_by_kmeans():
     from sklearn.metrics import adjusted_rand_score
     from sklearn.preprocessing import StandardScaler
 
-    data = datasets.make_synthetic(1200, groups=4, seed=1)
+    data = make_synthetic(1200, groups=4, seed=1)
     tx = data.transactions
     inv = tx.groupby("invoice_id").agg(customer_id=("customer_id", "first"),
                                        date=("invoice_date", "first"), value=("amount", "sum"))
@@ -186,14 +187,14 @@ def test_planted_groups_are_recoverable_by_kmeans():
     found = KMeans(4, n_init=4, random_state=0).fit_predict(features)
     true = data.truth.customers.set_index("customer_id").loc[rfm.index, "group"]
     assert adjusted_rand_score(true, found) >= 0.8
-    assert sorted(data.truth.customers["group_name"].unique()) == sorted(g["name"] for g in datasets.GROUP_PROFILES)
+    assert sorted(data.truth.customers["group_name"].unique()) == sorted(g["name"] for g in GROUP_PROFILES)
 
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError):
-        datasets.make_synthetic(10, groups=7)
+        make_synthetic(10, groups=7)
     with pytest.raises(ValueError):
-        datasets.make_synthetic(10, planted_pairs=2, pair_strength=(0.5, 0.9))
+        make_synthetic(10, planted_pairs=2, pair_strength=(0.5, 0.9))
 
 
 def test_subscription_table_driver_and_dirt():
@@ -212,8 +213,8 @@ def test_subscription_table_driver_and_dirt():
 
 
 def test_write_synthetic_csv_round_trip(tmp_path):
-    data = datasets.make_synthetic(200, seed=1, dirt=True)
-    path = datasets.write_synthetic_csv(data, tmp_path / "log.csv.gz")
+    data = make_synthetic(200, seed=1, dirt=True)
+    path = write_synthetic_csv(data, tmp_path / "log.csv.gz")
     back = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
     assert list(back.columns) == ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
                                   "UnitPrice", "CustomerID", "Country"]

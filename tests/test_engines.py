@@ -96,7 +96,7 @@ AS_OF = "2011-09-30"
 
 @pytest.fixture(scope="module")
 def small_log() -> pd.DataFrame:
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     tx = make_synthetic(n_customers=600, seed=3).transactions
     anonymous = np.random.default_rng(0).random(len(tx)) < 0.05   # guest checkouts: sales, no customer
@@ -234,7 +234,7 @@ def test_workbook_engine_setting_is_checked_when_the_configuration_is_read(tmp_p
 def test_a_runs_engine_computes_the_segmentation_summary(tmp_path, small_log, engine_name) -> None:
     """`engine:` in workbook.yml decides where page 02's customer summary is computed; same numbers."""
     from crmlib.core.context import RunContext
-    from crmlib.datasets import write_synthetic_csv
+    from crmlib.synthetic import write_synthetic_csv
 
     if engine_name == "spark" and not engines.spark_available()[0]:
         pytest.skip(f"Spark engine not tested: {engines.spark_available()[1]}")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import datasets
+from crmlib.synthetic import SyntheticData, make_synthetic
 from crmlib.core import features
 from crmlib.core.btyd import p_alive
 from crmlib.core.customer_log import CustomerLog
@@ -113,8 +113,8 @@ def assert_same(new: pd.DataFrame | pd.Series, old: pd.DataFrame | pd.Series) ->
 
 # ------------------------------------------------------------------ data
 @pytest.fixture(scope="module")
-def synthetic() -> datasets.SyntheticData:
-    return datasets.make_synthetic(n_customers=600, start="2010-06-01", end="2011-12-31", r=2, alpha=10,
+def synthetic() -> SyntheticData:
+    return make_synthetic(n_customers=600, start="2010-06-01", end="2011-12-31", r=2, alpha=10,
                                    a=1, b=20, acquisition_share=0.8, seed=5)
 
 

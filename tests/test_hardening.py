@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io
+from crmlib import cleaning, io, io_dates
 from crmlib.core.config import SOURCE_DEFAULTS
 from crmlib.errors import DataError
 
@@ -126,13 +126,13 @@ def test_dates_outside_the_plausible_window_are_quarantined_and_do_not_set_the_p
     result = clean(source(path), as_of=None)
     assert result.audit["as_of"] == "2011-11-30" and result.audit["first_date"].startswith("2011")
     assert result.audit["by_rule"]["implausible_date"] == 4 and balanced(result)
-    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-09 12:00")
+    assert io_dates.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-09 12:00")
     assert sorted(result.quarantine.loc[result.quarantine["reason"] == "implausible_date", "InvoiceDate"]
                   .astype("str").str[:16]) == \
         ["1900-01-01 00:00", "1900-01-01 00:00", "2099-12-31 10:00", "2099-12-31 10:00"]
     wide = {"date_window": {"earliest": "1899-01-01", "latest": "2100-01-01"}}
     assert clean(source(path), as_of=None, rules=wide).audit["as_of"] == "2099-12-31"
-    assert io.last_invoice_date([source(path)], window=cleaning.date_window(wide)) == pd.Timestamp("2099-12-31 10:00")
+    assert io_dates.last_invoice_date([source(path)], window=cleaning.date_window(wide)) == pd.Timestamp("2099-12-31 10:00")
     off = clean(source(path), as_of=AS_OF, rules={"date_window": False})
     assert "implausible_date" not in off.audit["by_rule"] and off.audit["first_date"] == "1900-01-01"
 
@@ -152,7 +152,7 @@ def test_date_window_settings_are_checked(window, message):
 def test_only_implausible_dates_is_a_clear_error(tmp_path):
     path = write(tmp_path, "fut.csv", HEADER + "1,A,X,1,2099-01-05 08:00,2.0,1,UK\n")
     with pytest.raises(DataError, match=r"no invoice date inside the plausible window \(1990-01-01 to .*\)") as err:
-        io.last_invoice_date([source(path)])
+        io_dates.last_invoice_date([source(path)])
     assert f"{path}, column 'InvoiceDate', row 1: 2099-01-05 08:00:00" in str(err.value) and "cleaning.date_window" in str(err.value)
 
 
@@ -160,7 +160,7 @@ def test_only_implausible_dates_is_a_clear_error(tmp_path):
 def test_header_only_file_says_no_data_rows_when_the_period_is_derived(tmp_path):
     path = write(tmp_path, "head.csv", HEADER)
     with pytest.raises(DataError, match=rf"^file {path}: the file has a header but no data rows$"):
-        io.last_invoice_date([source(path)])
+        io_dates.last_invoice_date([source(path)])
     with pytest.raises(DataError, match=rf"^file {path}: the file has a header but no data rows$"):
         clean(source(path))
 
@@ -168,7 +168,7 @@ def test_header_only_file_says_no_data_rows_when_the_period_is_derived(tmp_path)
 def test_unreadable_date_column_names_file_and_column_when_the_period_is_derived(tmp_path):
     path = write(tmp_path, "d.csv", HEADER.replace("InvoiceDate", "Datum") + "1,A,X,1,gestern,2.0,1,UK\n")
     with pytest.raises(DataError) as err:
-        io.last_invoice_date([source(path, columns={"invoice_date": "Datum"})])
+        io_dates.last_invoice_date([source(path, columns={"invoice_date": "Datum"})])
     msg = str(err.value)
     assert msg.startswith(f"file {path}, column 'Datum': none of the 1 values can be read as dates")
     assert "row 1: 'gestern'" in msg and "set 'date_format' for this source" in msg
@@ -252,14 +252,14 @@ def test_excel_serial_dates_in_a_csv(tmp_path):
     result = clean(source(path), as_of=DEC)
     assert result.transactions["invoice_date"].tolist() == [pd.Timestamp("2011-12-09 12:00"), pd.Timestamp("2011-12-10")]
     assert "Excel serial day numbers" in result.audit["sources"][0]["notes"][0]
-    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-10")
+    assert io_dates.last_invoice_date([source(path)]) == pd.Timestamp("2011-12-10")
     t = clean(source(path, date_format="excel"), as_of=DEC).transactions
     assert t["invoice_date"].tolist() == [pd.Timestamp("2011-12-09 12:00"), pd.Timestamp("2011-12-10")]
 
 
 def test_unrecognised_dates_name_file_column_examples_and_setting(tmp_path):
     path = korean_log(tmp_path, ["9.12.2011 nachm. 3:04", "10.12.2011 vorm. 9:15"])
-    for call in (lambda: clean(source(path)), lambda: io.last_invoice_date([source(path)])):
+    for call in (lambda: clean(source(path)), lambda: io_dates.last_invoice_date([source(path)])):
         with pytest.raises(DataError) as err:
             call()
         msg = str(err.value)
@@ -282,7 +282,7 @@ def test_truncated_gz_is_a_clear_error(tmp_path, keep):
     data = gzip.compress(long_log(40000).encode())
     path = tmp_path / "cut.csv.gz"
     path.write_bytes(data[:int(len(data) * keep)])
-    for call in (lambda: clean(source(path)), lambda: io.last_invoice_date([source(path)])):
+    for call in (lambda: clean(source(path)), lambda: io_dates.last_invoice_date([source(path)])):
         with pytest.raises(DataError) as err:
             call()
         assert str(err.value).startswith(f"file {path}: the compressed file is truncated or damaged (")
@@ -298,7 +298,7 @@ def test_a_cp1252_byte_after_the_first_64_kb_is_read_as_cp1252(tmp_path):
     s = result.audit["sources"][0]
     assert s["encoding"] == "cp1252" and s["notes"][0].startswith("read as cp1252: the start of the file looked like utf-8, "
                                                                   "but byte b'\\xc9' at position ")
-    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-28 08:00")
+    assert io_dates.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-28 08:00")
 
 
 def test_a_file_mixing_utf8_and_cp1252_is_read_with_replacement_characters(tmp_path):

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from crmlib import cli, datasets, report, run_folders
+from crmlib.synthetic import make_synthetic, write_synthetic_csv
 from crmlib.core.context import RunContext
 from crmlib.core.parameters import Parameter, accepts, expectation
 from crmlib.errors import ConfigError, NotApplicableError
@@ -242,7 +243,7 @@ def test_parameter_expectations_follow_the_default_and_the_declaration():
 
 # ------------------------------------------------------------------ too few known customers
 def _context(tmp_path: Path, frame: pd.DataFrame, as_of: str = "2011-11-30") -> RunContext:
-    datasets.write_synthetic_csv(frame, tmp_path / "sales.csv")
+    write_synthetic_csv(frame, tmp_path / "sales.csv")
     (tmp_path / "workbook.yml").write_text("sources: [sales.csv]\n")
     return RunContext.create("02_segmentation", as_of=as_of, config_path=tmp_path / "workbook.yml",
                              artifacts_dir=tmp_path / "artifacts")
@@ -250,7 +251,7 @@ def _context(tmp_path: Path, frame: pd.DataFrame, as_of: str = "2011-11-30") -> 
 
 @pytest.fixture(scope="module")
 def small_log() -> pd.DataFrame:
-    return datasets.make_synthetic(n_customers=60, start="2011-01-01", end="2011-12-31", seed=3).transactions
+    return make_synthetic(n_customers=60, start="2011-01-01", end="2011-12-31", seed=3).transactions
 
 
 def test_a_three_row_file_is_too_few_customers(tmp_path, small_log):
@@ -285,7 +286,7 @@ def _outcomes(period_dir: Path) -> dict[str, str]:
 
 def test_customer_pages_say_not_available_and_sales_pages_run_without_customer_ids(tmp_path, capsys, small_log):
     project = _real_project(tmp_path, ("00_summary", "01_data_cleaning", "02_segmentation"), "sources: [sales.csv]\n")
-    datasets.write_synthetic_csv(small_log.assign(customer_id=None), project / "sales.csv")
+    write_synthetic_csv(small_log.assign(customer_id=None), project / "sales.csv")
     code, err = _run(project, capsys, "--period", "2011-11")
     assert code == 0, err
     outcomes = _outcomes(project / "reports" / "2011-11")

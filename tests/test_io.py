@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, parsing, schema
+from crmlib import cleaning, io, io_dates, parsing, schema
 from crmlib.core.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.pages import data_cleaning
@@ -241,7 +241,7 @@ def test_timezone_offsets_are_converted_to_utc(tmp_path):
 
 def test_last_invoice_date_reads_the_date_column(tmp_path):
     path = write(tmp_path, "t.csv", HEADER + ROWS)
-    assert io.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-06 09:00:00")
+    assert io_dates.last_invoice_date([source(path)]) == pd.Timestamp("2011-01-06 09:00:00")
 
 
 def test_read_customers_maps_columns_and_keeps_ids_as_text(tmp_path):
@@ -314,12 +314,12 @@ def test_clean_lines_read_back_the_same_from_a_file_or_a_month_folder(tmp_path, 
     """``transactions.parquet`` is one file, or a month-partitioned folder above
     ``engine.PARTITION_ROWS`` lines; the run context reads both to the frame cleaning made
     (same dtypes, nanosecond dates), every column or only some."""
-    from crmlib import datasets
+    from crmlib.synthetic import make_synthetic, write_synthetic_csv
     from crmlib.core import engine
     from crmlib.core.context import RunContext
 
-    log = datasets.make_synthetic(n_customers=40, start="2011-01-01", end="2011-03-31", dirt=True, seed=5).transactions
-    datasets.write_synthetic_csv(log, tmp_path / "sales.csv")
+    log = make_synthetic(n_customers=40, start="2011-01-01", end="2011-03-31", dirt=True, seed=5).transactions
+    write_synthetic_csv(log, tmp_path / "sales.csv")
     (tmp_path / "workbook.yml").write_text("sources: [sales.csv]\n")
     monkeypatch.setattr(engine, "PARTITION_ROWS", partition_rows)
     ctx = RunContext.create("02_segmentation", as_of="2011-03-31", config_path=tmp_path / "workbook.yml",

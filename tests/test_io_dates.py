@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, schema
+from crmlib import cleaning, io, io_dates, schema
 from crmlib.core.config import SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.parsing import parse_dates
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 KOREAN = "주문번호,상품코드,상품명,수량,주문일시,단가,고객번호\n"
-WINDOW = io.default_date_window(pd.Timestamp("2024-06-30"))
+WINDOW = io_dates.default_date_window(pd.Timestamp("2024-06-30"))
 
 
 def source(path: Path, **kw) -> dict:
@@ -60,30 +60,30 @@ def one_piece_summary(src: dict, window) -> list[tuple]:
     values = io._read_csv(path, text.encoding, text.delimiter, ".", [col] if fmt else [], usecols=[col], options=text)[col]
     dates = parse_dates(values, date_format=fmt, dayfirst=bool(src.get("dayfirst")))
     readable = dates.notna().to_numpy()
-    late = io.outside_window(dates, window)
+    late = io_dates.outside_window(dates, window)
     inside = dates[readable & ~late]
     per_day = Counter((inside.to_numpy().astype("datetime64[D]").astype(np.int64)).tolist())
     return [(len(values), int(readable.sum()),
              [f"row {i + 1}: {values.iloc[i]!r}" for i in np.flatnonzero(values.notna().to_numpy())[:5]],
-             [f"{path}, column '{col}', row {i + 1}: {io._shown(values.iloc[i])}" for i in np.flatnonzero(late)[:5]],
+             [f"{path}, column '{col}', row {i + 1}: {io_dates._shown(values.iloc[i])}" for i in np.flatnonzero(late)[:5]],
              inside.min() if len(inside) else None, inside.max() if len(inside) else None, dict(per_day))]
 
 
 def streamed_summary(src: dict, window) -> list[tuple]:
     return [(s.rows, s.readable, s.examples, s.outside, s.first, s.last, s.lines_per_day)
-            for s in io._scan_dates(src, window)]
+            for s in io_dates._scan_dates(src, window)]
 
 
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 300 bytes, chunks of 7 lines: every test log is read in many pieces;
     counts how often the one-piece reader is used instead."""
-    monkeypatch.setattr(io, "STREAM_BLOCK_BYTES", 300)
-    monkeypatch.setattr(io, "DATE_CHUNK_ROWS", 7)
+    monkeypatch.setattr(io_dates, "STREAM_BLOCK_BYTES", 300)
+    monkeypatch.setattr(io_dates, "DATE_CHUNK_ROWS", 7)
     calls = []
-    read_csv = io._read_csv
-    monkeypatch.setattr(io, "_read_csv", lambda *a, **k: calls.append(a[0]) or read_csv(*a, **k))
-    io._SUMMARIES.clear()
+    read_csv = io_dates._read_csv
+    monkeypatch.setattr(io_dates, "_read_csv", lambda *a, **k: calls.append(a[0]) or read_csv(*a, **k))
+    io_dates._SUMMARIES.clear()
     return calls
 
 
@@ -131,7 +131,7 @@ def test_korean_dates_in_cp949_and_a_late_cp1252_byte_are_streamed_alike(tmp_pat
         small_blocks.clear()
         streamed = streamed_summary(source(path), WINDOW)
         assert not small_blocks and streamed == one_piece_summary(source(path), WINDOW)
-    assert io.last_invoice_date([source(late)], window=WINDOW) == pd.Timestamp("2011-01-01 08:00") + pd.Timedelta(hours=7 * 2999)
+    assert io_dates.last_invoice_date([source(late)], window=WINDOW) == pd.Timestamp("2011-01-01 08:00") + pd.Timedelta(hours=7 * 2999)
 
 
 def test_files_arrow_cannot_stream_are_read_in_one_piece_as_before(tmp_path, small_blocks):
@@ -154,18 +154,18 @@ def test_files_arrow_cannot_stream_are_read_in_one_piece_as_before(tmp_path, sma
 def test_messages_are_the_ones_of_the_one_piece_reading(tmp_path, small_blocks):
     unreadable = write(tmp_path, "d.csv", HEADER.replace("InvoiceDate", "Datum") + "1,A,X,1,gestern,2.0,1,UK\n" * 12)
     with pytest.raises(DataError) as err:
-        io.last_invoice_date([source(unreadable, columns={"invoice_date": "Datum"})])
+        io_dates.last_invoice_date([source(unreadable, columns={"invoice_date": "Datum"})])
     assert str(err.value).startswith(f"file {unreadable}, column 'Datum': none of the 12 values can be read as dates")
     assert str(err.value).count("'gestern'") == 5
     empty = write(tmp_path, "e.csv", HEADER + "1,A,X,1,,2.0,1,UK\n" * 9)
     with pytest.raises(DataError, match=r"column 'InvoiceDate': the column is empty in all 9 rows"):
-        io.last_invoice_date([source(empty)])
+        io_dates.last_invoice_date([source(empty)])
     header_only = write(tmp_path, "h.csv", HEADER)
     with pytest.raises(DataError, match=rf"^file {header_only}: the file has a header but no data rows$"):
-        io.last_invoice_date([source(header_only)])
+        io_dates.last_invoice_date([source(header_only)])
     future = write(tmp_path, "f.csv", log(["2099-01-05 08:00"] * 8))
     with pytest.raises(DataError, match=r"no invoice date inside the plausible window") as err:
-        io.last_invoice_date([source(future)])
+        io_dates.last_invoice_date([source(future)])
     assert str(err.value).count(f"{future}, column 'InvoiceDate', row ") == 5
     assert f"{future}, column 'InvoiceDate', row 1: 2099-01-05 08:00:00" in str(err.value)
 
@@ -176,7 +176,7 @@ def test_a_truncated_gz_keeps_its_message(tmp_path, small_blocks, keep):
     path = tmp_path / "cut.csv.gz"
     path.write_bytes(data[:int(len(data) * keep)])
     with pytest.raises(DataError) as err:
-        io.last_invoice_date([source(path)])
+        io_dates.last_invoice_date([source(path)])
     assert str(err.value).startswith(f"file {path}: the compressed file is truncated or damaged (")
     assert "copy or export the file again" in str(err.value)
 
@@ -185,30 +185,30 @@ def test_the_period_and_the_lines_between_match_the_one_piece_reading(tmp_path, 
     path = write(tmp_path, "log.csv", log(implausible()))
     src = source(path)
     (_, _, _, _, first, last, per_day), = one_piece_summary(src, WINDOW)
-    assert io.last_invoice_date([src], window=WINDOW) == last == pd.Timestamp("2011-12-09 12:00")
+    assert io_dates.last_invoice_date([src], window=WINDOW) == last == pd.Timestamp("2011-12-09 12:00")
     dates = pd.Series([d for d in implausible() if d.startswith("2011")], dtype="str").pipe(pd.to_datetime)
     for start, end in [("2011-11-01", "2011-12-01"), ("2011-12-01", "2011-12-09"), ("2011-12-01", "2011-12-10"),
                        ("2005-01-01", "2006-01-01")]:
         start, end = pd.Timestamp(start), pd.Timestamp(end)
-        assert io.invoice_dates_between([src], start, end, window=WINDOW) == (
+        assert io_dates.invoice_dates_between([src], start, end, window=WINDOW) == (
             int(((dates >= start) & (dates < end)).sum()), first, last)
     with pytest.raises(ValueError, match="must be days"):
-        io.invoice_dates_between([src], pd.Timestamp("2011-12-01 10:00"), pd.Timestamp("2011-12-02"), window=WINDOW)
+        io_dates.invoice_dates_between([src], pd.Timestamp("2011-12-01 10:00"), pd.Timestamp("2011-12-02"), window=WINDOW)
     wide = cleaning.date_window({"date_window": {"earliest": "1899-01-01", "latest": "2100-01-01"}})
-    assert io.last_invoice_date([src], window=wide) == pd.Timestamp("2099-12-31 10:00")
+    assert io_dates.last_invoice_date([src], window=wide) == pd.Timestamp("2099-12-31 10:00")
 
 
 def test_a_file_is_scanned_once_until_it_changes(tmp_path, monkeypatch):
-    io._SUMMARIES.clear()
+    io_dates._SUMMARIES.clear()
     scanned = []
-    scan = io._scan_dates
-    monkeypatch.setattr(io, "_scan_dates", lambda src, window: scanned.append(src["path"]) or scan(src, window))
+    scan = io_dates._scan_dates
+    monkeypatch.setattr(io_dates, "_scan_dates", lambda src, window: scanned.append(src["path"]) or scan(src, window))
     path = write(tmp_path, "log.csv", log(days(30, "%Y-%m-%d %H:%M")))
     src = source(path)
-    io.last_invoice_date([src], window=WINDOW)
-    io.invoice_dates_between([src], pd.Timestamp("2011-01-01"), pd.Timestamp("2011-02-01"), window=WINDOW)
+    io_dates.last_invoice_date([src], window=WINDOW)
+    io_dates.invoice_dates_between([src], pd.Timestamp("2011-01-01"), pd.Timestamp("2011-02-01"), window=WINDOW)
     assert scanned == [str(path)]
-    io.last_invoice_date([source(path, dayfirst=True)], window=WINDOW)  # other settings: scanned again
+    io_dates.last_invoice_date([source(path, dayfirst=True)], window=WINDOW)  # other settings: scanned again
     assert len(scanned) == 2
     write(tmp_path, "log.csv", log(days(30, "%Y-%m-%d %H:%M") + ["2011-03-03 10:00"]))
-    assert io.last_invoice_date([src], window=WINDOW) == pd.Timestamp("2011-03-03 10:00") and len(scanned) == 3
+    assert io_dates.last_invoice_date([src], window=WINDOW) == pd.Timestamp("2011-03-03 10:00") and len(scanned) == 3

@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlib import datasets, report
+from crmlib import report
+from crmlib.synthetic import make_synthetic, write_synthetic_csv
 from crmlib.core import layout
 from crmlib.core.pages import load_pages
 
@@ -60,8 +61,8 @@ def _toy_notebook(path: Path) -> None:
 @pytest.fixture(scope="module")
 def toy_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("toy")
-    data = datasets.make_synthetic(n_customers=80, start="2011-01-01", end="2011-12-31", dirt=False, seed=3)
-    datasets.write_synthetic_csv(data, folder / "sales.csv")
+    data = make_synthetic(n_customers=80, start="2011-01-01", end="2011-12-31", dirt=False, seed=3)
+    write_synthetic_csv(data, folder / "sales.csv")
     (folder / "workbook.yml").write_text("sources:\n  - path: sales.csv\npages: [toy_crm_page]\n", encoding="utf-8")
     (folder / "toy_crm_page.py").write_text(TOY_MODULE, encoding="utf-8")
     notebooks = folder / "notebooks"

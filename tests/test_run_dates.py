@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crmlib import io, report
+from crmlib import io_dates, report
 from crmlib.core.run import resolve_run
 from crmlib.errors import ConfigError
 
@@ -24,10 +24,10 @@ def scans(tmp_path: Path, monkeypatch) -> list[str]:
     (tmp_path / "sales.csv").write_text(SALES)
     (tmp_path / "more.csv.gz").write_bytes(gzip.compress(MORE.encode("cp949")))
     (tmp_path / "workbook.yml").write_text("sources:\n  - path: sales.csv\n  - path: more.csv.gz\n")
-    io._SUMMARIES.clear()
+    io_dates._SUMMARIES.clear()
     scanned: list[str] = []
-    scan = io._scan_dates
-    monkeypatch.setattr(io, "_scan_dates", lambda src, window: scanned.append(Path(src["path"]).name) or scan(src, window))
+    scan = io_dates._scan_dates
+    monkeypatch.setattr(io_dates, "_scan_dates", lambda src, window: scanned.append(Path(src["path"]).name) or scan(src, window))
     return scanned
 
 

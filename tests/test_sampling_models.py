@@ -14,6 +14,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from crmlib import datasets
+from crmlib.synthetic import SyntheticData, make_synthetic
 from crmlib.core import btyd, value
 from crmlib.core.activity import ActivityModel
 from crmlib.core.i18n import using_language
@@ -26,8 +27,8 @@ LIMIT = 150
 
 
 @pytest.fixture(scope="module")
-def log() -> datasets.SyntheticData:
-    return datasets.make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
+def log() -> SyntheticData:
+    return make_synthetic(n_customers=400, start="2011-01-01", end="2011-12-31", r=10, alpha=20,
                                    a=1, b=100, churn_driver_effect=15, acquisition_share=0.8, seed=2)
 
 

@@ -63,7 +63,7 @@ def test_btyd_summary_merges_same_day_and_ignores_later_and_anonymous_rows():
 def test_btyd_summary_equals_lifetimes_on_an_export_like_log(time_unit, multiplier):
     from lifetimes.utils import summary_data_from_transaction_data
 
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     tx = make_synthetic(n_customers=300, seed=4).transactions   # invoice lines listed together
     tx.loc[tx.index[::50], "customer_id"] = None                 # some anonymous lines
@@ -169,7 +169,7 @@ def test_custom_segment_map_is_checked():
 # --------------------------------------------------------------------------- clusters
 @pytest.fixture(scope="module")
 def planted():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     data = make_synthetic(n_customers=1200, groups=4, seed=3)
     summary = summaries.customer_summary(data.transactions, "2011-12-31")
@@ -269,7 +269,7 @@ def test_attribute_crosstab_and_profile():
 
 # --------------------------------------------------------------------------- one call for notebook 02
 def test_segment_customers_artifact_metrics_and_determinism():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     tx = make_synthetic(n_customers=400, groups=3, seed=11).transactions
     a = seg.segment_customers(tx, "2011-12-31", random_state=5)
@@ -298,7 +298,7 @@ def test_missing_amounts_are_reported_with_example_rows():
 def test_segment_page_words_tables_and_downloads():
     from markup import HAZARDS, live_markup
 
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
     from crmlib.pages import segmentation as page
 
     tx = make_synthetic(n_customers=300, groups=3, seed=4).transactions
@@ -329,7 +329,7 @@ def test_segment_page_in_korean_translates_default_names_and_keeps_configured_on
     import re
 
     from crmlib.core import i18n
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
     from crmlib.pages import segmentation as page
 
     tx = make_synthetic(n_customers=300, groups=3, seed=4).transactions

@@ -30,7 +30,7 @@ def _dirty_log(seed: int, customers: int = 400, invoices: int = 3000, days: int 
 
 
 def _logs():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     synthetic = make_synthetic(n_customers=500, groups=3, seed=4).transactions
     yield synthetic, "2011-12-31"
@@ -60,7 +60,7 @@ def test_purchase_gaps_are_the_core_inter_purchase_days():
 
 @pytest.fixture(scope="module")
 def planted():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     data = make_synthetic(n_customers=1200, groups=4, seed=3)
     summary = summaries.customer_summary(data.transactions, "2011-12-31")
@@ -93,7 +93,7 @@ def test_clusters_above_the_limit_fit_a_seeded_sample_and_assign_everyone(plante
 
 
 def test_the_page_states_the_sample_in_english_and_korean():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     tx = make_synthetic(n_customers=1500, groups=3, seed=11).transactions
     n = tx["customer_id"].nunique()
@@ -128,7 +128,7 @@ def test_the_customer_check_counts_distinct_known_ids_like_the_filtered_frame(tm
 
 
 def _summaries():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     yield summaries.customer_summary(make_synthetic(n_customers=700, groups=3, seed=6).transactions, "2011-12-31")
     for log, as_of in list(_logs())[1:]:
@@ -168,7 +168,7 @@ def test_scores_segments_tables_and_stages_equal_the_pandas_versions():
 
 
 def test_the_artifact_writes_categories_as_text():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
 
     result = seg.segment_customers(make_synthetic(n_customers=300, groups=3, seed=2).transactions, "2011-12-31")
     artifact = result.artifact()
@@ -177,7 +177,7 @@ def test_the_artifact_writes_categories_as_text():
 
 
 def test_the_segment_list_download_equals_the_customer_by_customer_version():
-    from crmlib.datasets import make_synthetic
+    from crmlib.synthetic import make_synthetic
     from segmentation_reference import reference_segment_list
 
     for config in ({}, CUSTOM_MAP):

@@ -1,6 +1,6 @@
 """Tests of crmlib.core.activity and crmlib.core.value (issue 12: credible customer value).
 
-Small synthetic logs with known drop-out (crmlib.datasets.make_synthetic: BG/NBD buying,
+Small synthetic logs with known drop-out (crmlib.synthetic.make_synthetic: BG/NBD buying,
 here r=2, alpha=10 -> about one purchase every five weeks, and a, b = 2, 6 -> a quarter
 of customers drop out after each repeat purchase), so the truth is known.
 """
@@ -11,20 +11,20 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from crmlib import datasets
+from crmlib.synthetic import SyntheticData, make_synthetic
 from crmlib.core import value
 from crmlib.core.activity import ActivityModel
 
 AS_OF = pd.Timestamp("2011-12-31")
 
 
-def dropout_data(n: int, seed: int, start: str = "2010-07-01") -> datasets.SyntheticData:
-    return datasets.make_synthetic(n, start=start, end=str(AS_OF.date()), r=2.0, alpha=10.0, a=2.0, b=6.0,
+def dropout_data(n: int, seed: int, start: str = "2010-07-01") -> SyntheticData:
+    return make_synthetic(n, start=start, end=str(AS_OF.date()), r=2.0, alpha=10.0, a=2.0, b=6.0,
                                    planted_pairs=0, lines_per_invoice=1.0, seed=seed)
 
 
 @pytest.fixture(scope="module")
-def synthetic() -> datasets.SyntheticData:
+def synthetic() -> SyntheticData:
     return dropout_data(1200, seed=1)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmlib import io
+from crmlib import io_dates
 from crmlib.errors import ConfigError
 
 
@@ -58,7 +58,7 @@ def resolve_period(
         return (str(period) if period not in (None, "") else day.strftime("%Y-%m")), day
     if period not in (None, ""):
         return str(pd.Period(str(period), freq="M")), period_as_of(period)
-    day = month_end_as_of(io.last_invoice_date(sources, window=window))
+    day = month_end_as_of(io_dates.last_invoice_date(sources, window=window))
     return day.strftime("%Y-%m"), day
 
 
