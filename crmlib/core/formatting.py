@@ -99,6 +99,22 @@ def format_money_tick(value: Any, currency: str = "GBP", *, language: str | None
     return f"{symbol}{v:,.0f}"
 
 
+def format_count_tick(value: Any, *, language: str | None = None) -> str:
+    """A count on a chart axis: short and whole (``4,297``, ``12.5k``, ``1.25m``); a
+    Korean report counts in 만/억 (``150만``). Full counts with separators collide on an
+    axis from about a million up."""
+    v = as_number(value)
+    if v is None:
+        return ""
+    steps = tuple((size, word) for size, word in i18n.KOREAN_UNITS) if _korean(language) else (
+        (10**6, "m"), (10**4, "k"))
+    for size, word in steps:
+        if abs(v) >= size:
+            unit = 10**3 if word == "k" else size
+            return f"{v / unit:,.2f}".rstrip("0").rstrip(".") + word
+    return f"{v:,.0f}"
+
+
 def format_count(value: Any, *, language: str | None = None) -> str:
     """A count with thousands separators, e.g. ``4,297`` (the same in Korean)."""
     v = as_number(value)

@@ -17,7 +17,7 @@ import seaborn as sns
 from crmlib.core.chart_output import register_chart_output
 from crmlib.core.formatting import currency_symbol
 from crmlib.core.fonts import register_fonts
-from crmlib.core.formatting import format_money_tick
+from crmlib.core.formatting import format_count_tick, format_money_tick
 
 PALETTE = ["#1f4e79", "#e07b39", "#4c9a2a", "#b8336a", "#7f7f7f", "#2a9d8f", "#8c6bb1", "#c9a227"]
 
@@ -49,9 +49,9 @@ def money_axis(ax: plt.Axes, currency: str = "GBP", axis: str = "y") -> plt.Axes
 
 
 def count_axis(ax: plt.Axes, axis: str = "y") -> plt.Axes:
-    """Format an axis as counts with thousands separators."""
+    """Format an axis as counts, short from ten thousand up (``4,297``, ``250k``, ``1.25m``; Korean 만/억)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(mticker.FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    target.set_major_formatter(mticker.FuncFormatter(lambda v, _p: format_count_tick(v)))
     return ax
 
 
