@@ -170,6 +170,21 @@ def test_labels_and_spend_from_the_log_equal_the_pandas_ones(synthetic, log, cut
     assert_same(features.spend_between(tx, start, cutoff), reference_spend_between(tx, start, cutoff))
 
 
+def test_products_and_countries_read_as_categories_give_the_same_features(synthetic, tmp_path):
+    """Pages 03 and 04 read product and country as categoricals (``load_transactions(categories=)``)."""
+    from crmlib.core import engine
+    path = engine.write_transactions(synthetic.transactions, tmp_path / "transactions.parquet")
+    read = engine.read_transactions(path, categories=("product_id", "country"))
+    assert isinstance(read["product_id"].dtype, pd.CategoricalDtype) and isinstance(read["country"].dtype,
+                                                                                      pd.CategoricalDtype)
+    assert read["country"].nunique() > 1 and read["product_id"].nunique() > 50
+    pd.testing.assert_series_equal(read["product_id"].astype(str), synthetic.transactions["product_id"].astype(str))
+    read["invoice_date"] = read["invoice_date"].astype("datetime64[ns]")
+    for cutoff in CUTOFFS[1:4]:
+        old = reference_purchase_features(synthetic.transactions, cutoff, with_p_alive=False)
+        assert_same(features.purchase_features(CustomerLog.from_transactions(read), cutoff, with_p_alive=False), old)
+
+
 def test_a_shuffled_log_gives_the_same_features(synthetic):
     """Units are runs of consecutive rows: a shuffled file makes more of them, same numbers."""
     tx = synthetic.transactions.sample(frac=1.0, random_state=3).reset_index(drop=True)

@@ -187,7 +187,8 @@ class RunContext:
         wanted = sorted(cleaning.input_paths(self.sources, self.config.get("identity")))
         return not wanted or sorted(audit.get("source_paths", [])) == wanted
 
-    def load_transactions(self, columns: Sequence[str] | None = None, *, customers_only: bool = False) -> pd.DataFrame:
+    def load_transactions(self, columns: Sequence[str] | None = None, *, customers_only: bool = False,
+                          categories: Sequence[str] = ()) -> pd.DataFrame:
         """Clean transactions up to ``as_of`` (``transactions.parquet``), every column or ``columns``.
 
         ``transactions.parquet`` is one Parquet file, or a month-partitioned folder for a
@@ -197,13 +198,16 @@ class RunContext:
         another ``as_of`` or other files, the cleaning engine is re-run and the notebook
         notes that it did so. A run with a customer table and no transaction sources gets
         no rows (with every column asked for). ``customers_only``: only the lines with a
-        customer id (for pages that model customers), filtered while reading.
+        customer id (for pages that model customers), filtered while reading. ``categories``:
+        text columns read as pandas categoricals (for a page that only codes them, e.g.
+        products and countries on the value and churn pages).
         """
         if not self.sources:
             empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
                                   if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
             return empty if columns is None else empty[[c for c in columns if c in empty]]
-        frame = engine.read_transactions(self.transactions_file(), columns, customers_only=customers_only)
+        frame = engine.read_transactions(self.transactions_file(), columns, customers_only=customers_only,
+                                         categories=categories)
         if schema.INVOICE_DATE in frame and frame[schema.INVOICE_DATE].dtype != "datetime64[ns]":
             # stored in microseconds (Spark reads no nanoseconds); the pages' contract is nanoseconds
             frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")

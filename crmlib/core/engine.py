@@ -184,14 +184,17 @@ def parquet_rows(path: str | Path) -> int:
 
 
 def read_transactions(path: str | Path, columns: Iterable[str] | None = None, *,
-                      customers_only: bool = False, outliers_only: bool = False) -> pd.DataFrame:
+                      customers_only: bool = False, outliers_only: bool = False,
+                      categories: Iterable[str] = ()) -> pd.DataFrame:
     """A stored log as a pandas frame (the month partition column left out).
 
     ``columns``: only these, in the stored order; asked-for columns the log does not
     have (an optional column no source provided) are left out, not an error.
     ``customers_only``: only the lines with a customer id, filtered while reading (no
     second copy of the log in memory). ``outliers_only``: only the lines flagged as
-    outliers (``is_outlier``), filtered while reading.
+    outliers (``is_outlier``), filtered while reading. ``categories``: text columns read
+    as pandas categoricals (Arrow dictionaries): a product code or a country repeated on
+    100M lines is then a small integer per line instead of a string.
     """
     import pyarrow.dataset as ds
 
@@ -199,7 +202,9 @@ def read_transactions(path: str | Path, columns: Iterable[str] | None = None, *,
     files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
     if not files:
         raise FileNotFoundError(f"{path}: no Parquet files in this folder")
-    dataset = ds.dataset(files, format="parquet")
+    categories = list(categories)
+    options = ds.ParquetReadOptions(dictionary_columns=categories) if categories else None
+    dataset = ds.dataset(files, format=ds.ParquetFileFormat(read_options=options) if options else "parquet")
     if columns is not None:
         wanted = set(columns)
         columns = [c for c in dataset.schema.names if c in wanted]

@@ -85,11 +85,11 @@ def seasonality_check(transactions: pd.DataFrame, start: Any, end: Any) -> dict[
     start, end = _day(start), _day(end)
     tx = _customer_rows(transactions)
     day = tx["invoice_date"].dt.normalize()
-    tx = tx[day <= end]
-    day = day[day <= end]
-    window_revenue = float(tx.loc[day > start, "amount"].sum())
-    year_start = max(end - pd.Timedelta(days=365), day.min() - pd.Timedelta(days=1))
-    year_revenue = float(tx.loc[day > year_start, "amount"].sum())
+    amount = tx["amount"]           # the two columns only: a filtered frame copies every column of the log
+    upto = (day <= end).to_numpy()
+    window_revenue = float(amount[upto & (day > start).to_numpy()].sum())
+    year_start = max(end - pd.Timedelta(days=365), day[upto].min() - pd.Timedelta(days=1))
+    year_revenue = float(amount[upto & (day > year_start).to_numpy()].sum())
     window_months = (end - start).days / DAYS_PER_MONTH
     year_months = (end - year_start).days / DAYS_PER_MONTH
     monthly, average = window_revenue / window_months, year_revenue / year_months

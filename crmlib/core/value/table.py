@@ -71,13 +71,14 @@ def level_factor(transactions: pd.DataFrame, as_of: Any, horizon_days: int) -> t
     as_of = _day(as_of)
     tx = _customer_rows(transactions)
     day = tx["invoice_date"].dt.normalize()
-    tx, day = tx[day <= as_of], day[day <= as_of]
+    upto = (day <= as_of).to_numpy()
+    amount, day = tx["amount"][upto], day[upto]   # two columns: a filtered frame copies every column of the log
     if (as_of - day.min()).days + 1 < 365:
         return 1.0, Message(N_("Less than 12 months of history before {date}: the level of the last {days} days is "
                                "carried over unchanged (no seasonal adjustment)."), date=str(as_of.date()),
                             days=horizon_days)
-    year = float(tx.loc[day > as_of - pd.Timedelta(days=365), "amount"].sum()) * horizon_days / 365.0
-    last = float(tx.loc[day > as_of - pd.Timedelta(days=horizon_days), "amount"].sum())
+    year = float(amount[(day > as_of - pd.Timedelta(days=365)).to_numpy()].sum()) * horizon_days / 365.0
+    last = float(amount[(day > as_of - pd.Timedelta(days=horizon_days)).to_numpy()].sum())
     factor = year / last if last > 0 else 1.0
     return factor, Message(N_("The last {days} days' revenue was {ratio:.2f}x the average {days}-day revenue of the "
                               "last 12 months; models trained on it are scaled by {factor:.2f} for the 12-month "
