@@ -54,6 +54,7 @@ import pyarrow.parquet as pq
 from crmlib import cleaning_rules as cleaning
 from crmlib import io as crm_io
 from crmlib import io_dates
+from crmlib import io_text
 from crmlib import schema
 from crmlib.cleaning_rules import _CODE, REASONS, REASON_TEXT, CleaningResult
 from crmlib.core.periods import month_end_as_of
@@ -94,7 +95,7 @@ def estimated_lines(sources: list[dict[str, Any]]) -> int:
         path = Path(source["path"])
         if crm_io.file_kind(path) != "csv" or not path.exists():
             continue
-        head = crm_io._head_bytes(path)
+        head = io_text._head_bytes(path)
         per_line = max(len(head) / max(head.count(b"\n"), 1), 1.0)
         size = path.stat().st_size * (4 if path.name.lower().endswith(".gz") else 1)
         total += int(size / per_line)
@@ -114,7 +115,7 @@ def _text_chunks(source: dict[str, Any], chunk_rows: int) -> Iterator[crm_io.Raw
     mapping, layout, text_cols, date_format = crm_io._map_source(header, source, path)
     decimal = source.get("decimal") or "."
     name = path.name.lower()
-    if (options["delimiter"] == crm_io.WHITESPACE or decimal != "." or len(set(header)) != len(header)
+    if (options["delimiter"] == io_text.WHITESPACE or decimal != "." or len(set(header)) != len(header)
             or any(not h for h in header) or name.endswith((".zip", ".bz2", ".xz", ".zst", ".tar"))):
         raise NotChunkable(f"{path}: read whole")
     dtype = {c: "str" for c in text_cols}

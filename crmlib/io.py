@@ -18,7 +18,10 @@ thousands separator, are read when configured (``date_format: korean | excel``,
 ``thousands``) or recognised among the values that did not read plainly; what was
 recognised is noted in :attr:`RawSource.notes` (and the audit). When a byte after the
 first 64 KB does not decode in the detected encoding, the file is read again (see
-:func:`_fallback_encoding`) instead of failing.
+:func:`crmlib.io_text._fallback_encoding`) instead of failing. How a text file is decoded
+(encoding, delimiter, that fallback) is in :mod:`crmlib.io_text`.
+
+The optional customer table is read by :mod:`crmlib.io_customers`.
 
 The report period is chosen from the invoice-date column alone, streamed: see
 :mod:`crmlib.io_dates`.
@@ -42,18 +45,16 @@ import pandas as pd
 
 from crmlib import schema
 from crmlib.parsing import (
-    _failed, DATE_FORMS, THOUSANDS_CANDIDATES, THOUSANDS_SEPARATORS, _separator_name, as_id, as_text, date_hint, detect_thousands, parse_dates, parse_dates_form, parse_numbers,
+    _failed, DATE_FORMS, THOUSANDS_CANDIDATES, THOUSANDS_SEPARATORS, _separator_name, as_id, as_text, date_hint, detect_thousands, parse_dates_form, parse_numbers,
 )
 from crmlib.errors import DataError
+from crmlib.io_text import (
+    WHITESPACE, _check_decodes, _fallback_encoding, _head_bytes, _truncated, detect_encoding, sniff_delimiter,
+)
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".dat")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-SAMPLE_BYTES = 1 << 16
-DELIMITERS = (",", ";", "\t", "|")
-WHITESPACE = r"\s+"
-#: Tie-break among equally plausible encodings: what retail exports most often use.
-PREFERRED_ENCODINGS = ("utf-8", "cp949", "euc_kr", "cp1252", "iso8859-1", "iso8859-15")
 
 
 # ----------------------------------------------------------------------------- file kinds
@@ -67,112 +68,6 @@ def file_kind(path: str | Path) -> str:
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
     return "csv"
-
-
-def _open_bytes(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
-
-
-def _head_bytes(path: Path, nbytes: int = SAMPLE_BYTES) -> bytes:
-    try:
-        with _open_bytes(path) as fh:
-            return fh.read(nbytes)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise _truncated(path, exc) from None
-    except PermissionError:
-        raise DataError("cannot read the file: permission denied", file=path,
-                        hint="check the file's permissions, or copy it somewhere readable") from None
-    except OSError as exc:
-        raise DataError(f"cannot open the file ({exc})", file=path) from None
-
-
-def _truncated(path: Path, exc: BaseException) -> DataError:
-    """The error for a compressed file that ends early or is damaged."""
-    return DataError(f"the compressed file is truncated or damaged ({exc or type(exc).__name__})", file=path,
-                     hint="the download or copy was probably cut short: copy or export the file again "
-                          "(`gzip -t <file>` checks a .gz file)")
-
-
-# ----------------------------------------------------------------------------- encoding
-def detect_encoding(sample: bytes, *, file: Any = None) -> str:
-    """The text encoding of a byte sample: BOMs first, then strict UTF-8, then charset-normalizer.
-
-    Korean (EUC-KR) is reported as ``cp949``, its superset used by Excel.
-    """
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"  # the sample cut a multi-byte character in two
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(sample)
-    best = matches.best()
-    if best is not None:  # ties are common on short samples: prefer the usual export encodings
-        tied = {codecs.lookup(m.encoding).name: m for m in matches if m.chaos <= best.chaos}
-        best = next((tied[n] for n in PREFERRED_ENCODINGS if n in tied), best)
-    if best is None:
-        raise DataError(
-            "cannot detect the text encoding (the file may be binary or corrupt)",
-            file=file, hint="set 'encoding' for this source in workbook.yml (e.g. utf-8, cp949, latin-1)",
-        )
-    name = codecs.lookup(best.encoding).name
-    if name in ("euc_kr", "johab", "iso2022_kr", "cp949"):
-        return "cp949"
-    if name == "ascii":
-        return "utf-8"
-    return name
-
-
-def _check_decodes(sample: bytes, encoding: str, file: Any) -> None:
-    try:
-        codecs.decode(sample, encoding)
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3 and exc.reason in ("unexpected end of data", "incomplete multibyte sequence"):
-            return
-        detected = _guess_or_none(sample)
-        raise DataError(
-            f"cannot be read as {encoding}: byte {sample[exc.start:exc.start + 1]!r} at position {exc.start}",
-            file=file, column=None,
-            hint=(f"the file looks like {detected}; " if detected else "")
-            + "set 'encoding' for this source in workbook.yml, or use encoding: auto",
-        ) from None
-    except LookupError:
-        raise DataError(f"unknown encoding '{encoding}'", file=file,
-                        hint="use auto or a Python codec name such as utf-8, cp949, latin-1") from None
-
-
-def _guess_or_none(sample: bytes) -> str | None:
-    try:
-        return detect_encoding(sample)
-    except DataError:
-        return None
-
-
-# ----------------------------------------------------------------------------- delimiter
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the header and the first lines into the same, largest
-    number of fields (``,`` ``;`` tab ``|``); whitespace when none of them splits."""
-    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the sample may cut the last line
-    best, best_score = None, (0, 0)
-    for delim in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delim)]
-        if not counts or counts[0] < 2:
-            continue
-        consistent = sum(c == counts[0] for c in counts)
-        score = (consistent, counts[0])
-        if score > best_score:
-            best, best_score = delim, score
-    return best or WHITESPACE
 
 
 # ----------------------------------------------------------------------------- raw source
@@ -534,55 +429,6 @@ def _has_undecoded_column(frame: pd.DataFrame) -> bool:
     return False
 
 
-def _fallback_encoding(path: Path, encoding: str, exc: UnicodeDecodeError) -> tuple[str, str, str]:
-    """``(encoding, errors, note)`` for a file whose first 64 KB decode as ``encoding`` but
-    a later byte does not (detection looks at the start only).
-
-    The whole file is decoded once, in chunks, to find the first bad byte. If nothing but
-    ASCII came before it, the file most likely uses a single other encoding throughout
-    (e.g. cp1252 with the first accent late in the file): the encoding detected around
-    that byte is used when it decodes the whole file. Otherwise the file mixes encodings:
-    it is read as ``encoding`` with the bad bytes replaced by U+FFFD, and the note says so.
-    """
-    offset, ascii_before, window = _first_undecodable(path, encoding)
-    if offset is None:  # the parser's error was not about this encoding: report it as it is
-        raise exc
-    byte = window[1]
-    if ascii_before:
-        candidate = _guess_or_none(window[0])
-        if candidate and codecs.lookup(candidate).name != codecs.lookup(encoding).name \
-                and _first_undecodable(path, candidate)[0] is None:
-            return candidate, "strict", (f"read as {candidate}: the start of the file looked like {encoding}, "
-                                         f"but byte {byte!r} at position {offset:,} is not; set 'encoding' for "
-                                         f"this source in workbook.yml if {candidate} is wrong")
-    return encoding, "replace", (f"read as {encoding} with bytes that are not {encoding} replaced by '\ufffd' (the "
-                                 f"first is {byte!r} at position {offset:,}); the file seems to mix encodings: set "
-                                 f"'encoding' for this source in workbook.yml if the text looks wrong")
-
-
-def _first_undecodable(path: Path, encoding: str, chunk: int = 1 << 24) -> tuple[int | None, bool, tuple[bytes, bytes]]:
-    """``(offset, only ASCII before it, (bytes around it, the byte))`` of the first byte of
-    the file that does not decode as ``encoding``; offset ``None`` when all of it decodes."""
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    ascii_before, done = True, 0
-    with _open_bytes(path) as fh:
-        while True:
-            data = fh.read(chunk)
-            try:
-                decoder.decode(data, final=not data)
-            except UnicodeDecodeError as exc:
-                # the decoder's position counts from the start of its own buffer: find the byte in this chunk
-                pending = len(exc.object) - len(data)
-                at = max(exc.start - pending, 0)
-                ascii_before = ascii_before and data[:at].isascii()
-                lo = max(at - SAMPLE_BYTES // 2, 0)
-                return done + at, ascii_before, (data[lo:at + SAMPLE_BYTES // 2], data[at:at + 1])
-            if not data:
-                return None, ascii_before, (b"", b"")
-            ascii_before = ascii_before and data.isascii()
-            done += len(data)
-
-
 @contextlib.contextmanager
 def _returning_arrow_memory():
     """Arrow allocates from its jemalloc pool while the block runs (when pyarrow has it).
@@ -619,13 +465,6 @@ def _release_arrow_buffers() -> None:
         pa.default_memory_pool().release_unused()
     except (ImportError, AttributeError):  # older pyarrow: nothing to release
         pass
-
-
-def _read_excel(path: Path, sheet: Any, text_cols: list[str]) -> pd.DataFrame:
-    try:
-        return pd.read_excel(path, sheet_name=sheet, dtype={c: object for c in text_cols})
-    except Exception as exc:
-        raise DataError(f"cannot read sheet {sheet!r} of the Excel workbook ({exc})", file=path) from None
 
 
 def parse_source(raw: RawSource, *, max_invalid_share: float = 0.01, ahead: int = 0,
@@ -740,79 +579,6 @@ def _with_detected_thousands(raw: RawSource, column: str, original: pd.Series, p
     return parsed
 
 
-CUSTOMER_SYNONYMS = {
-    "churned": ("churned", "churn", "churnflag", "isChurned", "exited", "attrition", "이탈", "이탈여부"),
-    "signup_date": ("signupdate", "registrationdate", "joindate", "createdat", "firstpurchasedate", "가입일"),
-}
-
-
-def read_customers(customers_cfg: dict[str, Any]) -> pd.DataFrame | None:
-    """The optional customer table (``customers:`` of workbook.yml), or ``None`` without a path.
-
-    ``customer_id`` is read as text (no ``.0``) and must be unique; ``columns`` maps
-    canonical names (``customer_id``, ``churned``, ``signup_date``, any attribute) to
-    the file's columns; ``customer_id``, ``churned`` and ``signup_date`` are also
-    recognised by common synonyms. Other columns keep their names. ``churned`` is left
-    as it is in the file (the churn module normalises yes/no, true/false, 1/0).
-    """
-    if not customers_cfg or not customers_cfg.get("path"):
-        return None
-    source = {**customers_cfg, "layout": "custom"}
-    path = _source_path(source)
-    header, options = read_header(source)
-    explicit = dict(customers_cfg.get("columns") or {})
-    for canonical, column in explicit.items():
-        if column not in header:
-            raise DataError(f"column '{column}' (mapped to {canonical} in workbook.yml) is not in the file",
-                            file=path, column=column, hint=schema._closest_hint(column, header))
-    by_norm = {schema.normalise_header(h): h for h in header}
-    rename = {column: canonical for canonical, column in explicit.items()}
-    synonyms = {schema.CUSTOMER_ID: ("customerid", *schema.SYNONYMS[schema.CUSTOMER_ID]), **CUSTOMER_SYNONYMS}
-    for canonical, names in synonyms.items():
-        if canonical in explicit.keys():
-            continue
-        for cand in names:
-            col = by_norm.get(schema.normalise_header(cand))
-            if col is not None and col not in rename:
-                rename[col] = canonical
-                break
-    if schema.CUSTOMER_ID not in rename.values():
-        raise DataError(f"required column 'customer_id' not found (columns in the file: {', '.join(header)})",
-                        file=path, column=schema.CUSTOMER_ID,
-                        hint=schema._closest_hint(schema.CUSTOMER_ID, header)
-                        + "; or map it in workbook.yml: customers: columns: {customer_id: <column>}")
-    id_col = next(c for c, v in rename.items() if v == schema.CUSTOMER_ID)
-    _check_duplicated(header, {schema.CUSTOMER_ID: id_col}, path)
-    kind = file_kind(path)
-    if kind == "csv":
-        frame = _read_csv(path, options["encoding"], options["delimiter"], customers_cfg.get("decimal") or ".",
-                          [id_col])
-    elif kind == "excel":
-        frame = _read_excel(path, options["sheet"], [id_col])
-    else:
-        frame = pd.read_parquet(path)
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    if frame.empty:
-        raise DataError("the file has a header but no data rows", file=path)
-    frame = frame.rename(columns=rename)
-    frame[schema.CUSTOMER_ID] = as_id(frame[schema.CUSTOMER_ID])
-    missing = frame[schema.CUSTOMER_ID].isna()
-    if missing.any():
-        raise DataError(f"{missing.sum():,} rows have no customer id", file=path, column=id_col,
-                        examples=[f"row {i + 1}" for i in np.flatnonzero(missing.to_numpy())[:5]])
-    dup = frame[schema.CUSTOMER_ID].duplicated(keep=False)
-    if dup.any():
-        raise DataError(f"{frame.loc[dup, schema.CUSTOMER_ID].nunique():,} customer ids appear more than once",
-                        file=path, column=id_col,
-                        examples=[f"row {i + 1}: {frame[schema.CUSTOMER_ID].iloc[i]}"
-                                  for i in np.flatnonzero(dup.to_numpy())[:5]],
-                        hint="the customer table needs one row per customer")
-    if "signup_date" in frame:
-        frame["signup_date"] = parse_dates(frame["signup_date"])
-    cols = [schema.CUSTOMER_ID] + [c for c in frame.columns if c != schema.CUSTOMER_ID]
-    return frame[cols].reset_index(drop=True)
-
-
 __all__ = [
-    "RawSource", "check_distinct_files", "detect_encoding", "excel_sheets", "file_kind", "parse_source", "read_customers", "read_header", "read_source", "sniff_delimiter",
+    "RawSource", "check_distinct_files", "excel_sheets", "file_kind", "parse_source", "read_header", "read_source",
 ]

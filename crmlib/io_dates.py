@@ -25,10 +25,8 @@ import pandas as pd
 
 from crmlib import schema
 from crmlib.errors import DataError
-from crmlib.io import (
-    WHITESPACE, _read_csv, _release_arrow_buffers, _source_path, _TextOptions, _truncated, file_kind, read_header,
-    read_source,
-)
+from crmlib.io import _read_csv, _release_arrow_buffers, _source_path, _TextOptions, file_kind, read_header, read_source
+from crmlib.io_text import WHITESPACE, _truncated
 from crmlib.parsing import as_text, date_hint, parse_dates
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, io_dates
+from crmlib import cleaning, io_dates, io_text
 from crmlib.core.config import SOURCE_DEFAULTS
 from crmlib.errors import DataError
 
@@ -291,7 +291,7 @@ def test_truncated_gz_is_a_clear_error(tmp_path, keep):
 
 def test_a_cp1252_byte_after_the_first_64_kb_is_read_as_cp1252(tmp_path):
     text = long_log()
-    assert len(text) > io.SAMPLE_BYTES
+    assert len(text) > io_text.SAMPLE_BYTES
     path = write(tmp_path, "late.csv", text + "99999,A1,CAFÉ CRÈME MUG,1,2011-01-05 08:00,2.5,1,France\n", "cp1252")
     result = clean(source(path), rules={"duplicates": False})
     assert result.transactions["product_name"].iloc[-1] == "CAFÉ CRÈME MUG" and balanced(result)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, io_dates, parsing, schema
+from crmlib import cleaning, io_customers, io_dates, parsing, schema
 from crmlib.core.config import CUSTOMERS_DEFAULTS, SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.pages import data_cleaning
@@ -246,16 +246,16 @@ def test_last_invoice_date_reads_the_date_column(tmp_path):
 
 def test_read_customers_maps_columns_and_keeps_ids_as_text(tmp_path):
     path = write(tmp_path, "c.csv", "CustomerID,Churn,Region\n17850.0,yes,North\n13047,no,South\n")
-    frame = io.read_customers({**CUSTOMERS_DEFAULTS, "path": str(path), "columns": {"region": "Region"}})
+    frame = io_customers.read_customers({**CUSTOMERS_DEFAULTS, "path": str(path), "columns": {"region": "Region"}})
     assert list(frame.columns) == ["customer_id", "churned", "region"]
     assert frame["customer_id"].tolist() == ["17850", "13047"] and frame["churned"].tolist() == ["yes", "no"]
-    assert io.read_customers({**CUSTOMERS_DEFAULTS}) is None
+    assert io_customers.read_customers({**CUSTOMERS_DEFAULTS}) is None
 
 
 def test_read_customers_rejects_duplicated_ids(tmp_path):
     path = write(tmp_path, "c.csv", "customer_id,age\n1,30\n1,31\n")
     with pytest.raises(DataError, match=r"1 customer ids appear more than once"):
-        io.read_customers({**CUSTOMERS_DEFAULTS, "path": str(path)})
+        io_customers.read_customers({**CUSTOMERS_DEFAULTS, "path": str(path)})
 
 
 def test_known_customers_drops_anonymous_lines():

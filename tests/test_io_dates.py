@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib import cleaning, io, io_dates, schema
+from crmlib import cleaning, io, io_dates, io_text, schema
 from crmlib.core.config import SOURCE_DEFAULTS
 from crmlib.errors import DataError
 from crmlib.parsing import parse_dates
@@ -126,7 +126,7 @@ def test_korean_dates_in_cp949_and_a_late_cp1252_byte_are_streamed_alike(tmp_pat
     kr = write(tmp_path, "kr.csv", log(days(60, "%Y. %m. %d. 오후 %I:%M"), KOREAN), "cp949")
     late = write(tmp_path, "late.csv", log(days(3000, "%Y-%m-%d %H:%M"))
                  + "99999,A1,CAFÉ CRÈME MUG,1,2011-01-05 08:00,2.5,1,France\n", "cp1252")
-    assert late.stat().st_size > io.SAMPLE_BYTES
+    assert late.stat().st_size > io_text.SAMPLE_BYTES
     for path in (kr, late):
         small_blocks.clear()
         streamed = streamed_summary(source(path), WINDOW)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from crmlib.core import privacy
 from crmlib.errors import ConfigError, DataError
+from crmlib.io_text import detect_encoding, sniff_delimiter
 
 #: Country code assumed for numbers written without one (Korean domestic formats).
 DEFAULT_COUNTRY = "82"
@@ -224,8 +225,6 @@ def _closest(name: str, header: list[str]) -> str:
 
 
 def _read_table(path: Path, entry: dict[str, Any], wanted: list[str], at: str) -> pd.DataFrame:
-    from crmlib import io as crm_io  # late import: io is heavy and being reworked
-
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in (".xlsx", ".xlsm", ".xls"):
         try:
@@ -260,8 +259,8 @@ def _read_table(path: Path, entry: dict[str, Any], wanted: list[str], at: str) -
             raise DataError(f"cannot open the member list ({exc})", file=path) from None
         encoding = entry["encoding"]
         if encoding in (None, "auto"):
-            encoding = crm_io.detect_encoding(sample, file=path)
-        delimiter = entry.get("delimiter") or crm_io.sniff_delimiter(sample.decode(encoding, errors="replace"))
+            encoding = detect_encoding(sample, file=path)
+        delimiter = entry.get("delimiter") or sniff_delimiter(sample.decode(encoding, errors="replace"))
         try:
             frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str, keep_default_na=False,
                                 na_values=[""])
