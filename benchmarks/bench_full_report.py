@@ -9,6 +9,8 @@ prints:
   executed notebooks) plus the time spent rendering and publishing;
 * the peak resident memory (VmHWM) of every process of the run - the runner and each
   notebook kernel, polled every 0.2 s and matched to its page by start time;
+* the peak disk use above the start on the file system of ``--folder`` (the cleaning's
+  spool, the stored log, the reports), the customers and clean lines of the log;
 * the scaling exponent k (time ~ lines^k) between consecutive sizes, per page and in all;
 * with ``--old PATH``, the same run from another checkout (e.g. the pre-scale commit,
   ``git worktree add /tmp/old <commit>`` with its own ``make install``) for the ratio
@@ -19,7 +21,7 @@ prints:
 
     .venv/bin/python benchmarks/bench_full_report.py --sizes 1e6 1e7
     .venv/bin/python benchmarks/bench_full_report.py --sizes 1e7 --old /tmp/old
-    .venv/bin/python benchmarks/bench_full_report.py --sizes 1e8 --folder /big/disk   # ~14 GB of CSV
+    .venv/bin/python benchmarks/bench_full_report.py --sizes 1e8 --shape chain --folder /big/disk   # ~10 GB of CSV
 """
 from __future__ import annotations
 
@@ -78,13 +80,18 @@ while done < customers:
 
 
 class MemoryPoller(threading.Thread):
-    """Polls the peak resident memory (VmHWM) of a process and all its descendants."""
+    """Polls the peak resident memory (VmHWM) of a process and all its descendants, and the
+    peak disk use of the file system holding ``disk_path`` above what it used at the start
+    (spool, stored log, reports; anything else writing there counts too)."""
 
-    def __init__(self, root_pid: int, interval: float = 0.2) -> None:
+    def __init__(self, root_pid: int, interval: float = 0.2, disk_path: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.root_pid, self.interval = root_pid, interval
         self.peaks: dict[int, dict] = {}
         self.stop = threading.Event()
+        self.disk_path = disk_path
+        self.disk_start = shutil.disk_usage(disk_path).used if disk_path else 0
+        self.disk_peak = 0
 
     def _children(self) -> dict[int, int]:
         parents = {}
@@ -116,6 +123,8 @@ class MemoryPoller(threading.Thread):
                 seen = self.peaks.setdefault(pid, {"first_seen": time.time(), "cmd": cmd, "peak_mb": 0.0})
                 seen["peak_mb"] = max(seen["peak_mb"], hwm)
                 seen["last_seen"] = time.time()
+            if self.disk_path is not None:
+                self.disk_peak = max(self.disk_peak, shutil.disk_usage(self.disk_path).used - self.disk_start)
             self.stop.wait(self.interval)
 
 
@@ -136,7 +145,7 @@ def run_report(checkout: Path, csv: Path, output: Path) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(crm), "report", "--no-progress", "--data", str(csv), "--output", str(output)],
                             cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    poller = MemoryPoller(proc.pid)
+    poller = MemoryPoller(proc.pid, disk_path=output.parent)
     poller.start()
     log = proc.communicate()[0]
     wall = time.perf_counter() - t0
@@ -151,8 +160,12 @@ def run_report(checkout: Path, csv: Path, output: Path) -> dict:
         pid = min(kernels, key=lambda k: abs(kernels[k]["first_seen"] - page["start"]), default=None)
         page["peak_mb"] = kernels.pop(pid)["peak_mb"] if pid is not None else float("nan")
     runner = poller.peaks.get(proc.pid, {}).get("peak_mb", float("nan"))
+    cleaning = period_dir / "analyst" / "artifacts" / "metrics" / "01_data_cleaning.json"
+    facts = json.loads(cleaning.read_text()) if cleaning.is_file() else {}
     return {"wall": wall, "pages": pages, "runner_peak_mb": runner,
-            "max_peak_mb": max([runner] + [p["peak_mb"] for p in pages.values()])}
+            "max_peak_mb": max([runner] + [p["peak_mb"] for p in pages.values()]),
+            "disk_peak_gb": poller.disk_peak / 1e9, "customers": facts.get("customers"),
+            "lines_kept": facts.get("rows_kept")}
 
 
 def commit_of(checkout: Path) -> str:
@@ -168,7 +181,9 @@ def show(label: str, result: dict) -> None:
         return
     pages = result["pages"]
     print(f"  {label}: report {result['wall']:,.0f} s; largest process {result['max_peak_mb']:,.0f} MB "
-          f"(runner {result['runner_peak_mb']:,.0f} MB)")
+          f"(runner {result['runner_peak_mb']:,.0f} MB); disk used at most "
+          f"{result.get('disk_peak_gb', float('nan')):.1f} GB above the start; "
+          f"{result.get('customers') or 0:,} customers, {result.get('lines_kept') or 0:,} clean lines")
     for name, page in pages.items():
         print(f"    {name:18s} {page['seconds']:7.1f} s  peak {page['peak_mb']:7,.0f} MB")
     rest = result["wall"] - sum(p["seconds"] for p in pages.values())
