@@ -380,12 +380,14 @@ class StoredCleaningResult(CleaningResult):
         return object.__getattribute__(self, name)
 
     def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None, *,
-                          outliers_only: bool = False) -> pd.DataFrame:
+                          outliers_only: bool = False, categories: tuple[str, ...] = ()) -> pd.DataFrame:
         """The clean lines, only ``columns`` (all when ``None``), only the flagged outliers
-        when ``outliers_only``, in the dtypes of :data:`crmlib.schema.TRANSACTION_DTYPES`
-        (the stored times are in microseconds); read from disk, nothing else loaded."""
+        when ``outliers_only``, ``categories`` as categoricals, in the dtypes of
+        :data:`crmlib.schema.TRANSACTION_DTYPES` (the stored times are in microseconds);
+        read from disk, nothing else loaded."""
         from crmlib.core import engine
-        frame = engine.read_transactions(self.transactions_path, columns, outliers_only=outliers_only)
+        frame = engine.read_transactions(self.transactions_path, columns, outliers_only=outliers_only,
+                                         categories=categories)
         if schema.INVOICE_DATE in frame:
             frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
         return frame

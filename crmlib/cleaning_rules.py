@@ -155,15 +155,18 @@ class CleaningResult:
     audit: dict[str, Any]
 
     def read_transactions(self, columns: list[str] | tuple[str, ...] | None = None, *,
-                          outliers_only: bool = False) -> pd.DataFrame:
+                          outliers_only: bool = False, categories: tuple[str, ...] = ()) -> pd.DataFrame:
         """The clean lines, only ``columns`` (all when ``None``; asked-for columns the log
-        does not have are left out), only the flagged outliers when ``outliers_only``. A
-        page that needs a few columns of a large log asks for them: a result cleaned in
-        parts reads them from disk (:class:`crmlib.cleaning_chunks.StoredCleaningResult`)."""
+        does not have are left out), only the flagged outliers when ``outliers_only``, the
+        text columns ``categories`` as pandas categoricals. A page that needs a few columns
+        of a large log asks for them: a result cleaned in parts reads them from disk
+        (:class:`crmlib.cleaning_chunks.StoredCleaningResult`)."""
         frame = self.transactions
         if outliers_only:
             frame = frame.loc[frame[schema.IS_OUTLIER].to_numpy(dtype=bool)]
-        return frame if columns is None else frame[[c for c in frame.columns if c in set(columns)]]
+        frame = frame if columns is None else frame[[c for c in frame.columns if c in set(columns)]]
+        coded = [c for c in categories if c in frame.columns]
+        return frame.astype({c: "category" for c in coded}) if coded else frame
 
     def write(self, artifacts_dir: str | Path) -> dict[str, Path]:
         """Write ``transactions.parquet``, ``quarantine.parquet`` and ``cleaning_audit.json``.

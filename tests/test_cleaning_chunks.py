@@ -146,6 +146,14 @@ def test_dirty_log_in_three_sources_is_the_same_in_parts(dirty_sources, rules, c
     assert whole.audit["by_rule"].get("duplicate") and whole.audit["returns"]["return_lines"]
     assert_same(whole, result)
     from crmlib.pages.data_cleaning import COLUMNS, FLAGGED_COLUMNS
+    from crmlib.pages import data_cleaning as page
+    coded = result.read_transactions(COLUMNS, categories=page.CATEGORIES)   # as the page reads it
+    assert isinstance(coded["product_id"].dtype, pd.CategoricalDtype)
+    plain = whole.read_transactions(COLUMNS)
+    assert page.profile(coded) == page.profile(plain)
+    pd.testing.assert_frame_equal(page.revenue_by_month(coded), page.revenue_by_month(plain))
+    pd.testing.assert_frame_equal(page.top_countries(coded), page.top_countries(plain), check_dtype=False,
+                                  check_categorical=False)
     for columns, flagged in ((COLUMNS, False), (FLAGGED_COLUMNS, True)):  # what the cleaning page reads
         expected = whole.read_transactions(columns, outliers_only=flagged).reset_index(drop=True)
         assert list(expected.columns) == [c for c in whole.transactions.columns if c in columns]
