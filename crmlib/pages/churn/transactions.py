@@ -98,7 +98,8 @@ def score_today(tx: pd.DataFrame, as_of: pd.Timestamp, window: int, active_days:
         raise DataError(f"{int(p_alive.isna().sum())} active customers have no chance of buying in the value "
                         "page's table; re-run the value page for this period", column="p_alive",
                         examples=list(p_alive.index[p_alive.isna()][:5]))
-    seen = tx[tx["invoice_date"] < score_cutoff]
+    # three columns, and no copy when every line is before the cutoff (a report at the data's end)
+    seen = keep_rows(tx[["customer_id", "invoice_date", "amount"]], tx["invoice_date"] < score_cutoff)
     last = seen.groupby("customer_id")["invoice_date"].max().reindex(ids)
     spend_year = (seen[seen["invoice_date"] >= score_cutoff - pd.Timedelta(days=365)]
                   .groupby("customer_id")["amount"].sum().reindex(ids).fillna(0.0))
