@@ -89,6 +89,7 @@ def test_analyst_files_sit_under_analyst_and_are_listed(site: dict) -> None:
     assert not [n for n in top if n.endswith((".parquet", ".ipynb", ".json"))], top
     analyst = period_dir / layout.ANALYST
     assert (analyst / layout.ARTIFACTS / "run.json").is_file()
+    assert not (analyst / layout.ARTIFACTS / layout.SCRATCH).exists()   # what pages spilled is not published
     assert list((analyst / layout.NOTEBOOKS).glob("*.ipynb"))
     listing = (period_dir / layout.ANALYST_PAGE).read_text(encoding="utf-8")
     assert 'href="analyst/artifacts/run.json"' in listing and "transactions.parquet" in listing
