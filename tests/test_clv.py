@@ -334,3 +334,9 @@ def test_value_page_speaks_plain_words_to_managers(value_page):
         assert word not in shown, word
     assert "Validated" not in shown and "checked" in shown
     assert "BG/NBD" in clv.analysts_text(value_page) or "gradient boosting" in clv.analysts_text(value_page)
+
+
+def test_small_chances_keep_the_decimals_they_need():
+    """At 3.6M customers one in ten had a chance of 0.3 %; the page said "below 0 %"."""
+    from crmlib.pages.clv.text import _chance
+    assert [_chance(x) for x in (0.403, 0.04, 0.003, 0.0004, 0.0)] == ["40 %", "4 %", "0.3 %", "0.04 %", "0 %"]

@@ -233,6 +233,8 @@ def test_in_config_language_renders_in_the_config_language():
     (lambda lang: formatting.format_money_tick(1_435_014_000, "KRW", language=lang), "₩1,435.0m", "₩14.4억"),
     (lambda lang: formatting.format_money_tick(25_000, "KRW", language=lang), "₩25k", "₩2.5만"),
     (lambda lang: formatting.format_money_tick(2_500_000, "GBP", language=lang), "£2.5m", "£2.5m"),
+    (lambda lang: formatting.format_money_tick(0.01, "GBP", language=lang), "£0.01", "£0.01"),
+    (lambda lang: formatting.format_money_tick(0.1, "GBP", language=lang), "£0.1", "£0.1"),
     (lambda lang: formatting.format_count(4_297, language=lang), "4,297", "4,297"),
     (lambda lang: formatting.format_count_tick(4_297, language=lang), "4,297", "4,297"),
     (lambda lang: formatting.format_count_tick(12_500, language=lang), "12.5k", "1.25만"),

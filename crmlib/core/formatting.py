@@ -92,6 +92,8 @@ def format_money_tick(value: Any, currency: str = "GBP", *, language: str | None
     if currency == "KRW" and _korean(language):
         return i18n.format_money_compact(v, "KRW", "ko")
     symbol = currency_symbol(currency)
+    if 0 < abs(v) < 1:   # a log axis reaching into pence: £0.01, £0.1 (not two ticks of "£0")
+        return f"{symbol}{v:.2g}"
     if abs(v) >= 1e6:
         return f"{symbol}{v / 1e6:,.1f}m"
     if abs(v) >= 1e4:

@@ -207,8 +207,12 @@ def activity_text(page: ValuePage) -> str:
     return _("**Who is still active.** Each customer's value is their chance of buying in the next {days} days × what "
              "they are expected to spend if they do. {source} Half of our customers have a chance below {median}; one "
              "in ten below {p10}. The churn page reads these same chances.").format(
-        days=page.window_days, source=source, median=format_percent(p.median(), 0),
-        p10=format_percent(p.quantile(0.1), 0))
+        days=page.window_days, source=source, median=_chance(p.median()), p10=_chance(p.quantile(0.1)))
+
+
+def _chance(share: float) -> str:
+    """A chance as a percentage with the decimals a small one needs (4 %, 0.3 %, 0.04 %; not "0 %")."""
+    return format_percent(share, 0 if share >= 0.01 or share == 0 else 1 if share >= 0.001 else 2)
 
 
 def segment_text(page: ValuePage, currency: str = "GBP") -> str:
