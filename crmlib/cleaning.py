@@ -73,6 +73,7 @@ from crmlib.cleaning_rules import (  # noqa: F401 - the engine's public names li
     _exact_duplicates,
     _net_returns,
     _outliers,
+    apply_outlier_action,
     _spread,
     input_paths,
     _rules_from_as_of,
@@ -177,18 +178,7 @@ def clean_sources(
                                                     float(params["outliers"]["max_robust_z"]),
                                                     float(params["outliers"]["max_price_ratio"]))
         outlier_stats.update(lines=int(is_outlier.sum()), bounds=bounds)
-        action = params["outliers"]["action"]
-        if action == "quarantine":
-            reason[is_outlier] = _CODE["outlier"]
-            is_outlier[:] = False
-        elif action == "cap":
-            if schema.QUANTITY in bounds:
-                b = bounds[schema.QUANTITY]
-                capped = data[schema.QUANTITY].clip(lower=b["low"], upper=b["high"])
-                data[schema.QUANTITY] = data[schema.QUANTITY].mask(is_outlier, capped)
-            ratio = float(params["outliers"]["max_price_ratio"])
-            capped = data[schema.UNIT_PRICE].clip(lower=usual_price / ratio, upper=usual_price * ratio)
-            data[schema.UNIT_PRICE] = data[schema.UNIT_PRICE].mask(is_outlier, capped)
+        apply_outlier_action(data, reason, is_outlier, bounds, usual_price, params)
 
     kept = reason == 0
     if not kept.any():

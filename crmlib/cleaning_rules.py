@@ -336,6 +336,26 @@ def _outliers(data: pd.DataFrame, alive: np.ndarray, product: np.ndarray, max_z:
     return flags, bounds, usual
 
 
+def apply_outlier_action(data: pd.DataFrame, reason: np.ndarray, is_outlier: np.ndarray, bounds: dict[str, Any],
+                         usual_price: pd.Series, params: dict[str, Any]) -> None:
+    """What ``outliers.action`` does to the flagged lines, in place: ``quarantine`` sets
+    their reason (and clears the flags), ``cap`` clips their quantity to the bounds and
+    their price to the product's usual price x/÷ the allowed ratio, ``flag`` leaves them.
+    One place for the whole-frame and the part-by-part paths."""
+    action = params["outliers"]["action"]
+    if action == "quarantine":
+        reason[is_outlier] = _CODE["outlier"]
+        is_outlier[:] = False
+    elif action == "cap":
+        if schema.QUANTITY in bounds:
+            b = bounds[schema.QUANTITY]
+            capped = data[schema.QUANTITY].clip(lower=b["low"], upper=b["high"])
+            data[schema.QUANTITY] = data[schema.QUANTITY].mask(is_outlier, capped)
+        ratio = float(params["outliers"]["max_price_ratio"])
+        capped = data[schema.UNIT_PRICE].clip(lower=usual_price / ratio, upper=usual_price * ratio)
+        data[schema.UNIT_PRICE] = data[schema.UNIT_PRICE].mask(is_outlier, capped)
+
+
 def _spread(per_code: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """A boolean found for each distinct value, given to every line holding it
     (lines with code -1, a missing value, get False)."""
