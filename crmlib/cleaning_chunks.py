@@ -147,14 +147,10 @@ class StoredCleaningResult(CleaningResult):
                           outliers_only: bool = False, categories: tuple[str, ...] = ()) -> pd.DataFrame:
         """The clean lines, only ``columns`` (all when ``None``), only the flagged outliers
         when ``outliers_only``, ``categories`` as categoricals, in the dtypes of
-        :data:`crmlib.schema.TRANSACTION_DTYPES` (the stored times are in microseconds);
-        read from disk, nothing else loaded."""
+        :data:`crmlib.schema.TRANSACTION_DTYPES`; read from disk, nothing else loaded."""
         from crmlib.core import engine
-        frame = engine.read_transactions(self.transactions_path, columns, outliers_only=outliers_only,
-                                         categories=categories)
-        if schema.INVOICE_DATE in frame:
-            frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
-        return frame
+        return engine.read_transactions(self.transactions_path, columns, outliers_only=outliers_only,
+                                        categories=categories)
 
     def write(self, artifacts_dir: str | Path) -> dict[str, Path]:
         """As :meth:`CleaningResult.write`, the stored log moved into place (not read or

@@ -206,12 +206,8 @@ class RunContext:
             empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.TRANSACTION_DTYPES.items()
                                   if c not in schema.OPTIONAL_TEXT and c != schema.SOURCE_SHEET})
             return empty if columns is None else empty[[c for c in columns if c in empty]]
-        frame = engine.read_transactions(self.transactions_file(), columns, customers_only=customers_only,
-                                         categories=categories)
-        if schema.INVOICE_DATE in frame and frame[schema.INVOICE_DATE].dtype != "datetime64[ns]":
-            # stored in microseconds (Spark reads no nanoseconds); the pages' contract is nanoseconds
-            frame[schema.INVOICE_DATE] = frame[schema.INVOICE_DATE].astype("datetime64[ns]")
-        return frame
+        return engine.read_transactions(self.transactions_file(), columns, customers_only=customers_only,
+                                        categories=categories)
 
     def transactions_file(self) -> Path:
         """Where the clean transactions are stored (``transactions.parquet``: a file, or a
